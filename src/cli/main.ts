@@ -1,0 +1,34 @@
+import yargs from 'yargs';
+import { UserError } from '../util/errors.ts';
+import { commands } from './commands.ts';
+
+/** Builds the yargs parser; tests drive the CLI through this without spawning a process. */
+export function buildCli(argv: string[]) {
+  return yargs(argv)
+    .scriptName('neuroemu')
+    .usage('$0 <command> [options]\n\nNeuromorphic hardware emulator for Spiking-YOLO detectors.')
+    .command(commands)
+    .demandCommand(1, 'Name a command; `neuroemu --help` lists them.')
+    .strict()
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(msg);
+    })
+    .help()
+    .version(false);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli(argv).parseAsync();
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`neuroemu: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+}
