@@ -1,6 +1,8 @@
 import type { CommandModule } from 'yargs';
+import { detectCommand } from './detect.ts';
 import { infoCommand } from './info.ts';
+import { runCommand } from './run.ts';
 
 /** Every CLI command, one module per file. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [infoCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, detectCommand, infoCommand];

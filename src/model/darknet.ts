@@ -3,12 +3,13 @@
  * Strict where darknet is lenient: unknown sections or keys and malformed numbers are errors
  * naming the file and line, so a typo never silently becomes a different network.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
+import { endianness } from 'node:os';
 import { basename } from 'node:path';
 import { fail } from '../util/errors.ts';
 import type { Activation, ConvLayer, Layer, Network, Shape } from './ir.ts';
 import { convOut, shapeSize } from './ir.ts';
-import { checkAllocation } from './limits.ts';
+import { checkAllocation, MAX_ABS_WEIGHT, MAX_FILE_BYTES } from './limits.ts';
 
 export interface CfgSection {
   type: string;
@@ -148,6 +149,7 @@ export function buildDarknetNetwork(sections: CfgSection[], file: string, opts: 
   const layers: Layer[] = [];
   let prev: Shape = input;
   let totalFloats = shapeSize(input);
+  checkAllocation(`${file}:${sections[0].line} [net]`, totalFloats);
   for (let s = 1; s < sections.length; s++) {
     const sec = sections[s];
     const o = new Opts(sec, file);
@@ -172,7 +174,8 @@ export function buildDarknetNetwork(sections: CfgSection[], file: string, opts: 
         const bnFlag = o.int('batch_normalize', 0, 0, 1) === 1;
         const nWeights = filters * (prev.c / groups) * size * size;
         totalFloats += nWeights + filters * 4;
-        checkAllocation(file, totalFloats + filters * outH * outW);
+        // refused before the weight arrays (or, downstream, the activations) are allocated
+        checkAllocation(here, totalFloats + filters * outH * outW);
         const conv: ConvLayer = {
           kind: 'conv', index, name, inputs, inShape: prev, outShape: { c: filters, h: outH, w: outW },
           filters, size, stride, pad, groups, activation: activationOf(o), leakySlope: 0.1,
@@ -240,7 +243,7 @@ export function buildDarknetNetwork(sections: CfgSection[], file: string, opts: 
     layers.push(layer);
     prev = layer.outShape;
     totalFloats += shapeSize(prev);
-    checkAllocation(file, totalFloats);
+    checkAllocation(here, totalFloats);
   }
   if (layers.length === 0) fail(file, 'the network has no layers');
   const net: Network = {
@@ -268,9 +271,13 @@ export function darknetWeightFloats(net: Network): number {
 /**
  * load_weights: int32 major, minor, revision; `seen` is uint64 when major*10+minor >= 2, else
  * int32; then per conv layer biases, [scales, rolling mean, rolling variance], weights (float32 LE).
+ * Beyond darknet: the file must be exactly as long as the cfg says, every value finite and of a
+ * magnitude a trained network can have, every variance non-negative, and folding batch norm
+ * (fold.ts, float64 then float32) must stay finite, so a corrupt file never becomes a model.
  */
 export function loadDarknetWeights(net: Network, buf: Uint8Array, file: string): { major: number; minor: number; revision: number; seen: number } {
-  if (buf.length < 16) fail(file, `truncated: ${buf.length} bytes is shorter than the darknet weights header`);
+  if (net.bnFolded) throw new Error('loadDarknetWeights: the network already has batch norm folded');
+  if (buf.length < 12) fail(file, `truncated: ${buf.length} bytes is shorter than the darknet weights header`);
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const major = dv.getInt32(0, true);
   const minor = dv.getInt32(4, true);
@@ -278,16 +285,25 @@ export function loadDarknetWeights(net: Network, buf: Uint8Array, file: string):
   if (major < 0 || major > 1000 || minor < 0 || minor > 1000) fail(file, `implausible header version ${major}.${minor}: not a darknet weights file`);
   const wide = major * 10 + minor >= 2;
   const headerBytes = wide ? 20 : 16;
+  if (buf.length < headerBytes) fail(file, `truncated: ${buf.length} bytes is shorter than the ${headerBytes}-byte darknet ${major}.${minor} weights header`);
   const seen = wide ? Number(dv.getBigUint64(12, true)) : dv.getInt32(12, true);
   const need = darknetWeightFloats(net) * 4;
   const have = buf.length - headerBytes;
   if (have < need) fail(file, `truncated: the network needs ${need} bytes of weights after the ${headerBytes}-byte header, the file has ${have}`);
   if (have > need) fail(file, `${have - need} bytes beyond the ${need} the network needs: weights do not match the cfg`);
+  const littleEndian = endianness() === 'LE';
   let off = headerBytes;
   const read = (dst: Float32Array, what: string, layer: ConvLayer) => {
-    for (let i = 0; i < dst.length; i++, off += 4) dst[i] = dv.getFloat32(off, true);
+    const start = off;
+    if (littleEndian) new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength).set(buf.subarray(off, off + dst.byteLength));
+    else for (let i = 0; i < dst.length; i++) dst[i] = dv.getFloat32(off + 4 * i, true);
+    off += dst.byteLength;
     for (let i = 0; i < dst.length; i++) {
-      if (!Number.isFinite(dst[i])) fail(file, `layer ${layer.index} ${what}[${i}] is ${dst[i]} (byte ${off - 4 * (dst.length - i)})`);
+      const v = dst[i];
+      if (v >= -MAX_ABS_WEIGHT && v <= MAX_ABS_WEIGHT) continue;
+      const where = `layer ${layer.index} ${what}[${i}]`;
+      if (!Number.isFinite(v)) fail(file, `${where} is ${v} (byte ${start + 4 * i}): corrupt weights`);
+      fail(file, `${where} is ${v} (byte ${start + 4 * i}): implausibly large for a trained network (|value| > ${MAX_ABS_WEIGHT}), corrupt weights`);
     }
   };
   for (const l of net.layers) {
@@ -300,22 +316,53 @@ export function loadDarknetWeights(net: Network, buf: Uint8Array, file: string):
       for (let i = 0; i < l.filters; i++) if (l.bn.variance[i] < 0) fail(file, `layer ${l.index} rolling_variance[${i}] is negative (${l.bn.variance[i]})`);
     }
     read(l.weights, 'weights', l);
+    if (l.bn) checkFoldable(l, file);
   }
   return { major, minor, revision, seen };
 }
 
-export function readFileChecked(file: string): Buffer {
-  let size: number;
-  try {
-    const st = statSync(file);
-    if (!st.isFile()) fail(file, 'not a regular file');
-    size = st.size;
-  } catch (e) {
-    if ((e as Error).name === 'UserError') throw e;
-    fail(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+/** Refuses batch-norm statistics whose folding (fold.ts) would overflow float32. */
+function checkFoldable(l: ConvLayer, file: string): void {
+  const bn = l.bn!;
+  const per = l.weights.length / l.filters;
+  for (let f = 0; f < l.filters; f++) {
+    const s = bn.scales[f] / (Math.sqrt(bn.variance[f]) + bn.eps);
+    let maxAbs = 0;
+    for (let i = f * per; i < (f + 1) * per; i++) maxAbs = Math.max(maxAbs, Math.abs(l.weights[i]));
+    if (!Number.isFinite(Math.fround(maxAbs * s)) || !Number.isFinite(Math.fround(l.biases[f] - bn.mean[f] * s))) {
+      fail(file, `layer ${l.index} filter ${f}: folding batch norm (scale ${bn.scales[f]}, rolling_variance ${bn.variance[f]}, |weight| up to ${maxAbs}) overflows float32, corrupt weights`);
+    }
   }
-  if (size === 0) fail(file, 'file is empty');
-  return readFileSync(file);
+}
+
+/** Reads a whole regular file; a missing, empty, special or oversized file is a UserError naming it. */
+export function readFileChecked(file: string): Buffer {
+  const why = (e: unknown): string => {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOENT') return 'does not exist';
+    if (code === 'ENOTDIR') return 'does not exist (a parent is not a folder)';
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+    if (code === 'EISDIR') return 'not a regular file (a directory)';
+    return `cannot read (${code ?? (e instanceof Error ? e.message : String(e))})`;
+  };
+  let st: Stats;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    fail(file, why(e));
+  }
+  if (st.isDirectory()) fail(file, 'not a regular file (a directory)');
+  if (!st.isFile()) fail(file, 'not a regular file');
+  if (st.size === 0) fail(file, 'file is empty');
+  if (st.size > MAX_FILE_BYTES) fail(file, `${(st.size / 2 ** 30).toFixed(1)} GiB is too large (limit ${MAX_FILE_BYTES / 2 ** 30} GiB)`);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (e) {
+    fail(file, why(e));
+  }
+  if (buf.length === 0) fail(file, 'file is empty');
+  return buf;
 }
 
 export function loadDarknet(cfgFile: string, weightsFile: string | undefined, opts: DarknetImportOptions = {}): Network {

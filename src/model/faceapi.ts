@@ -9,8 +9,8 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { fail } from '../util/errors.ts';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { describeThrown, fail } from '../util/errors.ts';
 import type { ConvLayer, Layer, Network, Shape } from './ir.ts';
 import { convOut } from './ir.ts';
 import { readFileChecked } from './darknet.ts';
@@ -45,56 +45,74 @@ export function faceSamplePhotos(): string[] {
 /** Reads a tfjs weights manifest and its .bin shards; returns the dequantized tensors by name. */
 export function readTfjsManifest(manifestFile: string): Map<string, { shape: number[]; data: Float32Array }> {
   let manifest: unknown;
+  const text = readFileChecked(manifestFile).toString('utf8');
   try {
-    manifest = JSON.parse(readFileChecked(manifestFile).toString('utf8'));
+    manifest = JSON.parse(text);
   } catch (e) {
-    if ((e as Error).name === 'UserError') throw e;
-    fail(manifestFile, `not valid JSON (${(e as Error).message})`);
+    fail(manifestFile, `not valid JSON (${describeThrown(e)})`);
   }
   if (!Array.isArray(manifest)) fail(manifestFile, 'a weights manifest must be a JSON array of {paths, weights} groups');
+  if (manifest.length === 0) fail(manifestFile, 'the manifest has no weight groups: weights are missing');
   const dir = dirname(resolve(manifestFile));
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   manifest.forEach((group: unknown, gi: number) => {
-    const g = group as { paths?: unknown; weights?: unknown };
     const where = `${manifestFile} [${gi}]`;
+    if (typeof group !== 'object' || group === null || Array.isArray(group)) fail(where, 'must be an object {paths, weights}');
+    const g = group as { paths?: unknown; weights?: unknown };
     if (!Array.isArray(g.paths) || !g.paths.every((p) => typeof p === 'string')) fail(`${where}.paths`, 'must be an array of file names');
+    if (g.paths.length === 0) fail(`${where}.paths`, 'names no .bin file');
     if (!Array.isArray(g.weights)) fail(`${where}.weights`, 'must be an array');
     const parts: Buffer[] = [];
     for (const p of g.paths as string[]) {
+      if (p === '') fail(`${where}.paths`, 'an empty file name');
       const full = resolve(dir, p);
       const rel = relative(dir, full);
-      if (isAbsolute(p) || rel.startsWith('..') || isAbsolute(rel)) fail(`${where}.paths`, `"${p}" points outside the manifest's folder`);
+      if (isAbsolute(p) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+        fail(`${where}.paths`, `"${p}" points outside the manifest's folder`);
+      }
       parts.push(readFileChecked(full));
     }
-    const bin = Buffer.concat(parts);
+    const bin = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const binNames = `.bin file${parts.length > 1 ? 's' : ''} (${(g.paths as string[]).join(', ')})`;
     let off = 0;
     (g.weights as unknown[]).forEach((w0, wi) => {
-      const w = w0 as ManifestWeight;
       const wf = `${where}.weights[${wi}]`;
-      if (typeof w?.name !== 'string') fail(`${wf}.name`, 'missing');
-      if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0 && d < 1 << 24)) fail(`${wf}.shape`, 'must be an array of non-negative integers');
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      if (typeof w0 !== 'object' || w0 === null || Array.isArray(w0)) fail(wf, 'must be an object {name, shape, dtype}');
+      const w = w0 as Partial<ManifestWeight>;
+      if (typeof w.name !== 'string' || w.name === '') fail(`${wf}.name`, 'missing');
+      const shape = w.shape;
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0 && d < 1 << 24)) fail(`${wf}.shape`, 'must be an array of non-negative integers');
+      const n = shape.reduce((a, b) => a * b, 1);
       if (n > 1 << 28) fail(`${wf}.shape`, `${n} values is too large`);
       if (w.dtype !== 'float32') fail(`${wf}.dtype`, `"${w.dtype}" is not supported (float32)`);
-      const q = w.quantization;
-      const data = new Float32Array(n);
-      if (!q) {
-        if (off + 4 * n > bin.length) fail(manifestFile, `weight "${w.name}" needs bytes ${off}..${off + 4 * n}, the .bin has ${bin.length}`);
-        for (let i = 0; i < n; i++) data[i] = bin.readFloatLE(off + 4 * i);
-        off += 4 * n;
-      } else {
-        const scale = q.scale, min = q.min;
-        if (typeof scale !== 'number' || typeof min !== 'number' || !Number.isFinite(scale) || !Number.isFinite(min)) fail(`${wf}.quantization`, 'needs numeric scale and min');
-        const bytes = q.dtype === 'uint8' ? 1 : q.dtype === 'uint16' ? 2 : fail(`${wf}.quantization.dtype`, `"${q.dtype}" is not supported (uint8, uint16)`);
-        if (off + bytes * n > bin.length) fail(manifestFile, `weight "${w.name}" needs bytes ${off}..${off + bytes * n}, the .bin has ${bin.length}`);
-        // tfjs io_utils.decodeWeight: v * scale + min in float64, stored as float32
-        for (let i = 0; i < n; i++) data[i] = (bytes === 1 ? bin[off + i] : bin.readUInt16LE(off + 2 * i)) * scale + min;
-        off += bytes * n;
+      const q = w.quantization as unknown;
+      let bytes = 4, scale = 1, min = 0;
+      if (q !== undefined && q !== null) {
+        const qq = q as { dtype?: unknown; scale?: unknown; min?: unknown };
+        if (typeof q !== 'object' || Array.isArray(q)) fail(`${wf}.quantization`, 'must be an object {dtype, scale, min}');
+        if (qq.dtype !== 'uint8' && qq.dtype !== 'uint16') fail(`${wf}.quantization.dtype`, `"${qq.dtype}" is not supported (uint8, uint16)`);
+        if (typeof qq.scale !== 'number' || typeof qq.min !== 'number' || !Number.isFinite(qq.scale) || !Number.isFinite(qq.min)) fail(`${wf}.quantization`, 'needs numeric scale and min');
+        bytes = qq.dtype === 'uint8' ? 1 : 2;
+        scale = qq.scale;
+        min = qq.min;
       }
+      // the .bin must hold the tensor before anything is allocated for it
+      if (off + bytes * n > bin.length) {
+        fail(wf, `weight "${w.name}" needs bytes ${off}..${off + bytes * n} but the ${binNames} hold ${bin.length} bytes: the .bin is too short for the manifest`);
+      }
+      const data = new Float32Array(n);
+      if (bytes === 4) for (let i = 0; i < n; i++) data[i] = bin.readFloatLE(off + 4 * i);
+      // tfjs io_utils.decodeWeight: v * scale + min in float64, stored as float32
+      else if (bytes === 1) for (let i = 0; i < n; i++) data[i] = bin[off + i] * scale + min;
+      else for (let i = 0; i < n; i++) data[i] = bin.readUInt16LE(off + 2 * i) * scale + min;
+      for (let i = 0; i < n; i++) {
+        if (!Number.isFinite(data[i])) fail(wf, `weight "${w.name}" value [${i}] is ${data[i]} (byte ${off + bytes * i} of the ${binNames})`);
+      }
+      off += bytes * n;
       if (tensors.has(w.name)) fail(`${wf}.name`, `duplicate weight "${w.name}"`);
-      tensors.set(w.name, { shape: w.shape, data });
+      tensors.set(w.name, { shape, data });
     });
-    if (off !== bin.length) fail(manifestFile, `the manifest describes ${off} bytes but its .bin files hold ${bin.length}`);
+    if (off !== bin.length) fail(where, `the manifest describes ${off} bytes but its ${binNames} hold ${bin.length}: the .bin is too long for the manifest`);
   });
   return tensors;
 }

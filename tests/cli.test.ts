@@ -1,0 +1,60 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { faceSamplePhotos } from '../src/model/faceapi.ts';
+
+const bin = new URL('../bin/neuroemu', import.meta.url).pathname;
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+test('info yolov2-tiny-voc prints the per-layer table and darknet\'s 6.97 BFLOPs', () => {
+  const r = run('info', 'yolov2-tiny-voc');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /3,485,520,896 MACs = 6\.971 BFLOPs/);
+  assert.match(r.out, /13x13x1024\s+13x13x1024\s+9,441,280\s+1,594,884,096/);
+});
+
+test('every command answers --help with examples', () => {
+  for (const cmd of ['run', 'detect', 'info']) {
+    const r = run(cmd, '--help');
+    assert.is(r.code, 0, `${cmd}: ${r.err}`);
+    assert.match(r.out, /Examples:/, cmd);
+  }
+});
+
+test('user errors: one line on stderr naming the flag or file, exit code 2, no stack trace', () => {
+  for (const args of [['info', 'nosuch-model'], ['info', 'face', '--size', '100'], ['detect', '/nonexistent.jpg'], ['detect', 'x.jpg', '--threshold', '3'], ['nosuchcommand']]) {
+    const r = run(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.out}${r.err}`);
+    // progress lines may precede it; the error itself is one line
+    assert.is(r.err.split('\n').filter((l) => l.startsWith('neuroemu: ')).length, 1, r.err);
+    assert.not.match(r.err, /\n\s+at /);
+  }
+  assert.match(run('detect', '/nonexistent.jpg').err, /\/nonexistent\.jpg/);
+});
+
+test('detect writes the detections JSON and the raw dump, nothing half-written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-cli-'));
+  const json = join(dir, 'dets.json'), raw = join(dir, 'raw.json');
+  const r = run('detect', faceSamplePhotos()[0], '--json', json, '--dump-raw', raw, '--size', '224');
+  assert.is(r.code, 0, r.err);
+  const d = JSON.parse(readFileSync(json, 'utf8'));
+  assert.is(d.model, 'face');
+  assert.is(d.engine, 'ann');
+  assert.is(d.size, 224);
+  assert.is(d.images.length, 1);
+  assert.equal(Object.keys(d.images[0]).sort(), ['detections', 'file', 'height', 'width']);
+  assert.ok(d.images[0].detections.length > 0, 'sample1 has faces');
+  assert.equal(Object.keys(d.images[0].detections[0]).sort(), ['class', 'h', 'score', 'w', 'x', 'y']);
+  const dump = JSON.parse(readFileSync(raw, 'utf8'));
+  assert.equal(dump.shape, [25, 7, 7]);
+  assert.is(dump.data.length, 25 * 49);
+  assert.ok(existsSync(json) && readdirSync(dir).every((f) => !f.endsWith('.tmp')));
+});
+
+test.run();
