@@ -23,7 +23,15 @@ export interface AnnEngine {
   forward(input: Float32Array): Float32Array[];
 }
 
-export function createAnnEngine(net: Network, kind: AnnEngineKind = 'wasm', options: WasmAnnOptions = {}): AnnEngine {
+export interface AnnEngineOptions extends WasmAnnOptions {
+  /**
+   * wasm only: `forward` overwrites and returns the same output arrays on every call instead of
+   * allocating fresh ones (default false, as forwardReference)
+   */
+  reuseOutputs?: boolean;
+}
+
+export function createAnnEngine(net: Network, kind: AnnEngineKind = 'wasm', options: AnnEngineOptions = {}): AnnEngine {
   if (kind === 'reference') return { kind, net, forward: (input) => forwardReference(net, input) };
   const ann = new WasmAnn(net, options);
   const reuse = options.reuseOutputs ?? false;

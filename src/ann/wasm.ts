@@ -201,13 +201,8 @@ export interface WasmAnnOptions {
   /** an instance to use (default: a new one from the cached module); it then holds this network */
   kernels?: AnnKernels;
   module?: WebAssembly.Module;
-  /** target bytes of conv weights per cache tile (default 96 KiB) */
+  /** target bytes of conv weights per cache tile (default 96 KiB; 32–96 KiB measured best) */
   tileBytes?: number;
-  /**
-   * engine facade only: `forward` overwrites and returns the same output arrays on every call
-   * (default false: fresh arrays each call, as forwardReference)
-   */
-  reuseOutputs?: boolean;
 }
 
 const owners = new WeakMap<AnnKernels, WasmAnn>();
@@ -327,7 +322,13 @@ export class WasmAnn {
     if (pages > MAX_PAGES) fail(where, `needs ${(total / 2 ** 30).toFixed(2)} GiB of WASM memory, more than the 4 GiB a wasm32 instance can have; use a smaller --size`);
     const mem = this.kernels.memory;
     const have = mem.buffer.byteLength / PAGE;
-    if (pages > have) mem.grow(pages - have);
+    if (pages > have) {
+      try {
+        mem.grow(pages - have);
+      } catch (e) {
+        fail(where, `cannot grow WASM memory to ${(total / 2 ** 20).toFixed(0)} MiB (${(e as Error).message}); use a smaller --size`);
+      }
+    }
     this.memoryBytes = total;
     // borders and pad channels must read 0: fresh memory is; an instance used before is cleared
     const base = align(this.kernels.heapBase());

@@ -38,7 +38,7 @@ const SECTION_ALIASES: Record<string, string> = { network: 'net', conv: 'convolu
 /** read_cfg: whitespace is stripped from every line; '#' and ';' start comments; '[' a section. */
 export function parseCfgText(text: string, file: string): CfgSection[] {
   const sections: CfgSection[] = [];
-  const lines = text.split(/\r?\n/);
+  const lines = text.split(/\r\n?|\n/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     const line = lines[i].replace(/[\s\0]+/g, '');
