@@ -10,7 +10,7 @@
  *
  * Per sample photo (face-api's demo/sample1..6.jpg) and input size 416, 320, 224:
  *   1. our preprocessed input = face-api's normalized batch tensor (NHWC→CHW), max abs ≤ 1e-5
- *   2. our conv8 output (the layer feeding the facehead) = face-api's [1,g,g,25], max abs ≤ 2e-3
+ *   2. our conv8 output (the layer feeding the facehead) = face-api's [1,g,g,25], max abs ≤ 2e-4 (the issue asks 2e-3; we measure ~5e-5, and a 1% change of one conv3 weight moves conv8 by 7.4e-4, which 2e-3 would miss)
  *   3. detections (score > 0.5, NMS 0.4): same count and order, boxes ≤ 0.5 px, scores ≤ 1e-4
  * Measured maxima are printed. If src/ann/engine.ts exists, its WASM forward is held to the
  * same conv8 bound.
@@ -30,7 +30,7 @@ import type { Detection } from '../src/detect/types.ts';
 
 const SIZES = [416, 320, 224] as const;
 const SAMPLES = [1, 2, 3, 4, 5, 6].map((i) => join(FACE_API_DIR, 'demo', `sample${i}.jpg`)).filter((f) => existsSync(f));
-const TOL = { input: 1e-5, conv8: 2e-3, box: 0.5, score: 1e-4 };
+const TOL = { input: 1e-5, conv8: 2e-4, box: 0.5, score: 1e-4 };
 const SRC = join(fileURLToPath(import.meta.url), '..', '..', 'src');
 
 type DetectFn = (net: Network, outputs: (Float32Array | undefined)[], imageW: number, imageH: number, threshold?: number) => Detection[];
@@ -163,7 +163,7 @@ for (const size of SIZES) {
 // The WASM engine, if it is there, against the same face-api outputs.
 const ENGINE = join(SRC, 'ann', 'engine.ts');
 if (existsSync(ENGINE)) {
-  test('face-api: the WASM engine conv8 output agrees with face-api (≤ 2e-3)', async () => {
+  test('face-api: the WASM engine conv8 output agrees with face-api (≤ 2e-4)', async () => {
     type Engine = { forward(input: Float32Array): Float32Array[] | Promise<Float32Array[]>; dispose?(): void };
     const mod = (await import(ENGINE)) as { createAnnEngine: (net: Network, kind: 'wasm' | 'reference') => Engine | Promise<Engine> };
     for (const size of SIZES) {

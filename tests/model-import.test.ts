@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { defaultFaceManifest, faceApiPackageDir, loadFaceDetector, readTfjsManifest } from '../src/model/faceapi.ts';
 import { buildDarknetNetwork, loadDarknetWeights, parseCfgText } from '../src/model/darknet.ts';
 import { foldBatchNorm } from '../src/model/fold.ts';
+import { networkStats } from '../src/model/stats.ts';
 import type { ConvLayer } from '../src/model/ir.ts';
 
 const binFile = join(faceApiPackageDir(), 'model', 'tiny_face_detector_model.bin');
@@ -35,6 +36,8 @@ test('face detector IR: grid sizes per input size and HWIO→OIHW reordering', (
     assert.equal([head.inShape.c, head.inShape.h, head.inShape.w], [25, g, g], `size ${size}`);
   }
   const net = loadFaceDetector(undefined, 416);
+  // one uint8 per parameter in the .bin: the depthwise convs carry no bias
+  assert.is(networkStats(net).params, readFileSync(binFile).length);
   assert.equal(net.layers.map((l) => l.outShape.h).filter((_, i) => [0, 1, 4, 7, 10, 13, 16].includes(i)), [414, 207, 104, 52, 26, 13, 13]);
   // conv0/filters is HWIO [3,3,3,16]: element (y=1, x=2, i=0, o=5) is at ((1*3+2)*3+0)*16+5
   const raw = readTfjsManifest(defaultFaceManifest()).get('conv0/filters')!.data;

@@ -142,13 +142,17 @@ export function loadFaceDetector(manifestFile: string = defaultFaceManifest(), i
     layers.push(l);
     shape = l.outShape;
   };
-  const conv = (name: string, filters: number, size: number, pad: number, groups: number, act: 'leaky' | 'linear', weights: Float32Array, biases: Float32Array): void => {
+  const conv = (name: string, filters: number, size: number, pad: number, groups: number, act: 'leaky' | 'linear', weights: Float32Array, biases: Float32Array | undefined): void => {
     const h = convOut(shape.h, size, 1, pad), w = convOut(shape.w, size, 1, pad);
     if (h < 1 || w < 1) fail('--size', `${inputSize} is too small for the face detector`);
     const l: ConvLayer = {
       kind: 'conv', index: layers.length, name, inputs: [layers.length - 1], inShape: shape, outShape: { c: filters, h, w },
-      filters, size, stride: 1, pad, groups, activation: act, leakySlope: 0.1, weights, biases,
+      filters, size, stride: 1, pad, groups, activation: act, leakySlope: 0.1, weights, biases: biases ?? new Float32Array(0),
     };
+    if (!biases) {
+      l.biases = new Float32Array(filters);
+      l.noBias = true;
+    }
     push(l);
   };
   const pool = (name: string, stride: number) => {
@@ -165,7 +169,7 @@ export function loadFaceDetector(manifestFile: string = defaultFaceManifest(), i
     const pw = take(t, `conv${b}/pointwise_filter`, [1, 1, cin, cout], manifestFile);
     const bias = take(t, `conv${b}/bias`, [cout], manifestFile);
     // depthwise [3,3,cin,1] is HWIO with groups = cin: per channel a 3x3 kernel
-    conv(`conv${b}/depthwise`, cin, 3, 1, cin, 'linear', depthwiseToOihw(dw, cin), new Float32Array(cin));
+    conv(`conv${b}/depthwise`, cin, 3, 1, cin, 'linear', depthwiseToOihw(dw, cin), undefined);
     conv(`conv${b}/pointwise`, cout, 1, 0, 1, 'leaky', hwioToOihw(pw, 1, cin, cout), bias);
     pool(`pool${b}`, b === 5 ? 1 : 2);
   }

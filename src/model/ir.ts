@@ -46,7 +46,10 @@ export interface ConvLayer extends LayerBase {
   /** negative-side slope of a leaky activation (0.1 in darknet and face-api) */
   leakySlope: number;
   weights: Float32Array;
+  /** zeros where the source layer has no bias (see noBias) */
   biases: Float32Array;
+  /** the source layer has no bias (face-api's depthwise convs): not counted as parameters */
+  noBias?: boolean;
   bn?: BatchNorm;
 }
 

@@ -20,6 +20,6 @@ export const MAX_FILE_BYTES = 2 ** 31 - 1;
 /** Refuses, before anything is allocated, a network whose tensors would not fit in memory. */
 export function checkAllocation(where: string, floats: number): void {
   if (!(floats <= MAX_MODEL_FLOATS)) {
-    fail(where, `the network would need ${(floats * 4 / 2 ** 30).toFixed(1)} GiB for weights and activations (limit ${MAX_MODEL_FLOATS * 4 / 2 ** 30} GiB)`);
+    fail(where, `the network would need at least ${(floats * 4 / 2 ** 30).toFixed(1)} GiB for weights and activations (limit ${MAX_MODEL_FLOATS * 4 / 2 ** 30} GiB)`);
   }
 }

@@ -55,7 +55,9 @@ export function loadModel(spec: ModelSpec): Network {
   if (!cfg) fail('--model', `"${model}" is neither "face", a .json manifest, a .cfg file nor a bundled cfg (${['yolov2-tiny-voc', 'yolov2-tiny', 'yolov3-tiny'].join(', ')})`);
   const net = buildDarknetNetwork(parseCfgText(readFileChecked(cfg).toString('utf8'), cfg), cfg, { size: spec.size });
   const head = net.layers[net.layers.length - 1];
-  const classes = head.kind === 'region' || head.kind === 'yolo' ? head.classes : 0;
+  // a detector ends in a head; a cfg cut short at a section boundary would otherwise load as a smaller network
+  if (head.kind !== 'region' && head.kind !== 'yolo') fail(cfg, `the last section is [${head.kind}], a detector must end with [region] or [yolo] (truncated cfg?)`);
+  const classes = head.classes;
   if (spec.names) net.classNames = readNames(spec.names);
   else if (classes === 20) net.classNames = readNames(join(NAMES_DIR, 'voc.names'));
   else if (classes === 80) net.classNames = readNames(join(NAMES_DIR, 'coco.names'));

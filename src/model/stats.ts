@@ -21,7 +21,7 @@ export function layerMacs(l: Layer): number {
 
 export function layerParams(l: Layer): number {
   if (l.kind !== 'conv') return 0;
-  return l.weights.length + l.biases.length + (l.bn ? 3 * l.filters : 0);
+  return l.weights.length + (l.noBias ? 0 : l.biases.length) + (l.bn ? 3 * l.filters : 0);
 }
 
 const fmtShape = (s: { c: number; h: number; w: number }) => `${s.w}x${s.h}x${s.c}`;
