@@ -1,8 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { detectCommand } from './detect.ts';
+import { evalCommand } from './eval.ts';
 import { infoCommand } from './info.ts';
 import { runCommand } from './run.ts';
 
 /** Every CLI command, one module per file. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, detectCommand, infoCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, detectCommand, evalCommand, infoCommand];

@@ -1,0 +1,108 @@
+/**
+ * The SNN IR: the converted spiking network that the simulator runs. Produced by src/convert
+ * from a graph-IR Network plus calibration statistics; consumed by src/sim (and later src/hw).
+ *
+ * Units: thresholds are in normalized membrane units (vth = 1 by default). A +1 spike of a layer
+ * stands for λ_out(c) of ANN activation in channel c, so rate × λ ≈ the ANN's activation.
+ * Weights and biases are already normalized: W̃_ij = W_ij·λ_in(i)/λ_out(j), b̃_j = b_j/λ_out(j);
+ * the bias is injected as a constant current every tick.
+ *
+ * Layout conventions as in the graph IR: shapes C×H×W, conv weights OIHW [out][in/groups][k][k].
+ * The simulator may repack internally (channels-last).
+ */
+import type { Network, Shape } from '../model/ir.ts';
+
+export const SNN_FORMAT_VERSION = 1;
+
+export type NormMode = 'layer' | 'percentile' | 'channel';
+/** how λ is read from the activation statistics: the max, or a percentile such as 99.9 */
+export type NormStatistic = 'max' | number;
+export type NeuronModel = 'if' | 'ibt';
+export type ResetMode = 'subtract' | 'zero';
+export type InputCoding = 'analog' | 'poisson';
+
+/**
+ * What a layer's neurons do:
+ * - 'if': +1 spike at V >= vthPos, reset; negative membrane never spikes (ReLU-like; leaky's
+ *   negative side is lost).
+ * - 'ibt': +1 at V >= vthPos, -1 at V <= -vthNeg (vthNeg = vthPos/alpha), reset.
+ * - 'signed': symmetric signed neuron (vthNeg = vthPos) for linear layers kept apart.
+ * - 'integrate': no spikes; the membrane accumulates (the detection layer's readout).
+ */
+export type SpikeRule = 'if' | 'ibt' | 'signed' | 'integrate';
+
+export interface SnnSettings {
+  norm: NormMode;
+  statistic: NormStatistic;
+  neuron: NeuronModel;
+  reset: ResetMode;
+  input: InputCoding;
+  /** fuse a linear conv (face-api's depthwise) into the conv that follows it */
+  fuseLinear: boolean;
+  /** base threshold (normalized units) */
+  vth: number;
+}
+
+interface SnnLayerBase {
+  index: number;
+  name: string;
+  /** index of the graph-IR layer this one implements (the last one when fused) */
+  source: number;
+  /** SNN layer indices feeding it; -1 = the input image */
+  inputs: number[];
+  inShape: Shape;
+  outShape: Shape;
+  /** per output channel: the ANN activation one +1 spike (or one unit of rate) stands for */
+  lambda: Float32Array;
+}
+
+export interface SnnConvLayer extends SnnLayerBase {
+  kind: 'conv';
+  size: number;
+  stride: number;
+  pad: number;
+  groups: number;
+  weights: Float32Array;
+  biases: Float32Array;
+  rule: SpikeRule;
+  vthPos: number;
+  /** magnitude of the negative threshold (Infinity for 'if' and 'integrate') */
+  vthNeg: number;
+  reset: ResetMode;
+}
+
+/** spike max-pool: forwards the spikes of the input unit with the highest spike count so far */
+export interface SnnMaxPoolLayer extends SnnLayerBase {
+  kind: 'maxpool';
+  size: number;
+  stride: number;
+  padBegin: number;
+}
+
+export interface SnnRouteLayer extends SnnLayerBase {
+  kind: 'route';
+  /** SNN layer indices, concatenated along channels in this order */
+  layers: number[];
+}
+
+export interface SnnUpsampleLayer extends SnnLayerBase {
+  kind: 'upsample';
+  stride: number;
+}
+
+export type SnnLayer = SnnConvLayer | SnnMaxPoolLayer | SnnRouteLayer | SnnUpsampleLayer;
+
+export interface SnnNetwork {
+  formatVersion: number;
+  settings: SnnSettings;
+  /** where the λ came from */
+  calibration: { images: string[]; statistic: NormStatistic; note?: string };
+  /** the source ANN (heads, input size, preprocessing, class names are read from it) */
+  ann: Network;
+  layers: SnnLayer[];
+  /**
+   * Readout: for each head of the ANN (graph-IR index), the SNN layer whose membrane (an
+   * 'integrate' conv) gives its input: raw(t) = V(t)/t · λ, C×H×W.
+   */
+  readouts: { head: number; layer: number }[];
+}
