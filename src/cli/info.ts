@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { loadModel } from '../model/load.ts';
 import { networkStats } from '../model/stats.ts';
 import { formatTable, thousands } from '../report/table.ts';
+import { shortenPaths } from '../report/paths.ts';
 import { modelOptions } from './options.ts';
 
 interface InfoArgs {
@@ -29,7 +30,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       return;
     }
     const rows = st.layers.map((l) => [l.index, l.name.replace(/^\d+ /, ''), l.kernel, l.groups > 1 ? l.groups : '', l.inShape, l.outShape, l.params ? thousands(l.params) : '', l.macs ? thousands(l.macs) : '']);
-    process.stdout.write(`${net.name}  (${net.source})\ninput ${net.input.w}x${net.input.h}x${net.input.c}\n\n`);
+    process.stdout.write(`${net.name}  (${shortenPaths(net.source)})\ninput ${net.input.w}x${net.input.h}x${net.input.c}\n\n`);
     process.stdout.write(
       formatTable(
         [{ header: '#' }, { header: 'layer', align: 'left' }, { header: 'kernel', align: 'left' }, { header: 'groups' }, { header: 'input' }, { header: 'output' }, { header: 'params' }, { header: 'MACs' }],

@@ -21,6 +21,11 @@ export function buildCli(argv: string[]) {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `neuroemu info | head` closes stdout early: that is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   try {
     await buildCli(argv).parseAsync();
   } catch (err) {

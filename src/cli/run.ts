@@ -6,6 +6,7 @@ import { networkStats } from '../model/stats.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
+import { shortenPaths } from '../report/paths.ts';
 import { modelOptions } from './options.ts';
 
 interface RunArgs {
@@ -39,7 +40,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const res = await detectImagesAnn(net, images, { onImage: (i, f) => process.stderr.write(`[${i + 1}/${images.length}] ${f}\n`) });
     const seconds = (Date.now() - started) / 1000;
     const st = networkStats(net);
-    process.stdout.write(`neuroemu run — model ${net.name} (${net.source}), input ${net.input.w}x${net.input.h}, engine: ANN (WASM SIMD)\n\n`);
+    process.stdout.write(`neuroemu run — model ${net.name} (${shortenPaths(net.source)}), input ${net.input.w}x${net.input.h}, engine: ANN (WASM SIMD)\n\n`);
     const rows = res.images.map((im) => [
       im.file.replace(/^.*\//, ''),
       `${im.width}x${im.height}`,
@@ -48,7 +49,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     ]);
     process.stdout.write(formatTable([{ header: 'image', align: 'left' }, { header: 'size' }, { header: 'boxes' }, { header: 'detections (class score [x,y,w,h] in pixels)', align: 'left' }], rows) + '\n\n');
     process.stdout.write(`cost per frame: ${thousands(st.macs)} MACs = ${(st.flops / 1e9).toFixed(3)} GFLOP (2 FLOPs per MAC, convolutions only), ${thousands(st.params)} parameters\n`);
-    process.stdout.write(`frames: ${images.length}, wall time ${seconds.toFixed(2)} s (${(images.length / seconds).toFixed(1)} frames/s on this host, decode included)\n`);
+    process.stdout.write(`frames: ${images.length}\n`);
+    // host timing varies run to run: stderr, so stdout stays byte-identical
+    process.stderr.write(`host wall time ${seconds.toFixed(2)} s (${(images.length / seconds).toFixed(1)} frames/s, decode included)\n`);
     if (args.json) writeFileAtomic(args.json, JSON.stringify(toDetectionsFile(net, 'ann', res.images), null, 1) + '\n');
   },
 };

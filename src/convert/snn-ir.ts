@@ -96,7 +96,20 @@ export interface SnnNetwork {
   formatVersion: number;
   settings: SnnSettings;
   /** where the λ came from */
-  calibration: { images: string[]; statistic: NormStatistic; note?: string };
+  calibration: {
+    images: string[];
+    statistic: NormStatistic;
+    note?: string;
+    /** sha256 (hex) of each calibration image file, '' where unknown (added by convert) */
+    hashes?: string[];
+  };
+  /**
+   * How to re-import the source ANN (the CLI's --model/--weights/--size/--names, file paths made
+   * absolute). When present the .snn file stores this instead of the ANN's weights and re-imports
+   * the ANN on load (checking a fingerprint); without it the ANN is embedded in the file.
+   * (added by convert)
+   */
+  annSpec?: { model: string; weights?: string; size?: number; names?: string };
   /** the source ANN (heads, input size, preprocessing, class names are read from it) */
   ann: Network;
   layers: SnnLayer[];
