@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { chipsCommand } from './chips.ts';
+import { convergenceCommand } from './convergence.ts';
 import { convertCommand } from './convert.ts';
 import { detectCommand } from './detect.ts';
 import { evalCommand } from './eval.ts';
@@ -8,4 +9,4 @@ import { runCommand } from './run.ts';
 
 /** Every CLI command, one module per file. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, detectCommand, convertCommand, evalCommand, chipsCommand, infoCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, detectCommand, convertCommand, convergenceCommand, evalCommand, chipsCommand, infoCommand];

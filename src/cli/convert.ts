@@ -1,11 +1,11 @@
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { calibrate } from '../convert/calibrate.ts';
 import { convertNetworkWithReport, defaultSettings } from '../convert/convert.ts';
+import { absoluteModelSpec } from '../convert/from-model.ts';
 import { lambdaRange } from '../convert/normalize.ts';
 import { saveSnn } from '../convert/snn-file.ts';
-import type { NormMode, NormStatistic, SnnNetwork } from '../convert/snn-ir.ts';
+import type { NormMode, NormStatistic } from '../convert/snn-ir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
@@ -33,16 +33,6 @@ export function parseStatistic(s: string | undefined, norm: NormMode): NormStati
   const p = Number(s);
   if (s.trim() === '' || !Number.isFinite(p) || p <= 0 || p > 100) fail('--statistic', `"${s}" must be max or a percentile in (0, 100], e.g. 99.9`);
   return p;
-}
-
-/** the model spec with file paths made absolute, so the .snn file can re-import its ANN from anywhere */
-function absoluteSpec(a: ConvertArgs): NonNullable<SnnNetwork['annSpec']> {
-  const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
-  const spec: NonNullable<SnnNetwork['annSpec']> = { model: a.model !== 'face' && isFile(a.model) ? resolve(a.model) : a.model };
-  if (a.weights !== undefined) spec.weights = /^synthetic(:\d+)?$/.test(a.weights) ? a.weights : resolve(a.weights);
-  if (a.size !== undefined) spec.size = a.size;
-  if (a.names !== undefined) spec.names = resolve(a.names);
-  return spec;
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toPrecision(4));
@@ -85,7 +75,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     });
     const calibS = (performance.now() - t0) / 1000;
     const { snn, report } = convertNetworkWithReport(net, stats, settings, calib);
-    snn.annSpec = absoluteSpec(args);
+    snn.annSpec = absoluteModelSpec({ model: args.model, weights: args.weights, size: args.size, names: args.names });
     saveSnn(args.out, snn);
 
     const st = settings.statistic === 'max' ? 'max' : `p${settings.statistic}`;

@@ -1,10 +1,17 @@
 import type { CommandModule } from 'yargs';
+import type { NormMode } from '../convert/snn-ir.ts';
+import { snnFromModel } from '../convert/from-model.ts';
 import { detectImagesAnn, toDetectionsFile } from '../detect/ann-detect.ts';
+import { evaluate } from '../detect/map.ts';
+import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
+import { loadTruth } from '../detect/truth.ts';
+import type { Detection, ImageDetections } from '../detect/types.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { modelOptions } from './options.ts';
+import { parseStatistic } from './convert.ts';
+import { checkTimesteps, modelOptions, parseTickList, snnOptions } from './options.ts';
 
 interface DetectArgs {
   images: string[];
@@ -16,40 +23,98 @@ interface DetectArgs {
   json?: string;
   'dump-raw'?: string;
   engine: string;
+  timesteps?: number;
+  checkpoints?: string;
+  reference?: string;
+  norm: string;
+  statistic?: string;
+  neuron: string;
+  calib?: string[];
+  seed: number;
+}
+
+function printDetections(images: ImageDetections[]): void {
+  for (const im of images) {
+    process.stdout.write(`${im.file}  (${im.width}x${im.height}): ${im.detections.length} detection${im.detections.length === 1 ? '' : 's'}\n`);
+    if (im.detections.length) {
+      const rows = im.detections.map((d: Detection) => [d.className, d.score.toFixed(4), d.x.toFixed(1), d.y.toFixed(1), d.w.toFixed(1), d.h.toFixed(1)]);
+      process.stdout.write(formatTable([{ header: 'class', align: 'left' }, { header: 'score' }, { header: 'x' }, { header: 'y' }, { header: 'w' }, { header: 'h' }], rows).replace(/^/gm, '  ') + '\n');
+    }
+  }
 }
 
 export const detectCommand: CommandModule<object, DetectArgs> = {
   command: 'detect <images..>',
-  describe: 'Detect objects in images with the ANN (exactly as the source framework does)',
+  describe: 'Detect objects in images with the ANN (exactly as the source framework does) or the spiking network',
   builder: (y) =>
-    modelOptions(y)
+    snnOptions(modelOptions(y))
       .positional('images', { type: 'string', array: true, describe: 'JPEG or PNG files' })
+      .option('engine', { type: 'string', choices: ['ann', 'ann-reference', 'snn', 'snn-reference'], default: 'ann', describe: 'ann: WASM SIMD kernels; snn: the spiking network, tick by tick; *-reference: the plain-TypeScript implementations' })
       .option('threshold', { type: 'number', describe: 'score threshold (default: the source framework\'s, 0.5)' })
+      .option('timesteps', { type: 'number', describe: 'snn: ticks to simulate per image' })
+      .option('checkpoints', { type: 'string', describe: 'snn: comma-separated ticks at which to decode too, e.g. 8,16,32 ("auto": 1,2,3,4,6,8,12,...)' })
+      .option('reference', { type: 'string', describe: 'snn: detections JSON or ground truth (VOC/YOLO/COCO) to score each checkpoint against (AP@0.5)' })
       .option('json', { type: 'string', describe: 'write the detections JSON to this file' })
-      .option('dump-raw', { type: 'string', describe: 'write the final conv output of the first image as {layer, shape:[C,H,W], data}' })
-      .option('engine', { type: 'string', choices: ['ann', 'ann-reference'], default: 'ann', describe: 'ann: WASM SIMD kernels; ann-reference: the plain-TypeScript layers' })
+      .option('dump-raw', { type: 'string', describe: 'ann: write the final conv output of the first image as {layer, shape:[C,H,W], data}' })
       .example('$0 detect node_modules/@vladmandic/face-api/demo/sample1.jpg', 'faces with the face-api TinyFaceDetector at 416')
-      .example('$0 detect dog.jpg --model yolov2-tiny-voc --weights yolov2-tiny-voc.weights --json dets.json', 'Tiny YOLO v2 on VOC classes') as never,
+      .example('$0 detect dog.jpg --model yolov2-tiny-voc --weights yolov2-tiny-voc.weights --json dets.json', 'Tiny YOLO v2 on VOC classes')
+      .example('$0 detect node_modules/@vladmandic/face-api/demo/sample1.jpg --engine snn --timesteps 512 --checkpoints 64,128,256 --reference ann.json', 'the spiking face detector, scored against the ANN\'s detections at each checkpoint') as never,
   handler: async (args) => {
     const threshold = args.threshold;
     if (threshold !== undefined && !(threshold >= 0 && threshold <= 1)) fail('--threshold', `${threshold} must be between 0 and 1`);
-    const net = loadModel({ model: args.model, weights: args.weights, size: args.size, names: args.names });
-    const res = await detectImagesAnn(net, args.images, {
-      threshold,
-      engine: args.engine === 'ann-reference' ? 'reference' : 'wasm',
-      onImage: (i, f) => process.stderr.write(`[${i + 1}/${args.images.length}] ${f}\n`),
-    });
-    for (const im of res.images) {
-      process.stdout.write(`${im.file}  (${im.width}x${im.height}): ${im.detections.length} detection${im.detections.length === 1 ? '' : 's'}\n`);
-      if (im.detections.length) {
-        const rows = im.detections.map((d) => [d.className, d.score.toFixed(4), d.x.toFixed(1), d.y.toFixed(1), d.w.toFixed(1), d.h.toFixed(1)]);
-        process.stdout.write(formatTable([{ header: 'class', align: 'left' }, { header: 'score' }, { header: 'x' }, { header: 'y' }, { header: 'w' }, { header: 'h' }], rows).replace(/^/gm, '  ') + '\n');
+    const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
+    const progress = (i: number, f: string) => process.stderr.write(`[${i + 1}/${args.images.length}] ${f}\n`);
+    if (args.engine === 'ann' || args.engine === 'ann-reference') {
+      for (const flag of ['timesteps', 'checkpoints', 'reference'] as const) if (args[flag] !== undefined) fail(`--${flag}`, 'only applies to --engine snn');
+      const net = loadModel(spec);
+      const res = await detectImagesAnn(net, args.images, { threshold, engine: args.engine === 'ann-reference' ? 'reference' : 'wasm', onImage: progress });
+      printDetections(res.images);
+      if (args.json) writeFileAtomic(args.json, JSON.stringify(toDetectionsFile(net, 'ann', res.images), null, 1) + '\n');
+      if (args['dump-raw'] && res.firstRaw) {
+        const r = res.firstRaw;
+        writeFileAtomic(args['dump-raw'], JSON.stringify({ layer: r.layer, shape: r.shape, data: Array.from(r.data) }) + '\n');
       }
+      return;
     }
-    if (args.json) writeFileAtomic(args.json, JSON.stringify(toDetectionsFile(net, 'ann', res.images), null, 1) + '\n');
-    if (args['dump-raw'] && res.firstRaw) {
-      const r = res.firstRaw;
-      writeFileAtomic(args['dump-raw'], JSON.stringify({ layer: r.layer, shape: r.shape, data: Array.from(r.data) }) + '\n');
+    if (args['dump-raw']) fail('--dump-raw', 'only applies to the ANN engines');
+    const T = checkTimesteps(args.timesteps);
+    const checkpoints = args.checkpoints === 'auto' ? defaultCheckpoints(T) : parseTickList(args.checkpoints, '--checkpoints', T) ?? [];
+    const norm = args.norm as NormMode;
+    const { snn } = snnFromModel(spec, {
+      calib: args.calib,
+      images: args.images,
+      settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
+      onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`),
+    });
+    const res = await detectImagesSnn(snn, args.images, {
+      timesteps: T, checkpoints, threshold, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress,
+    });
+    printDetections(res.images);
+    let scored: { tick: number; ap50: number | null }[] | undefined;
+    if (args.reference) {
+      const truth = loadTruth(args.reference, res.images, snn.ann.classNames);
+      scored = res.checkpoints.map((c) => ({
+        tick: c.tick,
+        ap50: evaluate(truth.images, c.images, { metric: 'voc', iou: 0.5 }).map,
+      }));
+      process.stdout.write(`\nAP@0.5 (VOC all-point) against ${args.reference}, per checkpoint tick:\n`);
+      process.stdout.write(formatTable([{ header: 'tick' }, { header: 'AP@0.5' }], scored.map((s) => [s.tick, s.ap50 === null ? 'n/a' : s.ap50.toFixed(4)])) + '\n');
+    }
+    const s = snn.settings;
+    process.stdout.write(`\nsnn: ${T} ticks, norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, seed ${args.seed}\n`);
+    if (args.json) {
+      const file = {
+        ...toDetectionsFile(snn.ann, 'snn', res.images),
+        timesteps: T,
+        seed: args.seed,
+        settings: s,
+        checkpoints: res.checkpoints.map((c, k) => ({
+          tick: c.tick,
+          ...(scored ? { ap50: scored[k].ap50 } : {}),
+          images: toDetectionsFile(snn.ann, 'snn', c.images).images,
+        })),
+      };
+      writeFileAtomic(args.json, JSON.stringify(file, null, 1) + '\n');
     }
   },
 };

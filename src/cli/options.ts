@@ -1,5 +1,6 @@
 /** Option groups shared by several commands, so every command spells them the same way. */
 import type { Argv } from 'yargs';
+import { UserError } from '../util/errors.ts';
 
 export function modelOptions<T>(y: Argv<T>) {
   return y
@@ -11,4 +12,29 @@ export function modelOptions<T>(y: Argv<T>) {
     .option('weights', { type: 'string', describe: 'darknet .weights file, or synthetic[:SEED] for seeded stand-in weights' })
     .option('size', { type: 'number', describe: 'network input size (square, multiple of 32); default: the model\'s own' })
     .option('names', { type: 'string', describe: 'class names file, one per line (default: VOC or COCO names by class count)' });
+}
+
+/** Conversion and simulation flags shared by detect --engine snn, convergence, run, tune. */
+export function snnOptions<T>(y: Argv<T>) {
+  return y
+    .option('norm', { type: 'string', choices: ['channel', 'layer', 'percentile'], default: 'channel', describe: 'weight normalization when converting on the fly (ignored for a .snn model)' })
+    .option('statistic', { type: 'string', describe: 'λ statistic: max or a percentile such as 99.9 (default: max; 99.9 for --norm percentile)' })
+    .option('neuron', { type: 'string', choices: ['ibt', 'if'], default: 'ibt', describe: 'leaky layers: ibt (signed, imbalanced threshold) or if (positive spikes only)' })
+    .option('calib', { type: 'string', array: true, describe: 'calibration images for on-the-fly conversion (default: the face-api sample photos for the face model, else the input images)' })
+    .option('seed', { type: 'number', default: 1, describe: 'seed of every random choice (Poisson input); printed in reports' });
+}
+
+export function parseTickList(s: string | undefined, flag: string, max: number): number[] | undefined {
+  if (s === undefined) return undefined;
+  const out = String(s).split(',').filter((x) => x.trim() !== '').map((x) => {
+    const v = Number(x);
+    if (!Number.isInteger(v) || v < 1 || v > max) throw new UserError(`${flag}: "${x}" must be an integer tick in 1..${max}`);
+    return v;
+  });
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+export function checkTimesteps(t: number | undefined, flag = '--timesteps'): number {
+  if (t === undefined || !Number.isInteger(t) || t < 1 || t > 1_000_000) throw new UserError(`${flag}: ${t} must be an integer in 1..1000000`);
+  return t;
 }

@@ -1,0 +1,136 @@
+/**
+ * The SNN core's memory map: descriptor layouts shared by the WASM tick (assembly/snn.ts) and the
+ * host (src/sim/wasm.ts). Plain numeric constants so the file is valid AssemblyScript and valid
+ * TypeScript alike: keep it that way (no AS-only types, no imports).
+ *
+ * The host lays out linear memory once per network (above `heapBase()`; the WASM side allocates
+ * nothing): one net descriptor, one descriptor per spike source (the input and every layer), then
+ * constant data (packed weights, biases, small tables), then the state (membranes, counters, spike
+ * lists). Descriptor fields are i32 (addresses in bytes) unless marked f32.
+ *
+ * Spikes travel between layers as compact lists of i32 codes, in the producer's order:
+ *   code = ((((y << xb) | x) << cb | c) << 1) | neg
+ * with cb = bits of the channel index, xb = bits of the x coordinate (of the producer's output
+ * shape) and neg = 1 for a −1 spike. A list holds at most one spike per neuron, so it is sized for
+ * every neuron firing. The host refuses networks whose codes would need more than 31 bits.
+ */
+
+/** every descriptor occupies this many i32 (256 bytes) */
+export const DESC_INTS = 64;
+
+// net descriptor
+export const N_NLAYERS = 0;
+/** address of an i32 array: the descriptor address of every layer, in order */
+export const N_LAYERS = 1;
+/** address of the input descriptor */
+export const N_INPUT = 2;
+/** ticks done (the tick being run while a tick runs; t = 1 for the first) */
+export const N_TICK = 3;
+/** xorshift32 state (u32, never 0) of the Poisson input */
+export const N_RNG = 4;
+/** scratch spike list for the channel sort (the largest input list of a sorted conv) */
+export const N_SCRATCH = 5;
+/** i32 histogram scratch for the channel sort (largest C + 1) */
+export const N_HIST = 6;
+
+// header common to every spike source (the input and every layer)
+/** 0 input, 1 conv, 2 maxpool, 3 route, 4 upsample */
+export const L_KIND = 0;
+/** address of the output spike list (i32 codes) */
+export const L_LIST = 1;
+/** spikes in the list after this tick */
+export const L_COUNT = 2;
+export const L_H = 3;
+export const L_W = 4;
+export const L_C = 5;
+export const L_CB = 6;
+export const L_XB = 7;
+/** f64[C]: +1 spikes emitted per channel, accumulated over the run */
+export const L_POS_TOT = 8;
+/** f64[C]: −1 spikes emitted per channel, accumulated over the run */
+export const L_NEG_TOT = 9;
+
+export const KIND_INPUT = 0;
+export const KIND_CONV = 1;
+export const KIND_POOL = 2;
+export const KIND_ROUTE = 3;
+export const KIND_UPSAMPLE = 4;
+
+// input (KIND_INPUT)
+/** 1: draw Poisson spikes every tick; 0: analog (the input list stays empty) */
+export const I_POISSON = 16;
+/** f32[H·W·C] channels-last signed firing probabilities (|p| / max|p|, sign of p) */
+export const I_RATES = 17;
+
+// conv (KIND_CONV)
+/** descriptor of the spike source it reads (0: analog input, the drive replaces the scatter) */
+export const C_SRC = 16;
+/** f32 membranes, H×W×Cp channels-last */
+export const C_V = 17;
+/** Cp: floats per membrane pixel (C rounded up to 4; pad channels stay 0 and never fire) */
+export const C_CP = 18;
+export const C_K = 19;
+export const C_STRIDE = 20;
+export const C_PAD = 21;
+export const C_GROUPS = 22;
+/** input channels per group */
+export const C_CING = 23;
+/** output channels per group (the real ones: counted as SOPs) */
+export const C_COUTG = 24;
+/** floats per kernel tap in the packed weights: Cp for a dense conv, C_out/groups when grouped */
+export const C_TAPW = 25;
+/**
+ * packed weights: per input channel ci, per kernel row ky, the k taps ordered by x phase
+ * (kx mod stride) and, inside a phase, by kx DESCENDING (the kernel rotated by 180°), each tap
+ * TAPW floats (the output channels of ci's group). One spike then adds a contiguous run of taps
+ * to a contiguous run of output pixels. Stride 1: one phase, the row reversed.
+ */
+export const C_W = 26;
+/** i32[stride]: tap offset of each x phase inside a packed kernel row */
+export const C_PHASE = 27;
+/** f32[H·W·Cp]: constant per-tick input current of an analog-input layer (bias included), or 0 */
+export const C_DRIVE = 28;
+/** f32[Cp]: bias current added every tick (unused when C_DRIVE is set: the drive includes it) */
+export const C_BIAS = 29;
+/** 0 if (+1 only), 1 signed (ibt and signed: +1 and −1), 2 integrate (never fires) */
+export const C_RULE = 30;
+/** f32 */
+export const C_VTH_POS = 31;
+/** f32, magnitude of the negative threshold */
+export const C_VTH_NEG = 32;
+/** 0 subtract, 1 zero */
+export const C_RESET = 33;
+/** i32[H·W·groups]: tick of the last input event each (output pixel, group) received */
+export const C_STAMP = 34;
+/** f64[groups]: valid kernel taps delivered into each group (× C_out/groups = SOPs) */
+export const C_TAPS = 35;
+/** f64[groups]: (output pixel, group) pairs that received ≥ 1 event, summed over ticks */
+export const C_ACTIVE = 36;
+/** 1: sort the input list by channel before the scatter (weights larger than the cache) */
+export const C_SORT = 37;
+/** i32[Cp]: +1 spikes per channel in the current tick (folded into L_POS_TOT at its end) */
+export const C_POS_TICK = 38;
+export const C_NEG_TICK = 39;
+
+export const RULE_IF = 0;
+export const RULE_SIGNED = 1;
+export const RULE_INTEGRATE = 2;
+export const RESET_SUBTRACT = 0;
+export const RESET_ZERO = 1;
+
+// maxpool (KIND_POOL)
+export const P_SRC = 16;
+export const P_SIZE = 17;
+export const P_STRIDE = 18;
+export const P_PAD = 19;
+/** i32[inH·inW·C] net spike count (+1 −1) of every input unit, channels-last */
+export const P_COUNT = 20;
+
+// route (KIND_ROUTE)
+export const R_NSRC = 16;
+/** address of R_NSRC pairs (source descriptor, channel offset) of i32 */
+export const R_SRCS = 17;
+
+// upsample (KIND_UPSAMPLE)
+export const U_SRC = 16;
+export const U_STRIDE = 17;

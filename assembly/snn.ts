@@ -1,0 +1,631 @@
+/**
+ * The SNN core: one time-stepped, event-driven tick of a converted spiking network, 128-bit SIMD,
+ * float32 state. The host (src/sim/wasm.ts) lays out memory (assembly/snn-memory.ts) and calls
+ * `run(net, n)`; nothing is allocated here.
+ *
+ * One tick, t = t + 1:
+ *   input    Poisson coding: every input unit fires with its probability (xorshift32, channels-last
+ *            order, one draw per unit per tick); analog coding: nothing (the drive replaces it).
+ *   layers, in order:
+ *   conv     scatter: for every input spike (optionally sorted by channel first) add ±W̃ to the
+ *            membranes of the output pixels it reaches (contiguous SIMD runs over output channels
+ *            and taps); then V += bias (or the analog drive, constant per tick, bias included);
+ *            fire (if: V ≥ vth+ → +1; signed: also V ≤ −vth− → −1; integrate: never), reset
+ *            (subtract the crossed threshold, or zero); compact the spikes into the output list in
+ *            (y, x, c) order.
+ *   maxpool  count-gated (Rueckauer 2017): the net spike counts of the input units are updated
+ *            with this tick's spikes FIRST, then each window forwards the spike of its unit with the
+ *            highest count (ties: the first unit in row-major window order) if that unit spiked.
+ *   route    concatenation of the sources' lists (channel offsets).
+ *   upsample every spike becomes stride² spikes.
+ *
+ * Counters (exact, accumulated over the run): spikes per channel and sign of every source; per
+ * conv and group, the kernel taps delivered (× C_out/groups = SOPs; taps that fall outside the
+ * output are not delivered, not counted) and the (pixel, group) pairs that received an event.
+ *
+ * Per-core hook (next issue, chips): every place that delivers or emits a spike is marked
+ * `HOOK(per-core)`; a per-layer neuron → core table is consulted there once per spike.
+ */
+import {
+  C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
+  C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
+  I_POISSON, I_RATES,
+  KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
+  L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
+  N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_RNG, N_SCRATCH, N_TICK,
+  P_COUNT, P_PAD, P_SIZE, P_SRC, P_STRIDE,
+  R_NSRC, R_SRCS, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
+  U_SRC, U_STRIDE,
+} from './snn-memory';
+
+/** first byte the host may use for its memory map */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+@inline function fi(d: usize, field: i32): i32 {
+  return load<i32>(d + (<usize>field << 2));
+}
+
+@inline function fa(d: usize, field: i32): usize {
+  return <usize>load<i32>(d + (<usize>field << 2));
+}
+
+@inline function ff(d: usize, field: i32): f32 {
+  return load<f32>(d + (<usize>field << 2));
+}
+
+@inline function si(d: usize, field: i32, v: i32): void {
+  store<i32>(d + (<usize>field << 2), v);
+}
+
+@inline function addF64(arr: usize, i: i32, v: f64): void {
+  const a = arr + (<usize>i << 3);
+  store<f64>(a, load<f64>(a) + v);
+}
+
+/** spike code of (y, x, c, neg) for a list with channel bits cb and x bits xb */
+@inline function encode(y: i32, x: i32, c: i32, neg: i32, cb: i32, xb: i32): i32 {
+  return (((((y << xb) | x) << cb) | c) << 1) | neg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// input
+
+/** Poisson input: one xorshift32 draw per input unit (channels-last order) per tick. */
+export function inputTick(net: usize): void {
+  const d = fa(net, N_INPUT);
+  if (fi(d, I_POISSON) == 0) {
+    si(d, L_COUNT, 0);
+    return;
+  }
+  const h = fi(d, L_H), w = fi(d, L_W), c = fi(d, L_C), cb = fi(d, L_CB), xb = fi(d, L_XB);
+  const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
+  let rp = fa(d, I_RATES);
+  const list = fa(d, L_LIST);
+  let out = list;
+  let s = <u32>fi(net, N_RNG);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let ch = 0; ch < c; ch++) {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        const u = <f32>(s >> 8) * (1.0 / 16777216.0);
+        const r = load<f32>(rp);
+        rp += 4;
+        if (u < abs<f32>(r)) {
+          const neg = r < 0 ? 1 : 0;
+          store<i32>(out, encode(y, x, ch, neg, cb, xb));
+          out += 4;
+          addF64(neg ? negTot : posTot, ch, 1.0);
+        }
+      }
+    }
+  }
+  si(net, N_RNG, <i32>s);
+  si(d, L_COUNT, <i32>((out - list) >> 2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv: scatter
+
+/** Stable counting sort of n codes by channel into the net's scratch list; returns its address. */
+function sortByChannel(net: usize, list: usize, n: i32, cb: i32, c: i32): usize {
+  const hist = fa(net, N_HIST), dst = fa(net, N_SCRATCH);
+  const cmask = (1 << cb) - 1;
+  memory.fill(hist, 0, (<usize>(c + 1)) << 2);
+  for (let i = 0; i < n; i++) {
+    const ch = (load<i32>(list + (<usize>i << 2)) >>> 1) & cmask;
+    const a = hist + (<usize>(ch + 1) << 2);
+    store<i32>(a, load<i32>(a) + 1);
+  }
+  let acc = 0;
+  for (let i = 0; i <= c; i++) {
+    const a = hist + (<usize>i << 2);
+    acc += load<i32>(a);
+    store<i32>(a, acc);
+  }
+  for (let i = 0; i < n; i++) {
+    const code = load<i32>(list + (<usize>i << 2));
+    const a = hist + (<usize>((code >>> 1) & cmask) << 2);
+    const at = load<i32>(a);
+    store<i32>(a, at + 1);
+    store<i32>(dst + (<usize>at << 2), code);
+  }
+  return dst;
+}
+
+/**
+ * V[0..bytes) ± W[0..bytes), bytes a multiple of 16, with a software prefetch: every 64 bytes
+ * one load from [pf, pfEnd) (the next channel's kernel, 64 bytes apart) pulls that line into the
+ * cache while the current spike is delivered. Returns the advanced prefetch pointer; the loaded
+ * values are folded into `sink` so the loads are kept.
+ */
+@inline function runPf(vp: usize, wp: usize, bytes: usize, neg: i32, pf: usize, pfEnd: usize): usize {
+  const end = vp + bytes;
+  let sink = 0;
+  if (neg) {
+    while (vp + 64 <= end) {
+      if (pf < pfEnd) {
+        sink ^= load<i32>(pf);
+        pf += 64;
+      }
+      v128.store(vp, f32x4.sub(v128.load(vp), v128.load(wp)));
+      v128.store(vp, f32x4.sub(v128.load(vp, 16), v128.load(wp, 16)), 16);
+      v128.store(vp, f32x4.sub(v128.load(vp, 32), v128.load(wp, 32)), 32);
+      v128.store(vp, f32x4.sub(v128.load(vp, 48), v128.load(wp, 48)), 48);
+      vp += 64;
+      wp += 64;
+    }
+    while (vp < end) {
+      v128.store(vp, f32x4.sub(v128.load(vp), v128.load(wp)));
+      vp += 16;
+      wp += 16;
+    }
+  } else {
+    while (vp + 64 <= end) {
+      if (pf < pfEnd) {
+        sink ^= load<i32>(pf);
+        pf += 64;
+      }
+      v128.store(vp, f32x4.add(v128.load(vp), v128.load(wp)));
+      v128.store(vp, f32x4.add(v128.load(vp, 16), v128.load(wp, 16)), 16);
+      v128.store(vp, f32x4.add(v128.load(vp, 32), v128.load(wp, 32)), 32);
+      v128.store(vp, f32x4.add(v128.load(vp, 48), v128.load(wp, 48)), 48);
+      vp += 64;
+      wp += 64;
+    }
+    while (vp < end) {
+      v128.store(vp, f32x4.add(v128.load(vp), v128.load(wp)));
+      vp += 16;
+      wp += 16;
+    }
+  }
+  pfSink ^= sink;
+  return pf;
+}
+
+/** where the prefetch loads end up (never read; keeps the loads alive) */
+let pfSink: i32 = 0;
+
+/** V[0..bytes) += W[0..bytes), bytes a multiple of 16 */
+@inline function addRun(vp: usize, wp: usize, bytes: usize): void {
+  const end = vp + bytes;
+  while (vp + 64 <= end) {
+    v128.store(vp, f32x4.add(v128.load(vp), v128.load(wp)));
+    v128.store(vp, f32x4.add(v128.load(vp, 16), v128.load(wp, 16)), 16);
+    v128.store(vp, f32x4.add(v128.load(vp, 32), v128.load(wp, 32)), 32);
+    v128.store(vp, f32x4.add(v128.load(vp, 48), v128.load(wp, 48)), 48);
+    vp += 64;
+    wp += 64;
+  }
+  while (vp < end) {
+    v128.store(vp, f32x4.add(v128.load(vp), v128.load(wp)));
+    vp += 16;
+    wp += 16;
+  }
+}
+
+/** V[0..bytes) −= W[0..bytes), bytes a multiple of 16 */
+@inline function subRun(vp: usize, wp: usize, bytes: usize): void {
+  const end = vp + bytes;
+  while (vp + 64 <= end) {
+    v128.store(vp, f32x4.sub(v128.load(vp), v128.load(wp)));
+    v128.store(vp, f32x4.sub(v128.load(vp, 16), v128.load(wp, 16)), 16);
+    v128.store(vp, f32x4.sub(v128.load(vp, 32), v128.load(wp, 32)), 32);
+    v128.store(vp, f32x4.sub(v128.load(vp, 48), v128.load(wp, 48)), 48);
+    vp += 64;
+    wp += 64;
+  }
+  while (vp < end) {
+    v128.store(vp, f32x4.sub(v128.load(vp), v128.load(wp)));
+    vp += 16;
+    wp += 16;
+  }
+}
+
+/** grouped conv: nt taps of n floats each; V taps pixB apart, weight taps n·4 bytes apart */
+@inline function tapsAny(vp: usize, wp: usize, nt: i32, n: i32, pixB: usize, neg: i32): void {
+  const n4 = <usize>(n & ~3) << 2, tail = <usize>n << 2;
+  for (let t = 0; t < nt; t++) {
+    let j: usize = 0;
+    if (neg) {
+      while (j < n4) {
+        v128.store(vp + j, f32x4.sub(v128.load(vp + j), v128.load(wp + j)));
+        j += 16;
+      }
+      while (j < tail) {
+        store<f32>(vp + j, load<f32>(vp + j) - load<f32>(wp + j));
+        j += 4;
+      }
+    } else {
+      while (j < n4) {
+        v128.store(vp + j, f32x4.add(v128.load(vp + j), v128.load(wp + j)));
+        j += 16;
+      }
+      while (j < tail) {
+        store<f32>(vp + j, load<f32>(vp + j) + load<f32>(wp + j));
+        j += 4;
+      }
+    }
+    vp += pixB;
+    wp += tail;
+  }
+}
+
+/**
+ * Delivers the source's spikes of this tick into the membranes. Output (oy, ox) receives input
+ * (oy·s + ky − pad, ox·s + kx − pad): for an input spike at (y, x) the reached output pixels form
+ * a rectangle [oya, oyb] × [oxa, oxb], one kernel row per output row and, inside a row, a
+ * contiguous run of packed taps for a contiguous run of output pixels.
+ */
+export function scatter(net: usize, d: usize): void {
+  const src = fa(d, C_SRC);
+  if (src == 0) return;
+  const n = fi(src, L_COUNT);
+  if (n == 0) return;
+  const scb = fi(src, L_CB), sxb = fi(src, L_XB);
+  const cmask = (1 << scb) - 1, xmask = (1 << sxb) - 1, ysh = 1 + scb + sxb;
+  let list = fa(src, L_LIST);
+  if (fi(d, C_SORT)) list = sortByChannel(net, list, n, scb, fi(src, L_C));
+
+  const outH = fi(d, L_H), outW = fi(d, L_W), cp = fi(d, C_CP);
+  const k = fi(d, C_K), st = fi(d, C_STRIDE), pad = fi(d, C_PAD);
+  const groups = fi(d, C_GROUPS), cinG = fi(d, C_CING), coutG = fi(d, C_COUTG), tapW = fi(d, C_TAPW);
+  const V = fa(d, C_V), W = fa(d, C_W), phase = fa(d, C_PHASE);
+  const stamps = fa(d, C_STAMP), tapsTot = fa(d, C_TAPS), activeTot = fa(d, C_ACTIVE);
+  const tick = fi(net, N_TICK);
+  const pixB = <usize>cp << 2, rowB = <usize>outW * pixB, tapB = <usize>tapW << 2;
+  const kRowB = <usize>k * tapB, chB = <usize>k * kRowB;
+  const dense = groups == 1;
+  // sorted input: while a channel's spikes are delivered, its successor's kernel is prefetched
+  const prefetch = fi(d, C_SORT) != 0 && dense;
+  let pf: usize = 0, pfEnd: usize = 0, curC = -1, scan = 0;
+
+  for (let i = 0; i < n; i++) {
+    const code = load<i32>(list + (<usize>i << 2));
+    const neg = code & 1;
+    const c = (code >>> 1) & cmask;
+    if (prefetch && c != curC) {
+      curC = c;
+      let j = max(i + 1, scan);
+      while (j < n && ((load<i32>(list + (<usize>j << 2)) >>> 1) & cmask) == c) j++;
+      scan = j;
+      if (j < n) {
+        pf = W + <usize>((load<i32>(list + (<usize>j << 2)) >>> 1) & cmask) * chB;
+        pfEnd = pf + chB;
+      } else {
+        pf = pfEnd = 0;
+      }
+    }
+    const x = (code >>> (1 + scb)) & xmask;
+    const y = code >>> ysh;
+    const g = dense ? 0 : c / cinG;
+    const ry = y + pad, rx = x + pad;
+    let oya: i32, oyb: i32, oxa: i32, oxb: i32, tap0: i32;
+    if (st == 1) {
+      oya = max(0, ry - k + 1);
+      oyb = min(outH - 1, ry);
+      oxa = max(0, rx - k + 1);
+      oxb = min(outW - 1, rx);
+      tap0 = k - 1 - (rx - oxa); // packed index of kx = rx − oxa in the reversed row
+    } else {
+      const ly = ry - k + 1, lx = rx - k + 1;
+      oya = ly <= 0 ? 0 : (ly + st - 1) / st;
+      oyb = min(outH - 1, ry / st);
+      oxa = lx <= 0 ? 0 : (lx + st - 1) / st;
+      oxb = min(outW - 1, rx / st);
+      if (oya > oyb || oxa > oxb) continue;
+      const px = rx % st; // every reached kx ≡ rx (mod stride)
+      const nP = (k - px + st - 1) / st;
+      tap0 = load<i32>(phase + (<usize>px << 2)) + nP - 1 - (rx - oxa * st - px) / st;
+    }
+    const nt = oxb - oxa + 1;
+    // HOOK(per-core): a per-layer table indexed by the destination (oy, ox, g) → core (or by the
+    // source neuron → list of destination cores with their synapse counts) is consulted here, once
+    // per spike, to add this spike's synaptic events / packets / hops to per-core counters.
+    const wc = W + <usize>c * chB + <usize>tap0 * tapB;
+    const vOff = <usize>oxa * pixB + (dense ? 0 : <usize>(g * coutG) << 2);
+    let act = 0;
+    for (let oy = oya; oy <= oyb; oy++) {
+      const ky = ry - oy * st;
+      const wp = wc + <usize>ky * kRowB;
+      const vp = V + <usize>oy * rowB + vOff;
+      if (prefetch) {
+        pf = runPf(vp, wp, <usize>nt * pixB, neg, pf, pfEnd);
+      } else if (dense) {
+        if (neg) subRun(vp, wp, <usize>nt * pixB);
+        else addRun(vp, wp, <usize>nt * pixB);
+      } else {
+        tapsAny(vp, wp, nt, coutG, pixB, neg);
+      }
+      let sp = stamps + ((<usize>(oy * outW + oxa) * <usize>groups + <usize>g) << 2);
+      const sStep = <usize>groups << 2;
+      for (let t = 0; t < nt; t++) {
+        if (load<i32>(sp) != tick) {
+          store<i32>(sp, tick);
+          act++;
+        }
+        sp += sStep;
+      }
+    }
+    addF64(tapsTot, g, <f64>((oyb - oya + 1) * nt));
+    if (act) addF64(activeTot, g, <f64>act);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv: integrate the constant current, fire, reset, compact
+
+/**
+ * V += bias (or the analog drive); fire, reset and compact the spikes of the whole layer into its
+ * output list, in (y, x, c) order. Branch-light: a 4-channel vector is only examined further when
+ * one of its lanes fired, and then its 4 codes are written unconditionally, the output pointer
+ * advancing by the lanes that fired.
+ */
+export function fire(net: usize, d: usize): void {
+  const h = fi(d, L_H), w = fi(d, L_W), c = fi(d, L_C), cp = fi(d, C_CP), cb = fi(d, L_CB), xb = fi(d, L_XB);
+  const V = fa(d, C_V);
+  const drive = fa(d, C_DRIVE);
+  const rule = fi(d, C_RULE), zero = fi(d, C_RESET) == RESET_ZERO;
+  const pixB = <usize>cp << 2;
+  // the constant current: the drive advances with the pixel, the bias does not
+  const addBase = drive ? drive : fa(d, C_BIAS);
+  const addStep: usize = drive ? pixB : 0;
+  const nPix = h * w;
+  const groups = fi(d, C_GROUPS);
+
+  if (drive) {
+    // an analog-input layer receives input current in every neuron every tick
+    const at = fa(d, C_ACTIVE);
+    for (let g = 0; g < groups; g++) addF64(at, g, <f64>nPix);
+  }
+
+  if (rule == RULE_INTEGRATE) {
+    let vp = V, ap = addBase;
+    for (let p = 0; p < nPix; p++) {
+      for (let j: usize = 0; j < pixB; j += 16) v128.store(vp + j, f32x4.add(v128.load(vp + j), v128.load(ap + j)));
+      vp += pixB;
+      ap += addStep;
+    }
+    si(d, L_COUNT, 0);
+    return;
+  }
+
+  const signed = rule == RULE_SIGNED;
+  const vthP = f32x4.splat(ff(d, C_VTH_POS));
+  const vthN = f32x4.splat(ff(d, C_VTH_NEG));
+  const thrN = f32x4.neg(vthN);
+  const zeroV = f32x4.splat(0);
+  const one = i32x4.splat(1);
+  const laneOff = i32x4(0, 2, 4, 6);
+  const posTick = fa(d, C_POS_TICK), negTick = fa(d, C_NEG_TICK);
+  const list = fa(d, L_LIST);
+  let out = list;
+  let vp = V, ap = addBase;
+  let y = 0, x = 0;
+  for (let p = 0; p < nPix; p++) {
+    const base = (((y << xb) | x) << cb) << 1;
+    for (let j: usize = 0; j < pixB; j += 16) {
+      let v = f32x4.add(v128.load(vp + j), v128.load(ap + j));
+      const pos = f32x4.ge(v, vthP);
+      const neg = signed ? f32x4.le(v, thrN) : zeroV;
+      const fired = v128.or(pos, neg);
+      if (v128.any_true(fired)) {
+        if (zero) {
+          v = v128.andnot(v, fired);
+        } else {
+          v = v128.bitselect(f32x4.sub(v, vthP), v, pos);
+          if (signed) v = v128.bitselect(f32x4.add(v, vthN), v, neg);
+        }
+        // HOOK(per-core): the emitting neurons' core (per-core spike and neuron-state counters).
+        const ch = <i32>(j >> 2);
+        const codes = v128.or(i32x4.add(i32x4.splat(base | (ch << 1)), laneOff), v128.and(neg, one));
+        store<i32>(out, i32x4.extract_lane(codes, 0));
+        out += <usize>(i32x4.extract_lane(fired, 0) & 4);
+        store<i32>(out, i32x4.extract_lane(codes, 1));
+        out += <usize>(i32x4.extract_lane(fired, 1) & 4);
+        store<i32>(out, i32x4.extract_lane(codes, 2));
+        out += <usize>(i32x4.extract_lane(fired, 2) & 4);
+        store<i32>(out, i32x4.extract_lane(codes, 3));
+        out += <usize>(i32x4.extract_lane(fired, 3) & 4);
+        v128.store(posTick + j, i32x4.sub(v128.load(posTick + j), pos));
+        if (signed) v128.store(negTick + j, i32x4.sub(v128.load(negTick + j), neg));
+      }
+      v128.store(vp + j, v);
+    }
+    vp += pixB;
+    ap += addStep;
+    if (++x == w) {
+      x = 0;
+      y++;
+    }
+  }
+  si(d, L_COUNT, <i32>((out - list) >> 2));
+  // fold this tick's per-channel counts into the run totals
+  const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
+  for (let ch = 0; ch < c; ch++) {
+    const a = posTick + (<usize>ch << 2), b = negTick + (<usize>ch << 2);
+    addF64(posTot, ch, <f64>load<i32>(a));
+    addF64(negTot, ch, <f64>load<i32>(b));
+    store<i32>(a, 0);
+    store<i32>(b, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// maxpool, route, upsample
+
+/** Count-gated spike max-pool (see the file header for the rule). */
+export function pool(d: usize): void {
+  const src = fa(d, P_SRC);
+  const n = fi(src, L_COUNT);
+  const list = fa(d, L_LIST);
+  if (n == 0) {
+    si(d, L_COUNT, 0);
+    return;
+  }
+  const inH = fi(src, L_H), inW = fi(src, L_W), C = fi(src, L_C), scb = fi(src, L_CB), sxb = fi(src, L_XB);
+  const cmask = (1 << scb) - 1, xmask = (1 << sxb) - 1, ysh = 1 + scb + sxb;
+  const outH = fi(d, L_H), outW = fi(d, L_W), cb = fi(d, L_CB), xb = fi(d, L_XB);
+  const size = fi(d, P_SIZE), st = fi(d, P_STRIDE), pb = fi(d, P_PAD);
+  const cnt = fa(d, P_COUNT), inList = fa(src, L_LIST);
+  const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
+  const pixB = <usize>C << 2, rowB = <usize>inW * pixB;
+  // 1. update the net counts with this tick's spikes
+  for (let i = 0; i < n; i++) {
+    const code = load<i32>(inList + (<usize>i << 2));
+    const c = (code >>> 1) & cmask, x = (code >>> (1 + scb)) & xmask, y = code >>> ysh;
+    const a = cnt + <usize>y * rowB + <usize>x * pixB + (<usize>c << 2);
+    store<i32>(a, load<i32>(a) + 1 - ((code & 1) << 1));
+  }
+  // 2. each spike is forwarded to every window it is the winner of
+  let out = list;
+  for (let i = 0; i < n; i++) {
+    const code = load<i32>(inList + (<usize>i << 2));
+    const neg = code & 1;
+    const c = (code >>> 1) & cmask, x = (code >>> (1 + scb)) & xmask, y = code >>> ysh;
+    // the windows containing (y, x): oy·st − pb ≤ y < oy·st − pb + size (no division for st 1, 2)
+    const ly = y + pb - size + 1, lx = x + pb - size + 1;
+    let oya: i32, oyb: i32, oxa: i32, oxb: i32;
+    if (st == 2) {
+      oya = ly <= 0 ? 0 : (ly + 1) >> 1;
+      oyb = min(outH - 1, (y + pb) >> 1);
+      oxa = lx <= 0 ? 0 : (lx + 1) >> 1;
+      oxb = min(outW - 1, (x + pb) >> 1);
+    } else if (st == 1) {
+      oya = max(0, ly);
+      oyb = min(outH - 1, y + pb);
+      oxa = max(0, lx);
+      oxb = min(outW - 1, x + pb);
+    } else {
+      oya = ly <= 0 ? 0 : (ly + st - 1) / st;
+      oyb = min(outH - 1, (y + pb) / st);
+      oxa = lx <= 0 ? 0 : (lx + st - 1) / st;
+      oxb = min(outW - 1, (x + pb) / st);
+    }
+    // The spike wins a window iff its unit's count beats every cell before it in row-major window
+    // order (>) and ties or beats every cell after it (≥): the argmax with ties to the first cell,
+    // as a branch-free conjunction (the comparisons are data-dependent, unpredictable).
+    const cOff = cnt + (<usize>c << 2);
+    const own = load<i32>(cOff + <usize>y * rowB + <usize>x * pixB);
+    const tot = neg ? negTot : posTot;
+    for (let oy = oya; oy <= oyb; oy++) {
+      const y0 = oy * st - pb;
+      const ya = max(y0, 0), yb = min(y0 + size, inH);
+      for (let ox = oxa; ox <= oxb; ox++) {
+        const x0 = ox * st - pb;
+        const xa = max(x0, 0), xb2 = min(x0 + size, inW);
+        let win = 1;
+        if (size == 2) {
+          // the 2×2 window unrolled: cells outside the input read as i32.MIN (never win)
+          const y1ok = y0 + 1 < inH, x1ok = x0 + 1 < inW;
+          const r0 = cOff + <usize>ya * rowB, r1 = cOff + <usize>(yb - 1) * rowB;
+          const c0 = <usize>xa * pixB, c1 = <usize>(xb2 - 1) * pixB;
+          const v00 = select<i32>(load<i32>(r0 + c0), i32.MIN_VALUE, y0 >= 0 && x0 >= 0);
+          const v01 = select<i32>(load<i32>(r0 + c1), i32.MIN_VALUE, y0 >= 0 && x1ok);
+          const v10 = select<i32>(load<i32>(r1 + c0), i32.MIN_VALUE, y1ok && x0 >= 0);
+          const v11 = select<i32>(load<i32>(r1 + c1), i32.MIN_VALUE, y1ok && x1ok);
+          const k = ((y - y0) << 1) | (x - x0); // own cell, 0..3
+          win = select<i32>(i32(v00 < own), i32(v00 <= own), k > 0)
+            & select<i32>(i32(v01 < own), i32(v01 <= own), k > 1)
+            & select<i32>(i32(v10 < own), i32(v10 <= own), k > 2)
+            & i32(v11 <= own);
+        } else {
+          for (let yy = ya; yy < yb; yy++) {
+            const rp = cOff + <usize>yy * rowB;
+            for (let xx = xa; xx < xb2; xx++) {
+              const v = load<i32>(rp + <usize>xx * pixB);
+              const before = yy < y || (yy == y && xx < x);
+              win &= select<i32>(i32(v < own), i32(v <= own), before);
+            }
+          }
+        }
+        // HOOK(per-core): a forwarded spike leaves the pool's core here.
+        store<i32>(out, encode(oy, ox, c, neg, cb, xb));
+        out += <usize>(win << 2);
+        addF64(tot, c, <f64>win);
+      }
+    }
+  }
+  si(d, L_COUNT, <i32>((out - list) >> 2));
+}
+
+/** Concatenation of the sources' spike lists along channels. */
+export function route(d: usize): void {
+  const ns = fi(d, R_NSRC), tab = fa(d, R_SRCS);
+  const cb = fi(d, L_CB), xb = fi(d, L_XB);
+  const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
+  const list = fa(d, L_LIST);
+  let out = list;
+  for (let s = 0; s < ns; s++) {
+    const src = <usize>load<i32>(tab + (<usize>s << 3));
+    const off = load<i32>(tab + (<usize>s << 3), 4);
+    const n = fi(src, L_COUNT), scb = fi(src, L_CB), sxb = fi(src, L_XB);
+    const cmask = (1 << scb) - 1, xmask = (1 << sxb) - 1, ysh = 1 + scb + sxb;
+    const inList = fa(src, L_LIST);
+    for (let i = 0; i < n; i++) {
+      const code = load<i32>(inList + (<usize>i << 2));
+      const neg = code & 1;
+      const c = ((code >>> 1) & cmask) + off, x = (code >>> (1 + scb)) & xmask, y = code >>> ysh;
+      store<i32>(out, encode(y, x, c, neg, cb, xb));
+      out += 4;
+      addF64(neg ? negTot : posTot, c, 1.0);
+    }
+  }
+  si(d, L_COUNT, <i32>((out - list) >> 2));
+}
+
+/** Nearest-neighbour upsample: each spike becomes stride² spikes (row-major inside the block). */
+export function upsample(d: usize): void {
+  const src = fa(d, U_SRC), st = fi(d, U_STRIDE);
+  const n = fi(src, L_COUNT), scb = fi(src, L_CB), sxb = fi(src, L_XB);
+  const cmask = (1 << scb) - 1, xmask = (1 << sxb) - 1, ysh = 1 + scb + sxb;
+  const cb = fi(d, L_CB), xb = fi(d, L_XB);
+  const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
+  const inList = fa(src, L_LIST), list = fa(d, L_LIST);
+  let out = list;
+  for (let i = 0; i < n; i++) {
+    const code = load<i32>(inList + (<usize>i << 2));
+    const neg = code & 1;
+    const c = (code >>> 1) & cmask, x = (code >>> (1 + scb)) & xmask, y = code >>> ysh;
+    for (let dy = 0; dy < st; dy++) {
+      for (let dx = 0; dx < st; dx++) {
+        store<i32>(out, encode(y * st + dy, x * st + dx, c, neg, cb, xb));
+        out += 4;
+      }
+    }
+    addF64(neg ? negTot : posTot, c, <f64>(st * st));
+  }
+  si(d, L_COUNT, <i32>((out - list) >> 2));
+}
+
+// ---------------------------------------------------------------------------------------------
+// the tick
+
+/** One layer's part of the current tick. */
+export function layerStep(net: usize, d: usize): void {
+  const kind = fi(d, L_KIND);
+  if (kind == KIND_CONV) {
+    scatter(net, d);
+    fire(net, d);
+  } else if (kind == KIND_POOL) pool(d);
+  else if (kind == KIND_ROUTE) route(d);
+  else if (kind == KIND_UPSAMPLE) upsample(d);
+}
+
+/** Starts a tick: t += 1 and the input's spikes (used alone by benchmarks). */
+export function beginTick(net: usize): void {
+  si(net, N_TICK, fi(net, N_TICK) + 1);
+  inputTick(net);
+}
+
+/** Runs n ticks of the whole network. */
+export function run(net: usize, n: i32): void {
+  const nl = fi(net, N_NLAYERS), layers = fa(net, N_LAYERS);
+  for (let t = 0; t < n; t++) {
+    beginTick(net);
+    for (let i = 0; i < nl; i++) layerStep(net, <usize>load<i32>(layers + (<usize>i << 2)));
+  }
+}

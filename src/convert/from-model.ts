@@ -1,0 +1,83 @@
+/**
+ * One way for every command to get a spiking network from its `--model` flags: a converted .snn
+ * file is loaded as it is; any other model is imported, calibrated and converted on the fly.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Network } from '../model/ir.ts';
+import { loadModel, type ModelSpec } from '../model/load.ts';
+import { faceSamplePhotos } from '../model/faceapi.ts';
+import { fail } from '../util/errors.ts';
+import { calibrate, type ActivationStats } from './calibrate.ts';
+import { convertNetworkWithReport, defaultSettings, validateSettings, type LayerReport } from './convert.ts';
+import { isSnnFile, loadSnn } from './snn-file.ts';
+import type { SnnNetwork, SnnSettings } from './snn-ir.ts';
+
+export interface SnnSource {
+  snn: SnnNetwork;
+  /** per-layer conversion report (absent when loaded from a file) */
+  report?: LayerReport[];
+  /** true when read from a .snn file */
+  fromFile: boolean;
+}
+
+/**
+ * Calibration images when none are given: the face-api sample photos for the face detector;
+ * for other models the images being processed (say so in reports).
+ */
+export function defaultCalibration(net: Network, images: string[]): string[] {
+  return net.format === 'face-api' ? faceSamplePhotos() : images;
+}
+
+export function isSnnModel(model: string | undefined): boolean {
+  return !!model && model.endsWith('.snn') || (!!model && existsSync(model) && statSync(model).isFile() && isSnnFile(model));
+}
+
+/** The model spec with file paths made absolute, so a .snn file can re-import its ANN from anywhere. */
+export function absoluteModelSpec(spec: ModelSpec): NonNullable<SnnNetwork['annSpec']> {
+  const isFile = (p: string) => existsSync(p) && statSync(p).isFile();
+  const model = spec.model ?? 'face';
+  const out: NonNullable<SnnNetwork['annSpec']> = { model: model !== 'face' && isFile(model) ? resolve(model) : model };
+  if (spec.weights !== undefined) out.weights = /^synthetic(:\d+)?$/.test(spec.weights) ? spec.weights : resolve(spec.weights);
+  if (spec.size !== undefined) out.size = spec.size;
+  if (spec.names !== undefined) out.names = resolve(spec.names);
+  return out;
+}
+
+/** An imported ANN with its activation statistics: convert it as often as needed, calibrate once. */
+export interface CalibratedModel {
+  spec: ModelSpec;
+  net: Network;
+  stats: ActivationStats;
+  calib: string[];
+}
+
+export function calibrateModel(
+  spec: ModelSpec,
+  opts: { calib?: string[]; images?: string[]; onImage?: (i: number, n: number, file: string) => void },
+): CalibratedModel {
+  const net = loadModel(spec);
+  const calib = opts.calib && opts.calib.length ? opts.calib : defaultCalibration(net, opts.images ?? []);
+  if (calib.length === 0) fail('--calib', 'no calibration images (give --calib IMAGES)');
+  const stats = calibrate(net, calib, { onImage: opts.onImage ? (i, n, f) => opts.onImage!(i, n, f) : undefined });
+  return { spec, net, stats, calib };
+}
+
+export function convertCalibrated(m: CalibratedModel, settings: Partial<SnnSettings> = {}): SnnSource {
+  const full = defaultSettings(settings);
+  validateSettings(full, 'conversion settings');
+  const { snn, report } = convertNetworkWithReport(m.net, m.stats, full, m.calib);
+  snn.annSpec = absoluteModelSpec(m.spec);
+  return { snn, report, fromFile: false };
+}
+
+export function snnFromModel(
+  spec: ModelSpec,
+  opts: { calib?: string[]; images?: string[]; settings?: Partial<SnnSettings>; onImage?: (i: number, n: number, file: string) => void },
+): SnnSource {
+  if (isSnnModel(spec.model)) {
+    if (spec.weights || spec.size) fail('--model', `${spec.model} is a converted network: its weights and size are fixed (drop --weights/--size)`);
+    return { snn: loadSnn(spec.model!), fromFile: true };
+  }
+  return convertCalibrated(calibrateModel(spec, opts), opts.settings);
+}

@@ -1,0 +1,97 @@
+/**
+ * The Spiking-YOLO ablation: AP@0.5 against ticks for {layer, channel} normalization × {IF, IBT}
+ * neurons, each from one simulation per image with decoding at checkpoint ticks.
+ *
+ * AP is scored against the ANN's own detections (score > the model's threshold) unless ground
+ * truth is given; the SNN's candidates are taken at a low score threshold (default 0.05) so the
+ * precision-recall curve is complete, as detection benchmarks do. "Ticks to reach X %" is the
+ * first checkpoint at which AP >= X % of the ANN's AP (and, as a stricter column in the CSV, the
+ * first checkpoint from which it stays there).
+ */
+import { convertCalibrated, type CalibratedModel } from '../convert/from-model.ts';
+import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
+import { detectImagesAnn } from '../detect/ann-detect.ts';
+import { evaluate, truthFromDetections, type TruthImage } from '../detect/map.ts';
+import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
+
+export interface ConvergenceCurve {
+  norm: NormMode;
+  neuron: NeuronModel;
+  /** [tick, AP@0.5] per checkpoint */
+  points: Array<[number, number]>;
+  /** per target fraction: first checkpoint tick reaching it, or null */
+  firstReached: Record<string, number | null>;
+  /** per target fraction: first checkpoint tick from which AP stays at or above it, or null */
+  settled: Record<string, number | null>;
+  sops: number;
+  spikes: number;
+  simSeconds: number;
+}
+
+export interface ConvergenceResult {
+  timesteps: number;
+  images: string[];
+  annAp: number;
+  truth: 'ann' | string;
+  targets: number[];
+  curves: ConvergenceCurve[];
+  seed: number;
+}
+
+export const CONVERGENCE_TARGETS = [0.9, 0.95, 0.98];
+
+/** checkpoints: the 1, 1.5, 2, 3, 4, 6, ... grid plus every 16 ticks, up to T */
+export function convergenceCheckpoints(T: number): number[] {
+  const s = new Set(defaultCheckpoints(T));
+  for (let t = 16; t <= T; t += 16) s.add(t);
+  return [...s].sort((a, b) => a - b);
+}
+
+export async function runConvergence(
+  model: CalibratedModel,
+  images: string[],
+  opts: {
+    timesteps: number;
+    truth?: TruthImage[];
+    truthName?: string;
+    candidateThreshold?: number;
+    seed?: number;
+    combos?: Array<{ norm: NormMode; neuron: NeuronModel }>;
+    onProgress?: (msg: string) => void;
+  },
+): Promise<ConvergenceResult> {
+  const T = opts.timesteps;
+  const ann = await detectImagesAnn(model.net, images);
+  const truth = opts.truth ?? truthFromDetections(ann.images);
+  const annAp = opts.truth ? evaluate(truth, ann.images, { metric: 'voc', iou: 0.5 }).map ?? 0 : 1;
+  const combos = opts.combos ?? [
+    { norm: 'layer', neuron: 'if' }, { norm: 'layer', neuron: 'ibt' }, { norm: 'channel', neuron: 'if' }, { norm: 'channel', neuron: 'ibt' },
+  ];
+  const ticks = convergenceCheckpoints(T);
+  const curves: ConvergenceCurve[] = [];
+  for (const c of combos) {
+    const { snn } = convertCalibrated(model, { norm: c.norm, neuron: c.neuron });
+    const t0 = performance.now();
+    const res = await detectImagesSnn(snn, images, {
+      timesteps: T, checkpoints: ticks, threshold: opts.candidateThreshold ?? 0.05, seed: opts.seed ?? 1,
+      onImage: (i, f) => opts.onProgress?.(`${c.norm}/${c.neuron} [${i + 1}/${images.length}] ${f}`),
+    });
+    const simSeconds = (performance.now() - t0) / 1000;
+    const points = res.checkpoints.map((k): [number, number] => [k.tick, evaluate(truth, k.images, { metric: 'voc', iou: 0.5 }).map ?? 0]);
+    const firstReached: Record<string, number | null> = {};
+    const settled: Record<string, number | null> = {};
+    for (const f of CONVERGENCE_TARGETS) {
+      const goal = f * annAp - 1e-12;
+      firstReached[f] = points.find(([, ap]) => ap >= goal)?.[0] ?? null;
+      let s: number | null = null;
+      for (let k = points.length - 1; k >= 0 && points[k][1] >= goal; k--) s = points[k][0];
+      settled[f] = s;
+    }
+    curves.push({
+      norm: c.norm, neuron: c.neuron, points, firstReached, settled, simSeconds,
+      sops: res.counts.reduce((a, x) => a + x.totals.sops, 0),
+      spikes: res.counts.reduce((a, x) => a + x.totals.posSpikes + x.totals.negSpikes, 0),
+    });
+  }
+  return { timesteps: T, images, annAp, truth: opts.truthName ?? 'ann', targets: CONVERGENCE_TARGETS, curves, seed: opts.seed ?? 1 };
+}

@@ -1,0 +1,260 @@
+/**
+ * What both SNN engines (the WASM core, src/sim/wasm.ts, and the plain-TS reference,
+ * src/sim/reference.ts) derive from an SnnNetwork before the first tick: validated shapes, the
+ * spike-code bit budget, which convs sort their input by channel, and the per-image inputs
+ * (analog drive, Poisson rates) — computed here once, the same way for both, so that the two
+ * engines can agree bit for bit.
+ *
+ * Semantics fixed here (documented choices):
+ * - Analog input: a conv that reads the image gets the constant current
+ *   drive = fround(Σ W̃·x (float64) + b̃) every tick, computed once per image (`analogDrive`).
+ * - Poisson input: input unit p fires with probability r = fround(|p| / max|p|) per tick, the
+ *   spike carrying the sign of p; the convs that read the image scatter weights fround(W̃·max|p|),
+ *   so the expected current equals the analog one. The draw is u = (xorshift32 >>> 8)·2⁻²⁴,
+ *   fire iff u < r, one draw per input unit per tick in channels-last (y, x, c) order.
+ * - Channel sort: a conv whose weights exceed `SORT_WEIGHT_BYTES` scatters its input spikes sorted
+ *   by input channel (stable), so that one channel's kernel stays in cache (measured: bench/).
+ */
+import type { Shape } from '../model/ir.ts';
+import { convOut, shapeSize } from '../model/ir.ts';
+import type { SnnConvLayer, SnnLayer, SnnNetwork } from '../convert/snn-ir.ts';
+import { fail } from '../util/errors.ts';
+
+/** weights larger than this (bytes, float32) → the conv sorts its input spikes by channel */
+export const SORT_WEIGHT_BYTES = 1 << 20;
+
+export type SortPolicy = 'auto' | 'always' | 'never';
+
+export interface PlanOptions {
+  /** channel sort of conv input spikes: by weight size (default), always, or never */
+  sortInput?: SortPolicy;
+}
+
+/** Bits of a spike code field for values 0..n−1. */
+export function bitsFor(n: number): number {
+  return n <= 1 ? 0 : 32 - Math.clz32(n - 1);
+}
+
+/** Shape of a spike source plus its code layout (see assembly/snn-memory.ts). */
+export interface SpikeShape extends Shape {
+  /** channel bits */
+  cb: number;
+  /** x bits */
+  xb: number;
+}
+
+export interface ConvPlan {
+  cinG: number;
+  coutG: number;
+  /** reads the image with analog coding: constant drive instead of a scatter */
+  analog: boolean;
+  /** reads the image with Poisson coding: its weights are scaled by max|p| */
+  poisson: boolean;
+  sortInput: boolean;
+  /** tap offset of each x phase (kx mod stride) in a packed kernel row; see snn-memory C_W */
+  phaseOffsets: number[];
+}
+
+export interface LayerPlan {
+  layer: SnnLayer;
+  out: SpikeShape;
+  /** spike sources it reads (-1 = input), in order */
+  sources: number[];
+  /** route only: channel offset of each source */
+  channelOffsets: number[];
+  /** worst case spikes per tick (every output neuron fires) */
+  listCap: number;
+  conv?: ConvPlan;
+}
+
+export interface SimPlan {
+  net: SnnNetwork;
+  input: SpikeShape;
+  poisson: boolean;
+  layers: LayerPlan[];
+}
+
+function spikeShape(s: Shape, where: string): SpikeShape {
+  const cb = bitsFor(s.c), xb = bitsFor(s.w), yb = bitsFor(s.h);
+  if (1 + cb + xb + yb > 31) fail(where, `${s.c}x${s.h}x${s.w} needs ${1 + cb + xb + yb} bits per spike code, more than 31; use a smaller --size`);
+  return { c: s.c, h: s.h, w: s.w, cb, xb };
+}
+
+const sameShape = (a: Shape, b: Shape) => a.c === b.c && a.h === b.h && a.w === b.w;
+
+/** Validates the network (a user can hand us a broken file) and derives the engines' plan. */
+export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan {
+  const where = `SNN ${net.ann?.name ?? '?'}`;
+  const policy = opts.sortInput ?? 'auto';
+  if (!net.ann?.input) fail(where, 'the network has no source ANN input shape (ann.input)');
+  const input = spikeShape(net.ann.input, `${where} input`);
+  const coding = net.settings?.input ?? 'analog';
+  if (coding !== 'analog' && coding !== 'poisson') fail(`${where} settings.input`, `"${coding}" is neither analog nor poisson`);
+  const poisson = coding === 'poisson';
+  const shapes: SpikeShape[] = [];
+  const shapeOf = (i: number): SpikeShape => (i < 0 ? input : shapes[i]);
+  const layers: LayerPlan[] = [];
+  for (const [pos, l] of net.layers.entries()) {
+    const at = `${where} layer ${pos} (${l?.kind} ${l?.name ?? ''})`;
+    if (l.index !== pos) fail(at, `index ${l.index} should be ${pos}: layers must be listed in order`);
+    const out = spikeShape(l.outShape, at);
+    const sources = l.kind === 'route' ? l.layers : l.inputs.slice(0, 1);
+    if (sources.length === 0) fail(at, 'has no input');
+    for (const s of sources) if (!Number.isInteger(s) || s < -1 || s >= pos) fail(at, `input ${s} is not an earlier layer or -1`);
+    if (l.lambda.length !== l.outShape.c) fail(at, `lambda has ${l.lambda.length} values for ${l.outShape.c} channels`);
+    const inS = shapeOf(sources[0]);
+    const plan: LayerPlan = { layer: l, out, sources, channelOffsets: [], listCap: shapeSize(l.outShape) };
+    switch (l.kind) {
+      case 'conv': {
+        const c = l as SnnConvLayer;
+        if (!sameShape(inS, c.inShape)) fail(at, `input is ${inS.c}x${inS.h}x${inS.w}, inShape ${c.inShape.c}x${c.inShape.h}x${c.inShape.w}`);
+        if (!(c.size >= 1 && c.stride >= 1 && c.pad >= 0)) fail(at, 'size, stride and pad must be positive');
+        if (!(c.groups >= 1 && c.inShape.c % c.groups === 0 && c.outShape.c % c.groups === 0)) fail(at, `groups ${c.groups} must divide input and output channels`);
+        if (c.outShape.h !== convOut(c.inShape.h, c.size, c.stride, c.pad) || c.outShape.w !== convOut(c.inShape.w, c.size, c.stride, c.pad)) fail(at, 'outShape does not follow from size/stride/pad');
+        const cinG = c.inShape.c / c.groups, coutG = c.outShape.c / c.groups;
+        if (c.weights.length !== c.outShape.c * cinG * c.size * c.size) fail(at, `has ${c.weights.length} weights, needs ${c.outShape.c * cinG * c.size * c.size}`);
+        if (c.biases.length !== c.outShape.c) fail(at, `has ${c.biases.length} biases for ${c.outShape.c} channels`);
+        if (!['if', 'ibt', 'signed', 'integrate'].includes(c.rule)) fail(at, `unknown spike rule "${c.rule}"`);
+        if (c.reset !== 'subtract' && c.reset !== 'zero') fail(at, `unknown reset "${c.reset}"`);
+        if (c.rule !== 'integrate') {
+          if (!(Math.fround(c.vthPos) > 0 && Number.isFinite(c.vthPos))) fail(at, `vthPos ${c.vthPos} must be a positive number`);
+          if ((c.rule === 'ibt' || c.rule === 'signed') && !(Math.fround(c.vthNeg) > 0 && Number.isFinite(c.vthNeg))) fail(at, `vthNeg ${c.vthNeg} must be a positive number`);
+        }
+        const readsInput = sources[0] < 0;
+        const weightBytes = c.weights.length * 4;
+        const sortInput = !readsInput || poisson ? (policy === 'always' || (policy === 'auto' && weightBytes > SORT_WEIGHT_BYTES)) : false;
+        const phaseOffsets: number[] = [];
+        let acc = 0;
+        for (let p = 0; p < c.stride; p++) {
+          phaseOffsets.push(acc);
+          acc += Math.max(0, Math.ceil((c.size - p) / c.stride));
+        }
+        plan.conv = { cinG, coutG, analog: readsInput && !poisson, poisson: readsInput && poisson, sortInput, phaseOffsets };
+        break;
+      }
+      case 'maxpool': {
+        if (!sameShape(inS, l.inShape) || l.outShape.c !== inS.c) fail(at, 'input/output shapes do not match');
+        if (!(l.size >= 1 && l.stride >= 1 && l.padBegin >= 0)) fail(at, 'size, stride and padBegin must be positive');
+        if (sources[0] < 0 && !poisson) fail(at, 'a max-pool cannot read the analog input (only spikes)');
+        break;
+      }
+      case 'upsample': {
+        if (!sameShape(inS, l.inShape) || l.outShape.c !== inS.c || l.outShape.h !== inS.h * l.stride || l.outShape.w !== inS.w * l.stride) fail(at, 'output is not the input scaled by stride');
+        if (sources[0] < 0 && !poisson) fail(at, 'an upsample cannot read the analog input (only spikes)');
+        break;
+      }
+      case 'route': {
+        let c = 0;
+        for (const s of sources) {
+          if (s < 0 && !poisson) fail(at, 'a route cannot read the analog input (only spikes)');
+          const ss = shapeOf(s);
+          if (ss.h !== l.outShape.h || ss.w !== l.outShape.w) fail(at, `source ${s} is ${ss.w}x${ss.h}, route is ${l.outShape.w}x${l.outShape.h}`);
+          plan.channelOffsets.push(c);
+          c += ss.c;
+        }
+        if (c !== l.outShape.c) fail(at, `sources have ${c} channels, route has ${l.outShape.c}`);
+        break;
+      }
+      default:
+        fail(at, `unknown layer kind "${(l as { kind: string }).kind}"`);
+    }
+    shapes.push(out);
+    layers.push(plan);
+  }
+  for (const r of net.readouts) {
+    const l = net.layers[r.layer];
+    if (!l || l.kind !== 'conv') fail(`${where} readouts`, `layer ${r.layer} is not a conv layer`);
+  }
+  return { net, input, poisson, layers };
+}
+
+// ---------------------------------------------------------------------------------------------
+// per-image inputs, shared by both engines
+
+/**
+ * The constant input current of an analog-input conv, C×H×W: fround(Σ W̃·x + b̃), the sum in
+ * float64 (order: input channel, ky, kx).
+ */
+export function analogDrive(l: SnnConvLayer, input: Float32Array): Float32Array {
+  const { c: cin, h: inH, w: inW } = l.inShape;
+  const { c: cout, h: outH, w: outW } = l.outShape;
+  const cinG = cin / l.groups, coutG = cout / l.groups;
+  const k = l.size, s = l.stride, pad = l.pad;
+  const out = new Float32Array(cout * outH * outW);
+  const acc = new Float64Array(outH * outW);
+  for (let o = 0; o < cout; o++) {
+    acc.fill(0);
+    const g = Math.floor(o / coutG);
+    for (let i = 0; i < cinG; i++) {
+      const ci = g * cinG + i;
+      for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
+        const wv = l.weights[((o * cinG + i) * k + ky) * k + kx];
+        if (wv === 0) continue;
+        for (let oy = 0; oy < outH; oy++) {
+          const iy = oy * s + ky - pad;
+          if (iy < 0 || iy >= inH) continue;
+          const rowIn = (ci * inH + iy) * inW, rowOut = oy * outW;
+          for (let ox = 0; ox < outW; ox++) {
+            const ix = ox * s + kx - pad;
+            if (ix < 0 || ix >= inW) continue;
+            acc[rowOut + ox] += wv * input[rowIn + ix];
+          }
+        }
+      }
+    }
+    const plane = o * outH * outW, b = l.biases[o];
+    for (let p = 0; p < outH * outW; p++) out[plane + p] = acc[p] + b;
+  }
+  return out;
+}
+
+/** Poisson coding of a C×H×W input: signed rates fround(p / max|p|) (C×H×W) and max|p|. */
+export function poissonRates(input: Float32Array): { rates: Float32Array; scale: number } {
+  let m = 0;
+  for (let i = 0; i < input.length; i++) m = Math.max(m, Math.abs(input[i]));
+  const rates = new Float32Array(input.length);
+  if (m > 0) for (let i = 0; i < input.length; i++) rates[i] = input[i] / m;
+  return { rates, scale: m };
+}
+
+/** xorshift32 start state for a seed (never 0). */
+export function rngState(seed: number): number {
+  let s = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  s = (s ^ (s >>> 13)) >>> 0;
+  s = Math.imul(s, 0xc2b2ae35) >>> 0;
+  s = (s ^ (s >>> 16)) >>> 0;
+  return s === 0 ? 0x6d2b79f5 : s;
+}
+
+/** One xorshift32 step, as assembly/snn.ts does it; returns the new state (u32). */
+export function xorshift32(s: number): number {
+  s ^= s << 13;
+  s >>>= 0;
+  s ^= s >>> 17;
+  s ^= s << 5;
+  return s >>> 0;
+}
+
+/**
+ * Readout of a conv layer: raw(t) = fround(fround(V/t)·λ(c)), C×H×W, from a channels-last membrane
+ * array (pixel stride `pix` floats, from `offset`).
+ */
+export function readoutFrom(V: Float32Array, offset: number, pix: number, l: SnnLayer, tick: number, into?: Float32Array): Float32Array {
+  const { c: C, h: H, w: W } = l.outShape;
+  const out = into ?? new Float32Array(C * H * W);
+  const t = Math.max(1, tick);
+  const plane = H * W;
+  for (let p = 0; p < plane; p++) {
+    const at = offset + p * pix;
+    for (let c = 0; c < C; c++) out[c * plane + p] = Math.fround(V[at + c] / t) * l.lambda[c];
+  }
+  return out;
+}
+
+/** Channels-last membrane → C×H×W copy. */
+export function membraneFrom(V: Float32Array, offset: number, pix: number, s: Shape): Float32Array {
+  const out = new Float32Array(shapeSize(s));
+  const plane = s.h * s.w;
+  for (let p = 0; p < plane; p++) for (let c = 0; c < s.c; c++) out[c * plane + p] = V[offset + p * pix + c];
+  return out;
+}

@@ -1,0 +1,387 @@
+/**
+ * Plain-TypeScript SNN tick: the second opinion the tests hold the WASM core to, and the
+ * benchmark's baseline. Same semantics, same order of every float32 addition into a membrane,
+ * same counts as assembly/snn.ts, written for clarity (bounds tests per tap, one spike record per
+ * event, no SIMD, no bit-packed codes).
+ *
+ * Order of events that both engines share (so their membranes agree bit for bit):
+ * - a conv delivers its input spikes in list order (or stably sorted by input channel when the
+ *   plan says so); within a spike the order does not matter (each membrane gets one add);
+ * - then V += bias (or the analog drive), fire, reset, per neuron in (y, x, c) order, which is
+ *   also the order of the output spike list;
+ * - a max-pool forwards, for each input spike in list order, the windows it wins in row-major order;
+ * - a route concatenates its sources in order; an upsample emits each spike's block row-major.
+ */
+import type { SnnConvLayer, SnnMaxPoolLayer, SnnUpsampleLayer } from '../convert/snn-ir.ts';
+import { expandGroups, layerTotals, networkTotals, type LayerCounts, type SimCounts } from './counters.ts';
+import type { MembraneView, SnnEngine } from './engine.ts';
+import { analogDrive, poissonRates, rngState, xorshift32, type LayerPlan, type SimPlan } from './plan.ts';
+
+/** A tick's spikes, one record per event (struct of arrays), capacity fixed at creation. */
+export class SpikeList {
+  n = 0;
+  readonly y: Int32Array;
+  readonly x: Int32Array;
+  readonly c: Int32Array;
+  /** +1 or −1 */
+  readonly s: Int8Array;
+  constructor(cap: number) {
+    this.y = new Int32Array(cap);
+    this.x = new Int32Array(cap);
+    this.c = new Int32Array(cap);
+    this.s = new Int8Array(cap);
+  }
+  push(y: number, x: number, c: number, s: number): void {
+    const i = this.n++;
+    this.y[i] = y;
+    this.x[i] = x;
+    this.c[i] = c;
+    this.s[i] = s;
+  }
+  get bytes(): number {
+    return this.y.length * 13;
+  }
+}
+
+interface RefConv {
+  l: SnnConvLayer;
+  /** weights as [ci][ky][kx][j], j over the group's output channels (× the Poisson scale) */
+  w: Float32Array;
+  scale: number;
+  V: Float32Array;
+  drive?: Float32Array;
+  /** tick of the last event per (output pixel, group) */
+  stamp: Int32Array;
+  taps: Float64Array;
+  active: Float64Array;
+  sorted: SpikeList;
+}
+
+interface RefLayer {
+  plan: LayerPlan;
+  out: SpikeList;
+  pos: Float64Array;
+  neg: Float64Array;
+  conv?: RefConv;
+  /** max-pool: net spike count per input unit, channels-last */
+  count?: Int32Array;
+}
+
+function refWeights(l: SnnConvLayer, scale: number): Float32Array {
+  const k = l.size, cin = l.inShape.c, cinG = cin / l.groups, coutG = l.outShape.c / l.groups;
+  const w = new Float32Array(cin * k * k * coutG);
+  for (let ci = 0; ci < cin; ci++) {
+    const g = Math.floor(ci / cinG), i = ci - g * cinG;
+    for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) for (let j = 0; j < coutG; j++) {
+      const o = g * coutG + j;
+      const v = l.weights[((o * cinG + i) * k + ky) * k + kx];
+      w[((ci * k + ky) * k + kx) * coutG + j] = scale === 1 ? v : v * scale;
+    }
+  }
+  return w;
+}
+
+export class ReferenceSnn implements SnnEngine {
+  readonly kind = 'reference' as const;
+  readonly plan: SimPlan;
+  tick = 0;
+  private rng = 1;
+  private readonly inputList: SpikeList;
+  private readonly inputPos: Float64Array;
+  private readonly inputNeg: Float64Array;
+  private rates: Float32Array = new Float32Array(0);
+  private readonly layers: RefLayer[];
+
+  constructor(plan: SimPlan) {
+    this.plan = plan;
+    const I = plan.input;
+    this.inputList = new SpikeList(plan.poisson ? I.c * I.h * I.w : 0);
+    this.inputPos = new Float64Array(I.c);
+    this.inputNeg = new Float64Array(I.c);
+    this.layers = plan.layers.map((lp): RefLayer => {
+      const C = lp.out.c;
+      const rl: RefLayer = { plan: lp, out: new SpikeList(lp.listCap), pos: new Float64Array(C), neg: new Float64Array(C) };
+      if (lp.conv) {
+        const l = lp.layer as SnnConvLayer;
+        const src = lp.sources[0];
+        const srcCap = src < 0 ? I.c * I.h * I.w : plan.layers[src].listCap;
+        rl.conv = {
+          l, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
+          stamp: new Int32Array(lp.out.h * lp.out.w * l.groups), taps: new Float64Array(l.groups), active: new Float64Array(l.groups),
+          sorted: new SpikeList(lp.conv.sortInput ? srcCap : 0),
+        };
+      } else if (lp.layer.kind === 'maxpool') {
+        const s = lp.layer.inShape;
+        rl.count = new Int32Array(s.c * s.h * s.w);
+      }
+      return rl;
+    });
+  }
+
+  get memoryBytes(): number {
+    let b = this.inputList.bytes + this.rates.byteLength;
+    for (const l of this.layers) {
+      b += l.out.bytes;
+      if (l.conv) b += l.conv.w.byteLength + l.conv.V.byteLength + (l.conv.drive?.byteLength ?? 0) + l.conv.stamp.byteLength + l.conv.sorted.bytes;
+      if (l.count) b += l.count.byteLength;
+    }
+    return b;
+  }
+
+  reset(input: Float32Array, seed: number): void {
+    const I = this.plan.input;
+    if (input.length !== I.c * I.h * I.w) throw new Error(`input has ${input.length} values, the network needs ${I.c * I.h * I.w} (${I.c}x${I.h}x${I.w})`);
+    this.tick = 0;
+    this.rng = rngState(seed);
+    this.inputList.n = 0;
+    this.inputPos.fill(0);
+    this.inputNeg.fill(0);
+    let scale = 1;
+    if (this.plan.poisson) {
+      const pr = poissonRates(input);
+      this.rates = pr.rates;
+      scale = pr.scale;
+    }
+    for (const rl of this.layers) {
+      rl.out.n = 0;
+      rl.pos.fill(0);
+      rl.neg.fill(0);
+      rl.count?.fill(0);
+      const cv = rl.conv;
+      if (!cv) continue;
+      cv.V.fill(0);
+      cv.stamp.fill(0);
+      cv.taps.fill(0);
+      cv.active.fill(0);
+      if (rl.plan.conv!.analog) {
+        // C×H×W → channels-last
+        const d = analogDrive(cv.l, input);
+        const { c: C, h: H, w: W } = cv.l.outShape;
+        cv.drive = new Float32Array(C * H * W);
+        for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) cv.drive[p * C + c] = d[c * H * W + p];
+      } else if (rl.plan.conv!.poisson && cv.scale !== scale) {
+        cv.w = refWeights(cv.l, scale);
+        cv.scale = scale;
+      }
+    }
+  }
+
+  run(ticks: number): void {
+    for (let t = 0; t < ticks; t++) {
+      this.beginTick();
+      for (let i = 0; i < this.layers.length; i++) this.layerStep(i);
+    }
+  }
+
+  /** t += 1 and the Poisson input's spikes */
+  beginTick(): void {
+    this.tick++;
+    const list = this.inputList;
+    list.n = 0;
+    if (!this.plan.poisson) return;
+    const { c: C, h: H, w: W } = this.plan.input;
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
+      this.rng = xorshift32(this.rng);
+      const u = (this.rng >>> 8) / 16777216;
+      const r = this.rates[(c * H + y) * W + x];
+      if (u < Math.abs(r)) {
+        const s = r < 0 ? -1 : 1;
+        list.push(y, x, c, s);
+        if (s > 0) this.inputPos[c]++;
+        else this.inputNeg[c]++;
+      }
+    }
+  }
+
+  private source(i: number): SpikeList {
+    return i < 0 ? this.inputList : this.layers[i].out;
+  }
+
+  layerStep(i: number): void {
+    const rl = this.layers[i];
+    switch (rl.plan.layer.kind) {
+      case 'conv':
+        this.scatter(i);
+        this.fire(i);
+        break;
+      case 'maxpool':
+        this.pool(rl);
+        break;
+      case 'route':
+        this.route(rl);
+        break;
+      case 'upsample':
+        this.upsample(rl);
+        break;
+    }
+  }
+
+  /** Delivers the input spikes of this tick into conv layer i's membranes. */
+  scatter(i: number): void {
+    const rl = this.layers[i], cv = rl.conv!, cp = rl.plan.conv!;
+    if (cp.analog) return;
+    let inp = this.source(rl.plan.sources[0]);
+    if (cp.sortInput) inp = sortByChannel(inp, cv.sorted, this.source(rl.plan.sources[0]) === this.inputList ? this.plan.input.c : this.plan.layers[rl.plan.sources[0]].out.c);
+    const l = cv.l;
+    const { c: C, h: outH, w: outW } = l.outShape;
+    const k = l.size, st = l.stride, pad = l.pad, groups = l.groups;
+    const { cinG, coutG } = cp;
+    const V = cv.V, w = cv.w;
+    for (let e = 0; e < inp.n; e++) {
+      const y = inp.y[e], x = inp.x[e], c = inp.c[e], s = inp.s[e];
+      const g = Math.floor(c / cinG);
+      let taps = 0;
+      for (let ky = 0; ky < k; ky++) {
+        const ty = y + pad - ky;
+        if (ty < 0 || ty % st !== 0) continue;
+        const oy = ty / st;
+        if (oy >= outH) continue;
+        for (let kx = 0; kx < k; kx++) {
+          const tx = x + pad - kx;
+          if (tx < 0 || tx % st !== 0) continue;
+          const ox = tx / st;
+          if (ox >= outW) continue;
+          taps++;
+          const si = (oy * outW + ox) * groups + g;
+          if (cv.stamp[si] !== this.tick) {
+            cv.stamp[si] = this.tick;
+            cv.active[g]++;
+          }
+          const vBase = (oy * outW + ox) * C + g * coutG;
+          const wBase = ((c * k + ky) * k + kx) * coutG;
+          if (s > 0) for (let j = 0; j < coutG; j++) V[vBase + j] = V[vBase + j] + w[wBase + j];
+          else for (let j = 0; j < coutG; j++) V[vBase + j] = V[vBase + j] - w[wBase + j];
+        }
+      }
+      cv.taps[g] += taps;
+    }
+  }
+
+  /** V += bias (or drive); fire; reset; the output list in (y, x, c) order. */
+  fire(i: number): void {
+    const rl = this.layers[i], cv = rl.conv!, l = cv.l;
+    const { c: C, h: H, w: W } = l.outShape;
+    const V = cv.V, drive = cv.drive, b = l.biases;
+    const out = rl.out;
+    out.n = 0;
+    if (drive) for (let g = 0; g < l.groups; g++) cv.active[g] += H * W;
+    const vp = Math.fround(l.vthPos), vn = Math.fround(l.vthNeg);
+    const rule = l.rule, zero = l.reset === 'zero';
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
+      const at = (y * W + x) * C + c;
+      V[at] = V[at] + (drive ? drive[at] : b[c]);
+      if (rule === 'integrate') continue;
+      const v = V[at];
+      if (v >= vp) {
+        V[at] = zero ? 0 : v - vp;
+        out.push(y, x, c, 1);
+        rl.pos[c]++;
+      } else if ((rule === 'ibt' || rule === 'signed') && v <= -vn) {
+        V[at] = zero ? 0 : v + vn;
+        out.push(y, x, c, -1);
+        rl.neg[c]++;
+      }
+    }
+  }
+
+  private emit(rl: RefLayer, y: number, x: number, c: number, s: number): void {
+    rl.out.push(y, x, c, s);
+    if (s > 0) rl.pos[c]++;
+    else rl.neg[c]++;
+  }
+
+  /** Count-gated max-pool: counts include this tick's spikes; ties go to the first unit (row-major). */
+  private pool(rl: RefLayer): void {
+    const l = rl.plan.layer as SnnMaxPoolLayer;
+    const inp = this.source(rl.plan.sources[0]);
+    const { c: C, h: inH, w: inW } = l.inShape;
+    const { h: outH, w: outW } = l.outShape;
+    const cnt = rl.count!;
+    rl.out.n = 0;
+    for (let e = 0; e < inp.n; e++) cnt[(inp.y[e] * inW + inp.x[e]) * C + inp.c[e]] += inp.s[e];
+    for (let e = 0; e < inp.n; e++) {
+      const y = inp.y[e], x = inp.x[e], c = inp.c[e];
+      // the windows containing (y, x): oy·stride − padBegin ≤ y < oy·stride − padBegin + size
+      const oyFirst = Math.max(0, Math.ceil((y + l.padBegin - l.size + 1) / l.stride)), oyLast = Math.min(outH - 1, Math.floor((y + l.padBegin) / l.stride));
+      const oxFirst = Math.max(0, Math.ceil((x + l.padBegin - l.size + 1) / l.stride)), oxLast = Math.min(outW - 1, Math.floor((x + l.padBegin) / l.stride));
+      for (let oy = oyFirst; oy <= oyLast; oy++) {
+        const y0 = oy * l.stride - l.padBegin;
+        for (let ox = oxFirst; ox <= oxLast; ox++) {
+          const x0 = ox * l.stride - l.padBegin;
+          // the window's winner: highest count, first in row-major order on ties
+          let best = -Infinity, by = -1, bx = -1;
+          for (let yy = y0; yy < y0 + l.size; yy++) for (let xx = x0; xx < x0 + l.size; xx++) {
+            if (yy < 0 || yy >= inH || xx < 0 || xx >= inW) continue;
+            const v = cnt[(yy * inW + xx) * C + c];
+            if (v > best) {
+              best = v;
+              by = yy;
+              bx = xx;
+            }
+          }
+          if (by === y && bx === x) this.emit(rl, oy, ox, c, inp.s[e]);
+        }
+      }
+    }
+  }
+
+  private route(rl: RefLayer): void {
+    rl.out.n = 0;
+    rl.plan.sources.forEach((s, j) => {
+      const inp = this.source(s), off = rl.plan.channelOffsets[j];
+      for (let e = 0; e < inp.n; e++) this.emit(rl, inp.y[e], inp.x[e], inp.c[e] + off, inp.s[e]);
+    });
+  }
+
+  private upsample(rl: RefLayer): void {
+    const st = (rl.plan.layer as SnnUpsampleLayer).stride;
+    const inp = this.source(rl.plan.sources[0]);
+    rl.out.n = 0;
+    for (let e = 0; e < inp.n; e++) {
+      for (let dy = 0; dy < st; dy++) for (let dx = 0; dx < st; dx++) this.emit(rl, inp.y[e] * st + dy, inp.x[e] * st + dx, inp.c[e], inp.s[e]);
+    }
+  }
+
+  membraneView(layer: number): MembraneView {
+    const cv = this.layers[layer]?.conv;
+    if (!cv) throw new Error(`layer ${layer} is not a conv layer`);
+    return { V: cv.V, offset: 0, pix: cv.l.outShape.c };
+  }
+
+  /** the spike list layer i (-1: input) produced in the last tick */
+  spikes(layer: number): SpikeList {
+    return this.source(layer);
+  }
+
+  counts(): SimCounts {
+    const layers: LayerCounts[] = this.layers.map((rl, i) => {
+      const C = rl.plan.out.c;
+      let sops: Float64Array = new Float64Array(C), activeNeurons: Float64Array = new Float64Array(C);
+      const neuronUpdates = new Float64Array(C);
+      if (rl.conv) {
+        sops = expandGroups(rl.conv.taps, C);
+        activeNeurons = expandGroups(rl.conv.active, C);
+        neuronUpdates.fill(this.tick * rl.plan.out.h * rl.plan.out.w);
+      }
+      const lc = { index: i, kind: rl.plan.layer.kind, posSpikes: Float64Array.from(rl.pos), negSpikes: Float64Array.from(rl.neg), sops, neuronUpdates, activeNeurons };
+      return { ...lc, total: layerTotals(lc) };
+    });
+    return { ticks: this.tick, layers, input: { posSpikes: Float64Array.from(this.inputPos), negSpikes: Float64Array.from(this.inputNeg) }, totals: networkTotals(layers) };
+  }
+}
+
+/** Stable sort of a spike list by channel (bucket by channel, list order kept inside a bucket). */
+function sortByChannel(inp: SpikeList, into: SpikeList, channels: number): SpikeList {
+  const start = new Int32Array(channels + 1);
+  for (let e = 0; e < inp.n; e++) start[inp.c[e] + 1]++;
+  for (let c = 0; c < channels; c++) start[c + 1] += start[c];
+  into.n = inp.n;
+  for (let e = 0; e < inp.n; e++) {
+    const at = start[inp.c[e]]++;
+    into.y[at] = inp.y[e];
+    into.x[at] = inp.x[e];
+    into.c[at] = inp.c[e];
+    into.s[at] = inp.s[e];
+  }
+  return into;
+}

@@ -1,0 +1,397 @@
+/**
+ * Host side of the WASM SNN core (assembly/snn.ts): loads build/snn.wasm once, lays out one
+ * network's memory map (assembly/snn-memory.ts) in a fresh instance, packs the weights once, and
+ * runs batches of ticks with one call. Counters, membranes and spike lists are read through views
+ * on the instance's memory (re-created only if the memory ever grows): nothing is copied per tick.
+ *
+ * Memory map (all sized once from the network, 64-byte aligned):
+ *   descriptors   net, input, one per layer; layer pointer array; phase and route tables
+ *   constants     packed weights (per conv: C_in × k × k taps of TAPW floats) and biases
+ *   state         membranes, active stamps, per-tick and run counters, max-pool counts
+ *                 (zeroed by `reset`)
+ *   per image     analog drives, Poisson rates (written by `reset`)
+ *   lists         one spike list per source, sized for every neuron firing (+4 slack codes:
+ *                 the compaction writes 4 codes per vector before advancing), the sort scratch
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as M from '../../assembly/snn-memory.ts';
+import type { SnnConvLayer, SnnMaxPoolLayer, SnnUpsampleLayer } from '../convert/snn-ir.ts';
+import { fail } from '../util/errors.ts';
+import { expandGroups, layerTotals, networkTotals, type LayerCounts, type SimCounts } from './counters.ts';
+import type { MembraneView, SnnEngine } from './engine.ts';
+import { analogDrive, poissonRates, rngState, type ConvPlan, type LayerPlan, type SimPlan } from './plan.ts';
+
+/** build/snn.wasm, relative to the project root */
+export const SNN_WASM_PATH = fileURLToPath(new URL('../../build/snn.wasm', import.meta.url));
+
+/** The raw exports of one instance of build/snn.wasm. */
+export interface SnnKernels {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  run(net: number, n: number): void;
+  beginTick(net: number): void;
+  layerStep(net: number, desc: number): void;
+  scatter(net: number, desc: number): void;
+  fire(net: number, desc: number): void;
+  inputTick(net: number): void;
+}
+
+const moduleCache = new Map<string, WebAssembly.Module>();
+
+/** Compiles build/snn.wasm (or `path`) once per process. */
+export function loadSnnModule(path: string = SNN_WASM_PATH): WebAssembly.Module {
+  const hit = moduleCache.get(path);
+  if (hit) return hit;
+  if (!existsSync(path)) fail(path, 'the compiled SNN core is missing; run `npm run build` first');
+  const bytes = readFileSync(path);
+  if (!WebAssembly.validate(bytes)) fail(path, 'not a valid WebAssembly module for this Node (it needs 128-bit SIMD); rebuild with `npm run build`');
+  const mod = new WebAssembly.Module(bytes);
+  moduleCache.set(path, mod);
+  return mod;
+}
+
+export function instantiateSnn(module: WebAssembly.Module = loadSnnModule()): SnnKernels {
+  const imports = {
+    env: {
+      abort(_msg: number, _file: number, line: number, col: number): never {
+        throw new Error(`snn.wasm: abort at ${line}:${col}`);
+      },
+    },
+  };
+  return new WebAssembly.Instance(module, imports).exports as unknown as SnnKernels;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+const align = (n: number, a = 64) => Math.ceil(n / a) * a;
+const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
+const DESC_BYTES = M.DESC_INTS * 4;
+const LIST_SLACK = 4;
+
+interface ConvMem {
+  V: number;
+  cp: number;
+  W: number;
+  wFloats: number;
+  tapW: number;
+  bias: number;
+  drive: number;
+  stamp: number;
+  taps: number;
+  active: number;
+  posTick: number;
+  negTick: number;
+  /** scale the packed weights currently carry (Poisson input layers: max|p| of the image) */
+  scale: number;
+}
+
+interface SrcMem {
+  desc: number;
+  list: number;
+  posTot: number;
+  negTot: number;
+  conv?: ConvMem;
+  poolCount?: number;
+  poolCountBytes?: number;
+}
+
+/**
+ * Writes a conv's packed weights (see snn-memory C_W) × scale into dst (zeros beforehand: pad lanes
+ * of a dense conv's taps stay 0).
+ */
+export function packConvWeights(l: SnnConvLayer, cp: ConvPlan, tapW: number, scale: number, dst: Float32Array): void {
+  const k = l.size, s = l.stride, cin = l.inShape.c;
+  const { cinG, coutG } = cp;
+  const W = l.weights;
+  for (let ci = 0; ci < cin; ci++) {
+    const g = Math.floor(ci / cinG), i = ci - g * cinG;
+    for (let ky = 0; ky < k; ky++) {
+      for (let kx = 0; kx < k; kx++) {
+        const p = kx % s, nP = Math.ceil((k - p) / s);
+        const tap = cp.phaseOffsets[p] + nP - 1 - (kx - p) / s;
+        const base = ((ci * k + ky) * k + tap) * tapW;
+        for (let j = 0; j < coutG; j++) {
+          const o = g * coutG + j;
+          const w = W[((o * cinG + i) * k + ky) * k + kx];
+          dst[base + j] = scale === 1 ? w : w * scale;
+        }
+      }
+    }
+  }
+}
+
+export class WasmSnn implements SnnEngine {
+  readonly kind = 'wasm' as const;
+  readonly plan: SimPlan;
+  readonly kernels: SnnKernels;
+  private readonly net: number;
+  private readonly input: SrcMem;
+  private readonly mems: SrcMem[];
+  private readonly stateStart: number;
+  private readonly stateEnd: number;
+  private readonly inputRates: number;
+  private i32!: Int32Array;
+  private f32!: Float32Array;
+  private f64!: Float64Array;
+
+  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn()) {
+    this.plan = plan;
+    this.kernels = kernels;
+    const layers = plan.layers;
+    const where = `SNN ${plan.net.ann.name}`;
+    let p = align(kernels.heapBase());
+    const take = (bytes: number) => {
+      const at = p;
+      p = align(p + bytes);
+      return at;
+    };
+    // descriptors and tables
+    this.net = take(DESC_BYTES);
+    const inputDesc = take(DESC_BYTES);
+    const descs = layers.map(() => take(DESC_BYTES));
+    const layerPtrs = take(4 * layers.length);
+    const phaseTab = layers.map((lp) => (lp.conv ? take(4 * lp.conv.phaseOffsets.length) : 0));
+    const routeTab = layers.map((lp) => (lp.layer.kind === 'route' ? take(8 * lp.sources.length) : 0));
+    // constants
+    const convs: (ConvMem | undefined)[] = layers.map((lp) => {
+      if (!lp.conv) return undefined;
+      const l = lp.layer as SnnConvLayer;
+      const cp = ceil4(l.outShape.c);
+      const tapW = l.groups === 1 ? cp : lp.conv.coutG;
+      const wFloats = l.inShape.c * l.size * l.size * tapW;
+      return { V: 0, cp, W: take(wFloats * 4), wFloats, tapW, bias: take(cp * 4), drive: 0, stamp: 0, taps: 0, active: 0, posTick: 0, negTick: 0, scale: 1 };
+    });
+    // state (zeroed by reset)
+    this.stateStart = p;
+    const tot = (c: number) => ({ posTot: take(8 * c), negTot: take(8 * c) });
+    const inTot = tot(plan.input.c);
+    const mems: SrcMem[] = layers.map((lp, i) => {
+      const t = tot(lp.out.c);
+      const m: SrcMem = { desc: descs[i], list: 0, ...t };
+      const cm = convs[i];
+      if (cm) {
+        const l = lp.layer as SnnConvLayer;
+        const pix = l.outShape.h * l.outShape.w;
+        cm.V = take(pix * cm.cp * 4);
+        cm.stamp = take(pix * l.groups * 4);
+        cm.taps = take(8 * l.groups);
+        cm.active = take(8 * l.groups);
+        cm.posTick = take(4 * cm.cp);
+        cm.negTick = take(4 * cm.cp);
+        m.conv = cm;
+      } else if (lp.layer.kind === 'maxpool') {
+        const s = lp.layer.inShape;
+        m.poolCountBytes = s.c * s.h * s.w * 4;
+        m.poolCount = take(m.poolCountBytes);
+      }
+      return m;
+    });
+    this.stateEnd = p;
+    // per image
+    for (const [i, lp] of layers.entries()) {
+      const cm = convs[i];
+      if (cm && lp.conv!.analog) cm.drive = take(lp.out.h * lp.out.w * cm.cp * 4);
+    }
+    this.inputRates = plan.poisson ? take(plan.input.c * plan.input.h * plan.input.w * 4) : 0;
+    // spike lists
+    const inputList = take(4 * ((plan.poisson ? plan.input.c * plan.input.h * plan.input.w : 0) + LIST_SLACK));
+    for (const [i, lp] of layers.entries()) mems[i].list = take(4 * (lp.listCap + LIST_SLACK));
+    let scratchCap = 0, histCap = 0;
+    for (const lp of layers) {
+      if (!lp.conv?.sortInput) continue;
+      const s = lp.sources[0];
+      scratchCap = Math.max(scratchCap, s < 0 ? plan.input.c * plan.input.h * plan.input.w : layers[s].listCap);
+      histCap = Math.max(histCap, (s < 0 ? plan.input.c : layers[s].out.c) + 1);
+    }
+    const scratch = take(4 * (scratchCap + LIST_SLACK));
+    const hist = take(4 * histCap);
+    const total = p;
+
+    const pages = Math.ceil(total / PAGE);
+    if (pages > MAX_PAGES) fail(where, `needs ${(total / 2 ** 30).toFixed(2)} GiB of WASM memory, more than the 4 GiB a wasm32 instance can have; use a smaller --size`);
+    const mem = kernels.memory;
+    const have = mem.buffer.byteLength / PAGE;
+    if (pages > have) {
+      try {
+        mem.grow(pages - have);
+      } catch (e) {
+        fail(where, `cannot grow WASM memory to ${(total / 2 ** 20).toFixed(0)} MiB (${(e as Error).message}); use a smaller --size`);
+      }
+    }
+    this.views();
+    const i32 = this.i32, f32 = this.f32;
+    const put = (desc: number, fields: [number, number][]) => {
+      for (const [f, v] of fields) i32[desc / 4 + f] = v;
+    };
+    const putF = (desc: number, field: number, v: number) => {
+      f32[desc / 4 + field] = v;
+    };
+
+    // net and input descriptors
+    put(this.net, [[M.N_NLAYERS, layers.length], [M.N_LAYERS, layerPtrs], [M.N_INPUT, inputDesc], [M.N_SCRATCH, scratch], [M.N_HIST, hist]]);
+    const I = plan.input;
+    put(inputDesc, [[M.L_KIND, M.KIND_INPUT], [M.L_LIST, inputList], [M.L_H, I.h], [M.L_W, I.w], [M.L_C, I.c], [M.L_CB, I.cb], [M.L_XB, I.xb],
+      [M.L_POS_TOT, inTot.posTot], [M.L_NEG_TOT, inTot.negTot], [M.I_POISSON, plan.poisson ? 1 : 0], [M.I_RATES, this.inputRates]]);
+    this.input = { desc: inputDesc, list: inputList, ...inTot };
+    const srcDesc = (s: number) => (s < 0 ? inputDesc : descs[s]);
+
+    for (const [i, lp] of layers.entries()) {
+      const d = descs[i], m = mems[i], o = lp.out;
+      i32[layerPtrs / 4 + i] = d;
+      put(d, [[M.L_LIST, m.list], [M.L_H, o.h], [M.L_W, o.w], [M.L_C, o.c], [M.L_CB, o.cb], [M.L_XB, o.xb], [M.L_POS_TOT, m.posTot], [M.L_NEG_TOT, m.negTot]]);
+      const l = lp.layer;
+      switch (l.kind) {
+        case 'conv': {
+          const cm = m.conv!, cp = lp.conv!;
+          packConvWeights(l, cp, cm.tapW, 1, f32.subarray(cm.W / 4, cm.W / 4 + cm.wFloats));
+          f32.set(l.biases, cm.bias / 4);
+          const pt = phaseTab[i];
+          cp.phaseOffsets.forEach((v, j) => (i32[pt / 4 + j] = v));
+          const rule = l.rule === 'if' ? M.RULE_IF : l.rule === 'integrate' ? M.RULE_INTEGRATE : M.RULE_SIGNED;
+          put(d, [[M.L_KIND, M.KIND_CONV], [M.C_SRC, cp.analog ? 0 : srcDesc(lp.sources[0])], [M.C_V, cm.V], [M.C_CP, cm.cp],
+            [M.C_K, l.size], [M.C_STRIDE, l.stride], [M.C_PAD, l.pad], [M.C_GROUPS, l.groups], [M.C_CING, cp.cinG], [M.C_COUTG, cp.coutG],
+            [M.C_TAPW, cm.tapW], [M.C_W, cm.W], [M.C_PHASE, pt], [M.C_DRIVE, cm.drive], [M.C_BIAS, cm.bias], [M.C_RULE, rule],
+            [M.C_RESET, l.reset === 'zero' ? M.RESET_ZERO : M.RESET_SUBTRACT], [M.C_STAMP, cm.stamp], [M.C_TAPS, cm.taps], [M.C_ACTIVE, cm.active],
+            [M.C_SORT, cp.sortInput ? 1 : 0], [M.C_POS_TICK, cm.posTick], [M.C_NEG_TICK, cm.negTick]]);
+          putF(d, M.C_VTH_POS, rule === M.RULE_INTEGRATE ? 0 : l.vthPos);
+          putF(d, M.C_VTH_NEG, rule === M.RULE_SIGNED ? l.vthNeg : 0);
+          break;
+        }
+        case 'maxpool': {
+          const pl = l as SnnMaxPoolLayer;
+          put(d, [[M.L_KIND, M.KIND_POOL], [M.P_SRC, srcDesc(lp.sources[0])], [M.P_SIZE, pl.size], [M.P_STRIDE, pl.stride], [M.P_PAD, pl.padBegin], [M.P_COUNT, m.poolCount!]]);
+          break;
+        }
+        case 'route': {
+          const rt = routeTab[i];
+          lp.sources.forEach((s, j) => {
+            i32[rt / 4 + 2 * j] = srcDesc(s);
+            i32[rt / 4 + 2 * j + 1] = lp.channelOffsets[j];
+          });
+          put(d, [[M.L_KIND, M.KIND_ROUTE], [M.R_NSRC, lp.sources.length], [M.R_SRCS, rt]]);
+          break;
+        }
+        case 'upsample': {
+          const ul = l as SnnUpsampleLayer;
+          put(d, [[M.L_KIND, M.KIND_UPSAMPLE], [M.U_SRC, srcDesc(lp.sources[0])], [M.U_STRIDE, ul.stride]]);
+          break;
+        }
+      }
+    }
+    this.mems = mems;
+  }
+
+  /** (Re)creates the host views if the memory buffer changed. */
+  private views(): void {
+    const buf = this.kernels.memory.buffer;
+    if (this.i32?.buffer === buf) return;
+    this.i32 = new Int32Array(buf);
+    this.f32 = new Float32Array(buf);
+    this.f64 = new Float64Array(buf);
+  }
+
+  get memoryBytes(): number {
+    return this.kernels.memory.buffer.byteLength;
+  }
+
+  get tick(): number {
+    this.views();
+    return this.i32[this.net / 4 + M.N_TICK];
+  }
+
+  /** address of the net descriptor (benchmarks drive the exports directly) */
+  get netDesc(): number {
+    return this.net;
+  }
+
+  /** address of layer i's descriptor */
+  layerDesc(i: number): number {
+    return this.mems[i].desc;
+  }
+
+  reset(input: Float32Array, seed: number): void {
+    const plan = this.plan;
+    const I = plan.input;
+    if (input.length !== I.c * I.h * I.w) throw new Error(`input has ${input.length} values, the network needs ${I.c * I.h * I.w} (${I.c}x${I.h}x${I.w})`);
+    this.views();
+    const i32 = this.i32, f32 = this.f32;
+    new Uint8Array(this.kernels.memory.buffer, this.stateStart, this.stateEnd - this.stateStart).fill(0);
+    i32[this.net / 4 + M.N_TICK] = 0;
+    i32[this.net / 4 + M.N_RNG] = rngState(seed) | 0;
+    i32[this.input.desc / 4 + M.L_COUNT] = 0;
+    for (const m of this.mems) i32[m.desc / 4 + M.L_COUNT] = 0;
+    let scale = 1;
+    if (plan.poisson) {
+      const { rates, scale: s } = poissonRates(input);
+      scale = s;
+      toChannelsLast(rates, I.c, I.h, I.w, I.c, f32, this.inputRates / 4);
+    }
+    for (const [i, lp] of plan.layers.entries()) {
+      const cp = lp.conv, cm = this.mems[i].conv;
+      if (!cp || !cm) continue;
+      const l = lp.layer as SnnConvLayer;
+      if (cp.analog) {
+        toChannelsLast(analogDrive(l, input), l.outShape.c, l.outShape.h, l.outShape.w, cm.cp, f32, cm.drive / 4);
+      } else if (cp.poisson && cm.scale !== scale) {
+        const w = f32.subarray(cm.W / 4, cm.W / 4 + cm.wFloats);
+        w.fill(0);
+        packConvWeights(l, cp, cm.tapW, scale, w);
+        cm.scale = scale;
+      }
+    }
+  }
+
+  run(ticks: number): void {
+    if (!Number.isInteger(ticks) || ticks < 0) throw new Error(`run: ticks must be a non-negative integer, got ${ticks}`);
+    if (ticks > 0) this.kernels.run(this.net, ticks);
+  }
+
+  membraneView(layer: number): MembraneView {
+    const cm = this.mems[layer]?.conv;
+    if (!cm) throw new Error(`layer ${layer} is not a conv layer`);
+    this.views();
+    return { V: this.f32, offset: cm.V / 4, pix: cm.cp };
+  }
+
+  /** the spike list layer i (-1: input) produced in the last tick, as raw codes (a live view) */
+  spikeCodes(layer: number): Int32Array {
+    this.views();
+    const m = layer < 0 ? this.input : this.mems[layer];
+    const n = this.i32[m.desc / 4 + M.L_COUNT];
+    return this.i32.subarray(m.list / 4, m.list / 4 + n);
+  }
+
+  counts(): SimCounts {
+    this.views();
+    const f64 = this.f64;
+    const ticks = this.tick;
+    const vec = (addr: number, n: number) => Float64Array.from(f64.subarray(addr / 8, addr / 8 + n));
+    const layers: LayerCounts[] = this.plan.layers.map((lp: LayerPlan, i) => {
+      const m = this.mems[i];
+      const C = lp.out.c;
+      const base = { index: i, kind: lp.layer.kind, posSpikes: vec(m.posTot, C), negSpikes: vec(m.negTot, C) };
+      let sops: Float64Array = new Float64Array(C), activeNeurons: Float64Array = new Float64Array(C);
+      const neuronUpdates = new Float64Array(C);
+      if (m.conv) {
+        const l = lp.layer as SnnConvLayer;
+        sops = expandGroups(vec(m.conv.taps, l.groups), C);
+        activeNeurons = expandGroups(vec(m.conv.active, l.groups), C);
+        neuronUpdates.fill(ticks * lp.out.h * lp.out.w);
+      }
+      const lc = { ...base, sops, neuronUpdates, activeNeurons };
+      return { ...lc, total: layerTotals(lc) };
+    });
+    const I = this.plan.input;
+    return { ticks, layers, input: { posSpikes: vec(this.input.posTot, I.c), negSpikes: vec(this.input.negTot, I.c) }, totals: networkTotals(layers) };
+  }
+}
+
+/** C×H×W → channels-last with pixel stride `pix` into dst from element `at`. */
+export function toChannelsLast(src: Float32Array, c: number, h: number, w: number, pix: number, dst: Float32Array, at: number): void {
+  const plane = h * w;
+  for (let p = 0; p < plane; p++) {
+    const o = at + p * pix;
+    for (let ch = 0; ch < c; ch++) dst[o + ch] = src[ch * plane + p];
+  }
+}
