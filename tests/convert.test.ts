@@ -438,7 +438,7 @@ async function runConvert(args: string[]): Promise<{ out: string; err: string }>
 test('CLI: convert the face detector with 2 sample photos at 224; the file loads back', async () => {
   const photos = faceSamplePhotos().slice(0, 2);
   const file = join(tmp, 'cli.snn');
-  const r = await runConvert(['convert', '--model', 'face', '--size', '224', '--calib', ...photos, '--out', file]);
+  const r = await runConvert(['convert', '--model', 'face', '--size', '224', '--calib', ...photos, '--fuse-linear', 'true', '--out', file]);
   assert.ok(existsSync(file));
   assert.match(r.err, /calibrate \[2\/2\]/);
   assert.match(r.out, /norm channel, statistic max, neuron ibt, reset subtract, input analog/);
@@ -450,10 +450,11 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   assert.equal(snn.ann.classNames, ['face']);
   assert.equal(snn.calibration.images, photos);
   assert.ok(snn.calibration.hashes!.every((h) => /^[0-9a-f]{64}$/.test(h)));
-  assert.equal(snn.settings, defaultSettings());
+  assert.equal(snn.settings, defaultSettings({ fuseLinear: true }));
 
   const f2 = join(tmp, 'cli2.snn');
-  const r2 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--norm', 'percentile', '--neuron', 'if', '--fuse-linear', 'false', '--reset', 'zero', '--out', f2]);
+  // the default keeps linear convs apart as signed neurons
+  const r2 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--norm', 'percentile', '--neuron', 'if', '--reset', 'zero', '--out', f2]);
   assert.match(r2.out, /statistic p99\.9/);
   const s2 = loadSnn(f2);
   assert.equal(s2.settings, { ...defaultSettings({ norm: 'percentile', neuron: 'if', fuseLinear: false, reset: 'zero' }) });

@@ -48,7 +48,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('neuron', { type: 'string', choices: ['ibt', 'if'], default: 'ibt', describe: 'leaky layers: ibt (signed, imbalanced threshold −Vth/α) or if (positive spikes only)' })
       .option('reset', { type: 'string', choices: ['subtract', 'zero'], default: 'subtract', describe: 'membrane reset after a spike' })
       .option('input', { type: 'string', choices: ['analog', 'poisson'], default: 'analog', describe: 'input coding: analog (the image as a current every tick) or seeded Poisson spikes' })
-      .option('fuse-linear', { type: 'boolean', default: true, describe: 'fold a linear conv (face-api\'s depthwise) into the 1x1 conv after it; false keeps it as signed neurons' })
+      .option('fuse-linear', { type: 'boolean', default: false, describe: 'fold a linear conv (face-api\'s depthwise) into the 1x1 conv after it; default false (measured faster convergence, 7x fewer SOPs): kept as signed neurons' })
       .option('vth', { type: 'number', default: 1, describe: 'threshold voltage (normalized units)' })
       .option('out', { type: 'string', demandOption: true, describe: 'the .snn file to write' })
       .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --out face224.snn', 'the face detector, channel-wise max, IBT neurons')

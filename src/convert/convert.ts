@@ -40,7 +40,7 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     neuron: over.neuron ?? 'ibt',
     reset: over.reset ?? 'subtract',
     input: over.input ?? 'analog',
-    fuseLinear: over.fuseLinear ?? true,
+    fuseLinear: over.fuseLinear ?? false, // measured: see README "Linear layers"
     vth: over.vth ?? 1,
   };
 }

@@ -9,7 +9,7 @@
  * first checkpoint from which it stays there).
  */
 import { convertCalibrated, type CalibratedModel } from '../convert/from-model.ts';
-import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
+import type { NeuronModel, NormMode, SnnSettings } from '../convert/snn-ir.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { evaluate, truthFromDetections, type TruthImage } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
@@ -57,6 +57,8 @@ export async function runConvergence(
     candidateThreshold?: number;
     seed?: number;
     combos?: Array<{ norm: NormMode; neuron: NeuronModel }>;
+    /** conversion settings shared by every combination (e.g. fuseLinear, statistic) */
+    baseSettings?: Partial<SnnSettings>;
     onProgress?: (msg: string) => void;
   },
 ): Promise<ConvergenceResult> {
@@ -70,7 +72,7 @@ export async function runConvergence(
   const ticks = convergenceCheckpoints(T);
   const curves: ConvergenceCurve[] = [];
   for (const c of combos) {
-    const { snn } = convertCalibrated(model, { norm: c.norm, neuron: c.neuron });
+    const { snn } = convertCalibrated(model, { ...opts.baseSettings, norm: c.norm, neuron: c.neuron });
     const t0 = performance.now();
     const res = await detectImagesSnn(snn, images, {
       timesteps: T, checkpoints: ticks, threshold: opts.candidateThreshold ?? 0.05, seed: opts.seed ?? 1,
