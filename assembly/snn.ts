@@ -23,8 +23,14 @@
  * conv and group, the kernel taps delivered (× C_out/groups = SOPs; taps that fall outside the
  * output are not delivered, not counted) and the (pixel, group) pairs that received an event.
  *
- * Per-core hook (next issue, chips): every place that delivers or emits a spike is marked
- * `HOOK(per-core)`; a per-layer neuron → core table is consulted there once per spike.
+ * Per-core hook (next issue, chips): the places that deliver a spike (the scatter, once per input
+ * spike, with its destination rectangle and group at hand) or emit one (fire, the max-pool gate)
+ * are marked `HOOK(per-core)`; a per-layer neuron → core table consulted there once per spike can
+ * add synaptic events, packets and hops to per-core counter arrays in the same pass. Route and
+ * upsample only re-address spikes (no neurons, no synapses).
+ *
+ * Exports: `run(net, n)` (n whole ticks, the host's one call), and for benchmarks the parts of a
+ * tick: `beginTick`, `layerStep`, `scatter`, `fire`, `inputTick`.
  */
 import {
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,

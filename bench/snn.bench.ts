@@ -387,7 +387,7 @@ if (!argv.includes('--skip-nets')) {
     ['face', 224, undefined, null, false],
     ['face', 416, undefined, null, true],
     ['yolov2-tiny-voc', 416, 'synthetic:1', null, true],
-    ['yolov2-tiny-voc', 416, 'synthetic:1', 0.05, false],
+    ['yolov2-tiny-voc', 416, 'synthetic:1', 0.05, true],
   ];
   for (const [model, size, weights, tune, perLayer] of runs) {
     progress(`whole network ${model} ${size}${tune ? ` at ~${tune * 100}%` : ''}...`);

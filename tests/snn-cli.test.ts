@@ -1,0 +1,59 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { faceSamplePhotos } from '../src/model/faceapi.ts';
+
+const bin = new URL('../bin/neuroemu', import.meta.url).pathname;
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const dir = mkdtempSync(join(tmpdir(), 'neuroemu-snncli-'));
+const photos = faceSamplePhotos();
+
+test('detect --engine snn: detections JSON with engine, timesteps, checkpoints and AP against the ANN', () => {
+  const ann = join(dir, 'ann.json'), snn = join(dir, 'snn.json');
+  assert.is(run('detect', photos[0], photos[1], '--size', '128', '--json', ann).code, 0);
+  const r = run('detect', photos[0], photos[1], '--size', '128', '--engine', 'snn', '--timesteps', '48', '--checkpoints', '8,16', '--reference', ann, '--json', snn, '--calib', photos[0], photos[1]);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /AP@0\.5 \(VOC all-point\) against/);
+  const d = JSON.parse(readFileSync(snn, 'utf8'));
+  assert.is(d.engine, 'snn');
+  assert.is(d.timesteps, 48);
+  assert.is(d.seed, 1);
+  assert.equal(d.checkpoints.map((c: { tick: number }) => c.tick), [8, 16, 48]);
+  for (const c of d.checkpoints) {
+    assert.is(c.images.length, 2);
+    assert.ok(c.ap50 === null || (c.ap50 >= 0 && c.ap50 <= 1));
+  }
+  // the final checkpoint is the top-level result
+  assert.equal(d.checkpoints[2].images, d.images);
+  // same command, same bytes
+  const snn2 = join(dir, 'snn2.json');
+  run('detect', photos[0], photos[1], '--size', '128', '--engine', 'snn', '--timesteps', '48', '--checkpoints', '8,16', '--reference', ann, '--json', snn2, '--calib', photos[0], photos[1]);
+  assert.is(readFileSync(snn2, 'utf8'), readFileSync(snn, 'utf8'));
+});
+
+test('detect --engine snn: flag errors are one line, exit 2', () => {
+  for (const args of [['--engine', 'snn'], ['--engine', 'snn', '--timesteps', '0'], ['--engine', 'snn', '--timesteps', '8', '--checkpoints', '9'], ['--timesteps', '8']]) {
+    const r = run('detect', photos[0], '--size', '128', ...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.is(r.err.split('\n').filter((l) => l.startsWith('neuroemu: ')).length, 1, r.err);
+  }
+});
+
+test('convergence: four curves, CSV and SVG written', () => {
+  const csv = join(dir, 'c.csv'), svg = join(dir, 'c.svg');
+  const r = run('convergence', '--size', '128', '--timesteps', '24', '--images', photos[0], '--calib', photos[0], '--csv', csv, '--svg', svg);
+  assert.is(r.code, 0, r.err);
+  for (const combo of [/layer\s+if/, /layer\s+ibt/, /channel\s+if/, /channel\s+ibt/]) assert.match(r.out, combo);
+  const lines = readFileSync(csv, 'utf8').trim().split('\n');
+  assert.is(lines[0], 'tick,ap50_layer_if,ap50_layer_ibt,ap50_channel_if,ap50_channel_ibt');
+  assert.is(lines[lines.length - 1].split(',')[0], '24');
+  assert.match(readFileSync(svg, 'utf8'), /^<svg[\s\S]*channel-wise, IBT[\s\S]*<\/svg>\n$/);
+});
+
+test.run();
