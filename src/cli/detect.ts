@@ -1,12 +1,11 @@
 import type { CommandModule } from 'yargs';
 import type { NormMode } from '../convert/snn-ir.ts';
-import { snnFromModel } from '../convert/from-model.ts';
+import { loadAnnModel, snnFromModel } from '../convert/from-model.ts';
 import { detectImagesAnn, toDetectionsFile } from '../detect/ann-detect.ts';
 import { evaluate } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
 import { loadTruth } from '../detect/truth.ts';
 import type { Detection, ImageDetections } from '../detect/types.ts';
-import { loadModel } from '../model/load.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
@@ -66,7 +65,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const progress = (i: number, f: string) => process.stderr.write(`[${i + 1}/${args.images.length}] ${f}\n`);
     if (args.engine === 'ann' || args.engine === 'ann-reference') {
       for (const flag of ['timesteps', 'checkpoints', 'reference'] as const) if (args[flag] !== undefined) fail(`--${flag}`, 'only applies to --engine snn');
-      const net = loadModel(spec);
+      const net = loadAnnModel(spec);
       const res = await detectImagesAnn(net, args.images, { threshold, engine: args.engine === 'ann-reference' ? 'reference' : 'wasm', onImage: progress });
       printDetections(res.images);
       if (args.json) writeFileAtomic(args.json, JSON.stringify(toDetectionsFile(net, 'ann', res.images), null, 1) + '\n');

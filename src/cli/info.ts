@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { isSnnModel, loadAnnModel } from '../convert/from-model.ts';
 import { loadModel } from '../model/load.ts';
 import { networkStats } from '../model/stats.ts';
 import { formatTable, thousands } from '../report/table.ts';
@@ -23,7 +24,7 @@ export const infoCommand: CommandModule<object, InfoArgs> = {
       .example('$0 info yolov2-tiny-voc', 'darknet Tiny YOLO v2 VOC at its cfg size (416): 6.97 BFLOPs')
       .example('$0 info face --size 224', 'the face detector at 224x224') as never,
   handler: (args) => {
-    const net = loadModel({ model: args.model, weights: args.weights, size: args.size, names: args.names, weightsOptional: true, keepBatchNorm: true });
+    const net = isSnnModel(args.model) ? loadAnnModel({ model: args.model }) : loadModel({ model: args.model, weights: args.weights, size: args.size, names: args.names, weightsOptional: true, keepBatchNorm: true });
     const st = networkStats(net);
     if (args.json) {
       process.stdout.write(JSON.stringify({ model: net.name, source: net.source, input: net.input, params: st.params, macs: st.macs, flops: st.flops, layers: st.layers }, null, 2) + '\n');

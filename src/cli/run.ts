@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
+import { loadAnnModel } from '../convert/from-model.ts';
 import { detectImagesAnn, toDetectionsFile } from '../detect/ann-detect.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
-import { loadModel } from '../model/load.ts';
 import { networkStats } from '../model/stats.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -33,7 +33,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example('$0 run', 'face detector on the bundled sample photos')
       .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg', 'Tiny YOLO v2 with stand-in weights') as never,
   handler: async (args) => {
-    const net = loadModel({ model: args.model, weights: args.weights, size: args.size, names: args.names });
+    const net = loadAnnModel({ model: args.model, weights: args.weights, size: args.size, names: args.names });
     const images = args.images && args.images.length ? args.images : net.format === 'face-api' ? faceSamplePhotos() : [];
     if (images.length === 0) fail('--images', 'no images given (the sample photos are the default only for the face detector)');
     const started = Date.now();

@@ -44,6 +44,15 @@ export function absoluteModelSpec(spec: ModelSpec): NonNullable<SnnNetwork['annS
   return out;
 }
 
+/** The ANN of any `--model`: a converted .snn file yields the network it was converted from. */
+export function loadAnnModel(spec: ModelSpec): Network {
+  if (isSnnModel(spec.model)) {
+    if (spec.weights || spec.size) fail('--model', `${spec.model} is a converted network: its weights and size are fixed (drop --weights/--size)`);
+    return loadSnn(spec.model!).ann;
+  }
+  return loadModel(spec);
+}
+
 /** An imported ANN with its activation statistics: convert it as often as needed, calibrate once. */
 export interface CalibratedModel {
   spec: ModelSpec;
@@ -56,7 +65,7 @@ export function calibrateModel(
   spec: ModelSpec,
   opts: { calib?: string[]; images?: string[]; onImage?: (i: number, n: number, file: string) => void },
 ): CalibratedModel {
-  const net = loadModel(spec);
+  const net = loadAnnModel(spec);
   const calib = opts.calib && opts.calib.length ? opts.calib : defaultCalibration(net, opts.images ?? []);
   if (calib.length === 0) fail('--calib', 'no calibration images (give --calib IMAGES)');
   const stats = calibrate(net, calib, { onImage: opts.onImage ? (i, n, f) => opts.onImage!(i, n, f) : undefined });
