@@ -33,6 +33,25 @@ export const N_SCRATCH = 5;
 /** i32 histogram scratch for the channel sort (largest C + 1) */
 export const N_HIST = 6;
 
+// per-core accounting (all 0 when the network runs without a mapping; see the section below)
+/** 1: account every spike and every newly active neuron into the per-core counters */
+export const N_ACCT = 8;
+/** i32[cores × CORE_KINDS]: this tick's per-core counters, core-major (the host drains them) */
+export const N_CORECNT = 9;
+/** i32 per route-table key: word offset of the key's cost record in N_SIGDATA */
+export const N_KEYSIG = 10;
+/** i32 cost records (see SIG_* below), shared by the keys with identical costs */
+export const N_SIGDATA = 11;
+/** i32 per route: packets sent over it this tick (the host zeroes the touched ones) */
+export const N_ROUTECNT = 12;
+/** i32 list of the routes whose count went from 0 to 1 this tick */
+export const N_TOUCHED = 13;
+/** length of the touched list */
+export const N_NTOUCHED = 14;
+/** i32 pairs (core, neurons) active every tick (analog-input layers: all their neurons) */
+export const N_CONSTACT = 15;
+export const N_NCONSTACT = 16;
+
 // header common to every spike source (the input and every layer)
 /** 0 input, 1 conv, 2 maxpool, 3 route, 4 upsample */
 export const L_KIND = 0;
@@ -55,6 +74,52 @@ export const KIND_CONV = 1;
 export const KIND_POOL = 2;
 export const KIND_ROUTE = 3;
 export const KIND_UPSAMPLE = 4;
+
+// per-layer accounting fields (every source descriptor, the input included; 0 = off)
+/** first key of the source's route table (its row's KEY_BASE) */
+export const A_KEYBASE = 48;
+/** i32[C]: channel → block of the route table; 0: the source has no table (not looked up) */
+export const A_BLOCKOF = 49;
+/** blocks per position (nb) */
+export const A_NB = 50;
+/**
+ * i32[units + 1] offsets into A_ACTPAIRS; a unit is (output pixel, group) of a conv, (output
+ * pixel, channel) of a max-pool: the neurons that turn active together (the simulator's stamp)
+ */
+export const A_ACTOFF = 51;
+/** i32 pairs (core, neurons): the neurons (copies and partial sums included) a unit activates */
+export const A_ACTPAIRS = 52;
+/** max-pool: i32[H·W·C] tick of the last input event of each pool neuron (accounting only) */
+export const A_PSTAMP = 53;
+
+// per-core counter kinds (N_CORECNT: CORE_KINDS i32 per core)
+/** synaptic events in the core: input spikes × synapses reached (+ relay synops at an accumulator) */
+export const CK_SYNOPS = 0;
+/** neuron updates of neurons that received input this tick (idle = core neurons − active) */
+export const CK_ACTIVE = 1;
+/** spikes generated (neurons, splitter copies, partial-sum relays) */
+export const CK_SPIKES = 2;
+export const CK_PACKETS = 3;
+export const CK_HOPS_TILE = 4;
+export const CK_HOPS_EW = 5;
+export const CK_HOPS_NS = 6;
+export const CK_CROSSINGS = 7;
+export const CORE_KINDS = 8;
+
+// a cost record in N_SIGDATA (i32 words): the route table header of a key, then its entries
+export const SIG_SRC = 0;
+export const SIG_SPIKES = 1;
+export const SIG_PACKETS = 2;
+export const SIG_HOPS_TILE = 3;
+export const SIG_HOPS_EW = 4;
+export const SIG_HOPS_NS = 5;
+export const SIG_CROSSINGS = 6;
+export const SIG_RELAY_SYNOPS = 7;
+/** entries: pairs (destination core, synaptic events) */
+export const SIG_NENT = 8;
+/** routes (packet legs for link load and NoC drain), after the entries */
+export const SIG_NROUTES = 9;
+export const SIG_HEAD = 10;
 
 // input (KIND_INPUT)
 /** 1: draw Poisson spikes every tick; 0: analog (the input list stays empty) */

@@ -23,16 +23,28 @@
  * conv and group, the kernel taps delivered (× C_out/groups = SOPs; taps that fall outside the
  * output are not delivered, not counted) and the (pixel, group) pairs that received an event.
  *
- * Per-core hook (next issue, chips): the places that deliver a spike (the scatter, once per input
- * spike, with its destination rectangle and group at hand) or emit one (fire, the max-pool gate)
- * are marked `HOOK(per-core)`; a per-layer neuron → core table consulted there once per spike can
- * add synaptic events, packets and hops to per-core counter arrays in the same pass. Route and
- * upsample only re-address spikes (no neurons, no synapses).
+ * Per-core accounting (only when the host loaded a mapping: N_ACCT = 1; see snn-memory.ts):
+ *   - after a source (the Poisson input, a spiking conv, a max-pool) has produced its spike list,
+ *     every spike is looked up ONCE in its producer's route table: key = KEY_BASE + (y·W + x)·nb +
+ *     blockOf[c] → a cost record; the record's header is added to the source core's counters
+ *     (spikes, packets, hops, crossings, relay synops), each entry's synaptic events to its
+ *     destination core, and each route (packet leg) is counted for the link load and NoC drain.
+ *     Route and upsample layers pass spikes on without a lookup: the producer's table already
+ *     includes their wiring.
+ *   - a neuron unit (conv: output pixel × group, max-pool: output neuron) that receives its first
+ *     input event of the tick adds its neurons (copies and partial sums included) to the active
+ *     counters of their cores; analog-input layers add all their neurons every tick.
+ *   The host drains (reads and zeroes) the per-core counters after every tick. Without a mapping
+ *   every accounting pointer is 0 and the tick is unchanged.
  *
  * Exports: `run(net, n)` (n whole ticks, the host's one call), and for benchmarks the parts of a
- * tick: `beginTick`, `layerStep`, `scatter`, `fire`, `inputTick`.
+ * tick: `beginTick`, `layerStep`, `scatter`, `fire`, `inputTick`, `accountSpikes`.
  */
 import {
+  A_ACTOFF, A_ACTPAIRS, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
+  CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
+  N_ACCT, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
+  SIG_CROSSINGS, SIG_HEAD, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_POISSON, I_RATES,
@@ -68,6 +80,19 @@ export function heapBase(): usize {
 @inline function addF64(arr: usize, i: i32, v: f64): void {
   const a = arr + (<usize>i << 3);
   store<f64>(a, load<f64>(a) + v);
+}
+
+@inline function addI32(a: usize, v: i32): void {
+  store<i32>(a, load<i32>(a) + v);
+}
+
+/** Adds the active neurons of unit u (pairs core, neurons) to the per-core counters. */
+@inline function addActivity(cnt: usize, off: usize, pairs: usize, u: i32): void {
+  const a = load<i32>(off + (<usize>u << 2)), b = load<i32>(off + (<usize>u << 2), 4);
+  for (let i = a; i < b; i++) {
+    const p = pairs + (<usize>i << 3);
+    addI32(cnt + ((<usize>load<i32>(p) * CORE_KINDS + CK_ACTIVE) << 2), load<i32>(p, 4));
+  }
 }
 
 /** spike code of (y, x, c, neg) for a list with channel bits cb and x bits xb */
@@ -282,6 +307,8 @@ export function scatter(net: usize, d: usize): void {
   const V = fa(d, C_V), W = fa(d, C_W), phase = fa(d, C_PHASE);
   const stamps = fa(d, C_STAMP), tapsTot = fa(d, C_TAPS), activeTot = fa(d, C_ACTIVE);
   const tick = fi(net, N_TICK);
+  // accounting: a newly active (pixel, group) unit adds its neurons to their cores' counters
+  const actOff = fa(d, A_ACTOFF), actPairs = fa(d, A_ACTPAIRS), coreCnt = fa(net, N_CORECNT);
   const pixB = <usize>cp << 2, rowB = <usize>outW * pixB, tapB = <usize>tapW << 2;
   const kRowB = <usize>k * tapB, chB = <usize>k * kRowB;
   const dense = groups == 1;
@@ -328,9 +355,6 @@ export function scatter(net: usize, d: usize): void {
       tap0 = load<i32>(phase + (<usize>px << 2)) + nP - 1 - (rx - oxa * st - px) / st;
     }
     const nt = oxb - oxa + 1;
-    // HOOK(per-core): a per-layer table indexed by the destination (oy, ox, g) → core (or by the
-    // source neuron → list of destination cores with their synapse counts) is consulted here, once
-    // per spike, to add this spike's synaptic events / packets / hops to per-core counters.
     const wc = W + <usize>c * chB + <usize>tap0 * tapB;
     const vOff = <usize>oxa * pixB + (dense ? 0 : <usize>(g * coutG) << 2);
     let act = 0;
@@ -352,6 +376,7 @@ export function scatter(net: usize, d: usize): void {
         if (load<i32>(sp) != tick) {
           store<i32>(sp, tick);
           act++;
+          if (actOff) addActivity(coreCnt, actOff, actPairs, (oy * outW + oxa + t) * groups + g);
         }
         sp += sStep;
       }
@@ -425,7 +450,6 @@ export function fire(net: usize, d: usize): void {
           v = v128.bitselect(f32x4.sub(v, vthP), v, pos);
           if (signed) v = v128.bitselect(f32x4.add(v, vthN), v, neg);
         }
-        // HOOK(per-core): the emitting neurons' core (per-core spike and neuron-state counters).
         const ch = <i32>(j >> 2);
         const codes = v128.or(i32x4.add(i32x4.splat(base | (ch << 1)), laneOff), v128.and(neg, one));
         store<i32>(out, i32x4.extract_lane(codes, 0));
@@ -464,7 +488,7 @@ export function fire(net: usize, d: usize): void {
 // maxpool, route, upsample
 
 /** Count-gated spike max-pool (see the file header for the rule). */
-export function pool(d: usize): void {
+export function pool(net: usize, d: usize): void {
   const src = fa(d, P_SRC);
   const n = fi(src, L_COUNT);
   const list = fa(d, L_LIST);
@@ -479,6 +503,9 @@ export function pool(d: usize): void {
   const cnt = fa(d, P_COUNT), inList = fa(src, L_LIST);
   const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
   const pixB = <usize>C << 2, rowB = <usize>inW * pixB;
+  // accounting: a pool neuron's first input event of the tick makes it active
+  const pStamp = fa(d, A_PSTAMP), actOff = fa(d, A_ACTOFF), actPairs = fa(d, A_ACTPAIRS);
+  const coreCnt = fa(net, N_CORECNT), tick = fi(net, N_TICK);
   // 1. update the net counts with this tick's spikes
   for (let i = 0; i < n; i++) {
     const code = load<i32>(inList + (<usize>i << 2));
@@ -523,6 +550,14 @@ export function pool(d: usize): void {
       for (let ox = oxa; ox <= oxb; ox++) {
         const x0 = ox * st - pb;
         const xa = max(x0, 0), xb2 = min(x0 + size, inW);
+        if (pStamp) {
+          const u = (oy * outW + ox) * C + c;
+          const a = pStamp + (<usize>u << 2);
+          if (load<i32>(a) != tick) {
+            store<i32>(a, tick);
+            addActivity(coreCnt, actOff, actPairs, u);
+          }
+        }
         let win = 1;
         if (size == 2) {
           // the 2×2 window unrolled: cells outside the input read as i32.MIN (never win)
@@ -548,7 +583,6 @@ export function pool(d: usize): void {
             }
           }
         }
-        // HOOK(per-core): a forwarded spike leaves the pool's core here.
         store<i32>(out, encode(oy, ox, c, neg, cb, xb));
         out += <usize>(win << 2);
         addF64(tot, c, <f64>win);
@@ -610,21 +644,84 @@ export function upsample(d: usize): void {
 // ---------------------------------------------------------------------------------------------
 // the tick
 
-/** One layer's part of the current tick. */
+/**
+ * Looks up every spike of source d's list in its producer's route table (one lookup per spike)
+ * and adds the cost to the per-core counters of the current tick (see the file header).
+ */
+export function accountSpikes(net: usize, d: usize): void {
+  const blockOf = fa(d, A_BLOCKOF);
+  const n = fi(d, L_COUNT);
+  if (blockOf == 0 || n == 0) return;
+  const cb = fi(d, L_CB), xb = fi(d, L_XB), w = fi(d, L_W), nb = fi(d, A_NB), keyBase = fi(d, A_KEYBASE);
+  const cmask = (1 << cb) - 1, xmask = (1 << xb) - 1, ysh = 1 + cb + xb;
+  const list = fa(d, L_LIST);
+  const cnt = fa(net, N_CORECNT), keySig = fa(net, N_KEYSIG), sigData = fa(net, N_SIGDATA);
+  const routeCnt = fa(net, N_ROUTECNT), touched = fa(net, N_TOUCHED);
+  let nTouched = fi(net, N_NTOUCHED);
+  for (let i = 0; i < n; i++) {
+    const code = load<i32>(list + (<usize>i << 2));
+    const c = (code >>> 1) & cmask, x = (code >>> (1 + cb)) & xmask, y = code >>> ysh;
+    const key = keyBase + (y * w + x) * nb + load<i32>(blockOf + (<usize>c << 2));
+    const r = sigData + (<usize>load<i32>(keySig + (<usize>key << 2)) << 2);
+    const src = load<i32>(r + (SIG_SRC << 2));
+    if (src >= 0) {
+      const p = cnt + (<usize>(src * CORE_KINDS) << 2);
+      addI32(p + (CK_SPIKES << 2), load<i32>(r + (SIG_SPIKES << 2)));
+      addI32(p + (CK_PACKETS << 2), load<i32>(r + (SIG_PACKETS << 2)));
+      addI32(p + (CK_HOPS_TILE << 2), load<i32>(r + (SIG_HOPS_TILE << 2)));
+      addI32(p + (CK_HOPS_EW << 2), load<i32>(r + (SIG_HOPS_EW << 2)));
+      addI32(p + (CK_HOPS_NS << 2), load<i32>(r + (SIG_HOPS_NS << 2)));
+      addI32(p + (CK_CROSSINGS << 2), load<i32>(r + (SIG_CROSSINGS << 2)));
+      addI32(p + (CK_SYNOPS << 2), load<i32>(r + (SIG_RELAY_SYNOPS << 2)));
+    }
+    const ne = load<i32>(r + (SIG_NENT << 2)), nr = load<i32>(r + (SIG_NROUTES << 2));
+    let e = r + (SIG_HEAD << 2);
+    const eEnd = e + (<usize>ne << 3);
+    while (e < eEnd) {
+      addI32(cnt + ((<usize>load<i32>(e) * CORE_KINDS + CK_SYNOPS) << 2), load<i32>(e, 4));
+      e += 8;
+    }
+    const rEnd = e + (<usize>nr << 2);
+    while (e < rEnd) {
+      const id = load<i32>(e);
+      const a = routeCnt + (<usize>id << 2);
+      const v = load<i32>(a);
+      if (v == 0) {
+        store<i32>(touched + (<usize>nTouched << 2), id);
+        nTouched++;
+      }
+      store<i32>(a, v + 1);
+      e += 4;
+    }
+  }
+  si(net, N_NTOUCHED, nTouched);
+}
+
+/** One layer's part of the current tick (with accounting: its spikes looked up once). */
 export function layerStep(net: usize, d: usize): void {
   const kind = fi(d, L_KIND);
   if (kind == KIND_CONV) {
     scatter(net, d);
     fire(net, d);
-  } else if (kind == KIND_POOL) pool(d);
+  } else if (kind == KIND_POOL) pool(net, d);
   else if (kind == KIND_ROUTE) route(d);
   else if (kind == KIND_UPSAMPLE) upsample(d);
+  if (fi(net, N_ACCT)) accountSpikes(net, d);
 }
 
 /** Starts a tick: t += 1 and the input's spikes (used alone by benchmarks). */
 export function beginTick(net: usize): void {
   si(net, N_TICK, fi(net, N_TICK) + 1);
   inputTick(net);
+  if (fi(net, N_ACCT)) {
+    // analog-input layers: every neuron receives the image current every tick
+    const cnt = fa(net, N_CORECNT), pairs = fa(net, N_CONSTACT), np = fi(net, N_NCONSTACT);
+    for (let i = 0; i < np; i++) {
+      const p = pairs + (<usize>i << 3);
+      addI32(cnt + ((<usize>load<i32>(p) * CORE_KINDS + CK_ACTIVE) << 2), load<i32>(p, 4));
+    }
+    accountSpikes(net, fa(net, N_INPUT));
+  }
 }
 
 /** Runs n ticks of the whole network. */

@@ -494,4 +494,83 @@ test('bad networks are refused with the failing field named', async () => {
   await rejects(() => createSimulator(makeSnn(input, [p], [])), /max-pool cannot read the analog input/);
 });
 
+// ---------------------------------------------------------------------------------------------
+// thresholds changed between runs (two-phase thresholds)
+
+test('setThresholds: a run of 2T with a switch at T equals the thresholds run by hand', async () => {
+  // Two independent IBT neurons (channels 0, 1) on a 1×1 analog input x = 1 through weights
+  // w = (0.3, −0.3): constant drives ±0.3. An integrating identity layer reads their spikes out.
+  // By hand (float32, reset by subtraction): V += d; +1 if V ≥ vth+, −1 if V ≤ −vth−.
+  const input: Shape = { c: 1, h: 1, w: 1 };
+  const l0 = convLayer(0, -1, input, { filters: 2, rule: 'ibt', vthPos: 1, vthNeg: 1.5, weights: Float32Array.of(0.3, -0.3) });
+  const l1 = convLayer(1, 0, l0.outShape, { filters: 2, rule: 'integrate', weights: Float32Array.of(1, 0, 0, 1) });
+  const net = makeSnn(input, [l0, l1], [1]);
+  const T = 10;
+  const phases: [number, number][] = [[1, 1.5], [0.25, 0.5]];
+  const byHand = (d: number) => {
+    const f = Math.fround;
+    let V = 0, pos = 0, neg = 0, net1 = 0;
+    for (let t = 0; t < 2 * T; t++) {
+      const [vp, vn] = phases[t < T ? 0 : 1].map(f);
+      V = f(V + f(d));
+      if (V >= vp) {
+        V = f(V - vp);
+        pos++;
+        net1++;
+      } else if (V <= -vn) {
+        V = f(V + vn);
+        neg++;
+        net1--;
+      }
+    }
+    return { V, pos, neg, net1 };
+  };
+  const a = byHand(0.3), b = byHand(-0.3);
+  // sanity of the hand run: phase 1 gives 3 spikes of +1 in 10 ticks (0.3·10 = 3), phase 2 about 12
+  assert.ok(a.pos > 10 && b.neg > 3, JSON.stringify({ a, b }));
+  for (const engine of ENGINES) {
+    const sim = await createSimulator(net, { engine });
+    sim.reset(Float32Array.of(1));
+    sim.run(T);
+    sim.setThresholds(0, 0.25, 0.5);
+    assert.equal(sim.thresholds(0), { vthPos: 0.25, vthNeg: 0.5 });
+    sim.run(T);
+    const c = sim.counts();
+    assert.equal(Array.from(c.layers[0].posSpikes), [a.pos, b.pos], `${engine} +1`);
+    assert.equal(Array.from(c.layers[0].negSpikes), [a.neg, b.neg], `${engine} −1`);
+    assert.equal(Array.from(sim.membrane(0)), [a.V, b.V], `${engine} membranes`);
+    assert.equal(Array.from(sim.membrane(1)), [a.net1, b.net1], `${engine} readout membranes`);
+    // thresholds persist across reset; the readout layer has none; bad values are refused
+    sim.reset(Float32Array.of(1));
+    sim.run(1);
+    assert.is(sim.counts().layers[0].total.posSpikes, 1, `${engine}: 0.3 ≥ 0.25 at the first tick`);
+    assert.throws(() => sim.setThresholds(1, 1, 1), /integrates/);
+    assert.throws(() => sim.setThresholds(0, 0, 1), /vthPos 0/);
+    assert.throws(() => sim.setThresholds(0, 1, -1), /vthNeg -1/);
+  }
+});
+
+test('setThresholds: WASM = reference bit for bit with switches on a random network', async () => {
+  const { net, image } = randomNet(314, 'analog', ['ibt', 'if', 'signed'], 'subtract');
+  const sims = await Promise.all(ENGINES.map((engine) => createSimulator(net, { engine, seed: 3 })));
+  const convs = net.layers.filter((l) => l.kind === 'conv' && l.rule !== 'integrate').map((l) => l.index);
+  for (const s of sims) s.reset(image);
+  for (const [step, scale] of [[5, 0.5], [9, 1.7], [3, 1]] as const) {
+    for (const s of sims) {
+      for (const i of convs) {
+        const l = net.layers[i] as { vthPos: number; vthNeg: number; rule: string };
+        s.setThresholds(i, l.vthPos * scale, (l.rule === 'if' ? 1 : l.vthNeg) * scale);
+      }
+      s.run(step);
+    }
+    assertSameCounts(sims[0].counts(), sims[1].counts(), `after ${sims[0].tick} ticks`);
+    sims[0].readout().forEach((r, i) => assert.equal(bits(r), bits(sims[1].readout()[i])));
+  }
+  // the switch changed the dynamics: a run without it differs
+  const plain = await createSimulator(net, { seed: 3 });
+  plain.reset(image);
+  plain.run(17);
+  assert.is.not(plain.counts().totals.posSpikes, sims[0].counts().totals.posSpikes);
+});
+
 test.run();

@@ -22,5 +22,10 @@ export interface SnnEngine {
   reset(input: Float32Array, seed: number): void;
   run(ticks: number): void;
   membraneView(layer: number): MembraneView;
+  /**
+   * Replaces a conv layer's thresholds (already validated by the facade); takes effect from the
+   * next tick, kept across reset().
+   */
+  setThresholds(layer: number, vthPos: number, vthNeg: number): void;
   counts(): SimCounts;
 }

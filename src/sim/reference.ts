@@ -45,6 +45,9 @@ export class SpikeList {
 
 interface RefConv {
   l: SnnConvLayer;
+  /** thresholds in force (float32 values; setThresholds changes them between runs) */
+  vthPos: number;
+  vthNeg: number;
   /** weights as [ci][ky][kx][j], j over the group's output channels (× the Poisson scale) */
   w: Float32Array;
   scale: number;
@@ -106,7 +109,7 @@ export class ReferenceSnn implements SnnEngine {
         const src = lp.sources[0];
         const srcCap = src < 0 ? I.c * I.h * I.w : plan.layers[src].listCap;
         rl.conv = {
-          l, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
+          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
           stamp: new Int32Array(lp.out.h * lp.out.w * l.groups), taps: new Float64Array(l.groups), active: new Float64Array(l.groups),
           sorted: new SpikeList(lp.conv.sortInput ? srcCap : 0),
         };
@@ -265,7 +268,7 @@ export class ReferenceSnn implements SnnEngine {
     const out = rl.out;
     out.n = 0;
     if (drive) for (let g = 0; g < l.groups; g++) cv.active[g] += H * W;
-    const vp = Math.fround(l.vthPos), vn = Math.fround(l.vthNeg);
+    const vp = cv.vthPos, vn = cv.vthNeg;
     const rule = l.rule, zero = l.reset === 'zero';
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
       const at = (y * W + x) * C + c;
@@ -340,6 +343,13 @@ export class ReferenceSnn implements SnnEngine {
     for (let e = 0; e < inp.n; e++) {
       for (let dy = 0; dy < st; dy++) for (let dx = 0; dx < st; dx++) this.emit(rl, inp.y[e] * st + dy, inp.x[e] * st + dx, inp.c[e], inp.s[e]);
     }
+  }
+
+  setThresholds(layer: number, vthPos: number, vthNeg: number): void {
+    const cv = this.layers[layer]?.conv;
+    if (!cv) throw new Error(`layer ${layer} is not a conv layer`);
+    cv.vthPos = Math.fround(vthPos);
+    cv.vthNeg = Math.fround(vthNeg);
   }
 
   membraneView(layer: number): MembraneView {

@@ -1,6 +1,21 @@
 /**
  * The SNN simulator facade: one API over the WASM core and the plain-TS reference.
  *
+ * NEW: `sim.setThresholds(layer, vthPos, vthNeg)` changes a conv layer's thresholds between run()
+ * calls (both engines; the WASM core rewrites the layer descriptor). The new values apply from the
+ * next tick on, membranes and counters are kept, and they stay in force across reset() until set
+ * again (they are parameters, not state). Two-phase thresholds:
+ *   sim.reset(x); sim.setThresholds(l, v1, v1 / α); sim.run(tSwitch); sim.setThresholds(l, v2, v2 / α); sim.run(T − tSwitch);
+ * vthNeg is the magnitude of the negative threshold (used by 'ibt' and 'signed' layers, ignored by
+ * 'if'); an 'integrate' (readout) layer has no threshold and is refused.
+ *
+ * NEW: per-core accounting. `createSimulator(snn, { mapping })` (a Mapping of this network from
+ * src/hw/mapper.ts; WASM engine only) loads the mapping's route tables into the core, which then
+ * counts, per core and per tick, synaptic events, active neuron updates, spikes, packets, hops and
+ * chip crossings, one route-table lookup per spike (src/sim/acct.ts says exactly what). run() then
+ * runs one tick per WASM call and hands each tick's counters to `sim.onTick(fn)` before zeroing
+ * them. Accounting never changes the dynamics: readouts and counts are those of a run without it.
+ *
  *   const sim = await createSimulator(snn, { engine: 'wasm', seed: 1 });
  *   sim.reset(input);                 // preprocessed image, C×H×W
  *   sim.run(64);                      // one WASM call for all 64 ticks
@@ -17,10 +32,13 @@ import type { SimCounts } from './counters.ts';
 import type { SnnEngine, SnnEngineKind } from './engine.ts';
 import { membraneFrom, planSimulation, readoutFrom, type PlanOptions, type SimPlan } from './plan.ts';
 import { ReferenceSnn } from './reference.ts';
+import type { Mapping } from '../hw/mapper.ts';
+import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
 import { WasmSnn, instantiateSnn, loadSnnModule } from './wasm.ts';
 
 export type { SimCounts, LayerCounts, CountTotals } from './counters.ts';
 export type { SnnEngineKind } from './engine.ts';
+export type { AcctTables, TickCounters } from './acct.ts';
 
 export interface SimulatorOptions extends PlanOptions {
   engine?: SnnEngineKind;
@@ -28,6 +46,10 @@ export interface SimulatorOptions extends PlanOptions {
   seed?: number;
   /** wasm: a compiled build/snn.wasm to instantiate (default: loaded once per process) */
   module?: WebAssembly.Module;
+  /** per-core accounting on this mapping of the network (WASM engine only) */
+  mapping?: Mapping;
+  /** the same, with tables already built from the mapping (buildAcctTables), e.g. shared by several simulators */
+  accounting?: AcctTables;
 }
 
 export interface Simulator {
@@ -50,18 +72,37 @@ export interface Simulator {
   membrane(layer: number): Float32Array;
   counts(): SimCounts;
   /**
+   * Replaces conv layer `layer`'s thresholds from the next tick on (see the header). Throws on a
+   * layer that is not a spiking conv or on a threshold that is not a positive finite number.
+   */
+  setThresholds(layer: number, vthPos: number, vthNeg: number): void;
+  /** the thresholds in force for a conv layer (float32 values) */
+  thresholds(layer: number): { vthPos: number; vthNeg: number };
+  /**
    * Runs to tick T (from the current tick), calling onCheckpoint(tick, readouts) when each
    * checkpoint tick is reached; checkpoints outside (tick, T] are ignored, duplicates once.
    */
   runWithCheckpoints(T: number, checkpoints: number[], onCheckpoint: (tick: number, readouts: Float32Array[]) => void): void;
 }
 
-class SimulatorImpl implements Simulator {
+/** What createSimulator returns: a Simulator plus the per-core accounting hooks. */
+export interface AccountingSimulator extends Simulator {
+  /** the accounting tables in use, or null (no mapping given) */
+  readonly accounting: AcctTables | null;
+  /**
+   * With accounting: fn is called after every tick with that tick's per-core counters (views into
+   * WASM memory, valid during the call only); null removes it. Without accounting: an error.
+   */
+  onTick(fn: ((c: TickCounters) => void) | null): void;
+}
+
+class SimulatorImpl implements AccountingSimulator {
   readonly engine: SnnEngineKind;
   readonly net: SnnNetwork;
   readonly plan: SimPlan;
   readonly seed: number;
   readonly core: SnnEngine;
+  readonly accounting: AcctTables | null;
 
   constructor(net: SnnNetwork, core: SnnEngine, seed: number) {
     this.net = net;
@@ -69,6 +110,12 @@ class SimulatorImpl implements Simulator {
     this.plan = core.plan;
     this.engine = core.kind;
     this.seed = seed;
+    this.accounting = core instanceof WasmSnn ? core.accounting : null;
+  }
+
+  onTick(fn: ((c: TickCounters) => void) | null): void {
+    if (!(this.core instanceof WasmSnn) || !this.accounting) throw new Error('onTick: this simulator was created without a mapping (no accounting)');
+    this.core.setTickListener(fn);
   }
 
   get tick(): number {
@@ -103,6 +150,26 @@ class SimulatorImpl implements Simulator {
     return this.core.counts();
   }
 
+  private readonly vth = new Map<number, { vthPos: number; vthNeg: number }>();
+
+  setThresholds(layer: number, vthPos: number, vthNeg: number): void {
+    const l = this.net.layers[layer];
+    if (!l || l.kind !== 'conv') throw new Error(`setThresholds: layer ${layer} is not a conv layer`);
+    if (l.rule === 'integrate') throw new Error(`setThresholds: layer ${layer} (${l.name}) integrates (readout): it has no threshold`);
+    const signed = l.rule === 'ibt' || l.rule === 'signed';
+    if (!(Number.isFinite(vthPos) && Math.fround(vthPos) > 0)) throw new Error(`setThresholds: layer ${layer}: vthPos ${vthPos} must be a positive finite number`);
+    if (signed && !(Number.isFinite(vthNeg) && Math.fround(vthNeg) > 0)) throw new Error(`setThresholds: layer ${layer}: vthNeg ${vthNeg} must be a positive finite number`);
+    const v = { vthPos: Math.fround(vthPos), vthNeg: signed ? Math.fround(vthNeg) : l.vthNeg };
+    this.core.setThresholds(layer, v.vthPos, v.vthNeg);
+    this.vth.set(layer, v);
+  }
+
+  thresholds(layer: number): { vthPos: number; vthNeg: number } {
+    const l = this.net.layers[layer];
+    if (!l || l.kind !== 'conv') throw new Error(`thresholds: layer ${layer} is not a conv layer`);
+    return this.vth.get(layer) ?? { vthPos: Math.fround(l.vthPos), vthNeg: Number.isFinite(l.vthNeg) ? Math.fround(l.vthNeg) : l.vthNeg };
+  }
+
   runWithCheckpoints(T: number, checkpoints: number[], onCheckpoint: (tick: number, readouts: Float32Array[]) => void): void {
     const stops = [...new Set(checkpoints.filter((c) => Number.isInteger(c) && c > this.tick && c <= T))].sort((a, b) => a - b);
     for (const c of stops) {
@@ -114,15 +181,28 @@ class SimulatorImpl implements Simulator {
 }
 
 /** Validates and lays out the network once; the state is then sized for any number of frames. */
-export async function createSimulator(net: SnnNetwork, opts: SimulatorOptions = {}): Promise<Simulator> {
+export async function createSimulator(net: SnnNetwork, opts: SimulatorOptions = {}): Promise<AccountingSimulator> {
   return createSimulatorSync(net, opts);
 }
 
-export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}): Simulator {
+export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}): AccountingSimulator {
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed must be an integer in [0, 2^32), got ${seed}`);
   const plan = planSimulation(net, opts);
   const engine = opts.engine ?? 'wasm';
-  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()));
+  let acct = opts.accounting;
+  if (!acct && opts.mapping) {
+    checkMapping(net, opts.mapping);
+    acct = buildAcctTables(opts.mapping);
+  }
+  if (acct && engine !== 'wasm') throw new Error('per-core accounting (a mapping) needs the wasm engine');
+  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct);
   return new SimulatorImpl(net, core, seed);
+}
+
+/** The mapping must be of this network (same layers and shapes). */
+function checkMapping(net: SnnNetwork, m: Mapping): void {
+  const a = net.layers, b = m.snn.layers;
+  const same = a.length === b.length && a.every((l, i) => l.kind === b[i].kind && l.outShape.c === b[i].outShape.c && l.outShape.h === b[i].outShape.h && l.outShape.w === b[i].outShape.w);
+  if (!same) throw new Error(`the mapping is of another network (${m.network}, ${b.length} layers) than the simulated one (${a.length} layers)`);
 }

@@ -12,6 +12,9 @@
  *   per image     analog drives, Poisson rates (written by `reset`)
  *   lists         one spike list per source, sized for every neuron firing (+4 slack codes:
  *                 the compaction writes 4 codes per vector before advancing), the sort scratch
+ *   accounting    (only with a mapping, src/sim/acct.ts) key → cost record, cost records, channel
+ *                 → block per source, unit tables, max-pool stamps, per-core counters, per-route
+ *                 counts and the touched-route list; drained (read and zeroed) after every tick
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +24,7 @@ import { fail } from '../util/errors.ts';
 import { expandGroups, layerTotals, networkTotals, type LayerCounts, type SimCounts } from './counters.ts';
 import type { MembraneView, SnnEngine } from './engine.ts';
 import { analogDrive, poissonRates, rngState, type ConvPlan, type LayerPlan, type SimPlan } from './plan.ts';
+import type { AcctTables, TickCounters } from './acct.ts';
 
 /** build/snn.wasm, relative to the project root */
 export const SNN_WASM_PATH = fileURLToPath(new URL('../../build/snn.wasm', import.meta.url));
@@ -35,6 +39,7 @@ export interface SnnKernels {
   scatter(net: number, desc: number): void;
   fire(net: number, desc: number): void;
   inputTick(net: number): void;
+  accountSpikes(net: number, desc: number): void;
 }
 
 const moduleCache = new Map<string, WebAssembly.Module>();
@@ -134,8 +139,19 @@ export class WasmSnn implements SnnEngine {
   private i32!: Int32Array;
   private f32!: Float32Array;
   private f64!: Float64Array;
+  /** accounting memory (null without a mapping) */
+  private readonly acct: null | {
+    tables: AcctTables;
+    coreCnt: number;
+    routeCnt: number;
+    touched: number;
+    /** max-pool stamps: [address, bytes] (zeroed by reset) */
+    stamps: [number, number][];
+    routePackets: Int32Array;
+  } = null;
+  private listener: ((c: TickCounters) => void) | null = null;
 
-  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn()) {
+  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables) {
     this.plan = plan;
     this.kernels = kernels;
     const layers = plan.layers;
@@ -206,6 +222,26 @@ export class WasmSnn implements SnnEngine {
     }
     const scratch = take(4 * (scratchCap + LIST_SLACK));
     const hist = take(4 * histCap);
+    // accounting tables and counters
+    let A: null | {
+      keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
+      coreCnt: number; routeCnt: number; touched: number; constAct: number;
+    } = null;
+    if (acct) {
+      if (acct.rows.length !== layers.length + 1) throw new Error(`accounting tables have ${acct.rows.length - 1} layers, the network ${layers.length}`);
+      A = {
+        keySig: take(acct.keySig.byteLength),
+        sigData: take(acct.sigData.byteLength),
+        rows: acct.rows.map((r) => (r ? take(r.blockOf.byteLength) : 0)),
+        act: acct.activity.map((a) => (a ? [take(a.off.byteLength), take(a.pairs.byteLength)] : [0, 0])),
+        stamps: layers.map((lp, i) => (acct.activity[i] && lp.layer.kind === 'maxpool' ? [0, lp.out.c * lp.out.h * lp.out.w * 4] : [0, 0])),
+        coreCnt: take(acct.cores * M.CORE_KINDS * 4),
+        routeCnt: take(4 * Math.max(1, acct.routes.count)),
+        touched: take(4 * Math.max(1, acct.routes.count)),
+        constAct: take(acct.constActive.byteLength),
+      };
+      for (const st of A.stamps) if (st[1]) st[0] = take(st[1]);
+    }
     const total = p;
 
     const pages = Math.ceil(total / PAGE);
@@ -280,6 +316,60 @@ export class WasmSnn implements SnnEngine {
       }
     }
     this.mems = mems;
+    if (acct && A) {
+      const a = A;
+      i32.set(acct.keySig, a.keySig / 4);
+      i32.set(acct.sigData, a.sigData / 4);
+      put(this.net, [[M.N_ACCT, 1], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
+        [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2]]);
+      i32.set(acct.constActive, a.constAct / 4);
+      acct.rows.forEach((r, row) => {
+        if (!r) return;
+        i32.set(r.blockOf, a.rows[row] / 4);
+        const d = row < layers.length ? descs[row] : inputDesc;
+        put(d, [[M.A_KEYBASE, r.keyBase], [M.A_BLOCKOF, a.rows[row]], [M.A_NB, r.nb]]);
+      });
+      acct.activity.forEach((t, i) => {
+        if (!t) return;
+        i32.set(t.off, a.act[i][0] / 4);
+        i32.set(t.pairs, a.act[i][1] / 4);
+        put(descs[i], [[M.A_ACTOFF, a.act[i][0]], [M.A_ACTPAIRS, a.act[i][1]]]);
+        if (a.stamps[i][1]) put(descs[i], [[M.A_PSTAMP, a.stamps[i][0]]]);
+      });
+      this.acct = {
+        tables: acct, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched,
+        stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)),
+      };
+    }
+  }
+
+  /** the accounting tables loaded (null without a mapping) */
+  get accounting(): AcctTables | null {
+    return this.acct?.tables ?? null;
+  }
+
+  /** called after every tick with that tick's per-core counters (accounting only) */
+  setTickListener(fn: ((c: TickCounters) => void) | null): void {
+    this.listener = fn;
+  }
+
+  /** Hands this tick's counters to the listener, then zeroes them. */
+  private drainTick(): void {
+    const a = this.acct!;
+    this.views();
+    const i32 = this.i32;
+    const nt = i32[this.net / 4 + M.N_NTOUCHED];
+    const ids = i32.subarray(a.touched / 4, a.touched / 4 + nt);
+    const rc = a.routeCnt / 4;
+    const pk = a.routePackets;
+    for (let i = 0; i < nt; i++) {
+      pk[i] = i32[rc + ids[i]];
+      i32[rc + ids[i]] = 0;
+    }
+    const core = i32.subarray(a.coreCnt / 4, a.coreCnt / 4 + a.tables.cores * M.CORE_KINDS);
+    this.listener?.({ tick: i32[this.net / 4 + M.N_TICK], core, routeIds: ids, routePackets: pk.subarray(0, nt) });
+    core.fill(0);
+    i32[this.net / 4 + M.N_NTOUCHED] = 0;
   }
 
   /** (Re)creates the host views if the memory buffer changed. */
@@ -321,6 +411,13 @@ export class WasmSnn implements SnnEngine {
     i32[this.net / 4 + M.N_RNG] = rngState(seed) | 0;
     i32[this.input.desc / 4 + M.L_COUNT] = 0;
     for (const m of this.mems) i32[m.desc / 4 + M.L_COUNT] = 0;
+    if (this.acct) {
+      const a = this.acct;
+      i32.fill(0, a.coreCnt / 4, a.coreCnt / 4 + a.tables.cores * M.CORE_KINDS);
+      i32.fill(0, a.routeCnt / 4, a.routeCnt / 4 + a.tables.routes.count);
+      i32[this.net / 4 + M.N_NTOUCHED] = 0;
+      for (const [at, bytes] of a.stamps) i32.fill(0, at / 4, (at + bytes) / 4);
+    }
     let scale = 1;
     if (plan.poisson) {
       const { rates, scale: s } = poissonRates(input);
@@ -344,7 +441,26 @@ export class WasmSnn implements SnnEngine {
 
   run(ticks: number): void {
     if (!Number.isInteger(ticks) || ticks < 0) throw new Error(`run: ticks must be a non-negative integer, got ${ticks}`);
-    if (ticks > 0) this.kernels.run(this.net, ticks);
+    if (ticks <= 0) return;
+    if (!this.acct) {
+      this.kernels.run(this.net, ticks);
+      return;
+    }
+    // accounting: one tick per call, the counters drained after each
+    for (let t = 0; t < ticks; t++) {
+      this.kernels.run(this.net, 1);
+      this.drainTick();
+    }
+  }
+
+  /** Rewrites the layer descriptor's threshold fields (f32), as the constructor wrote them. */
+  setThresholds(layer: number, vthPos: number, vthNeg: number): void {
+    const m = this.mems[layer];
+    if (!m?.conv) throw new Error(`layer ${layer} is not a conv layer`);
+    this.views();
+    const rule = this.i32[m.desc / 4 + M.C_RULE];
+    this.f32[m.desc / 4 + M.C_VTH_POS] = rule === M.RULE_INTEGRATE ? 0 : vthPos;
+    this.f32[m.desc / 4 + M.C_VTH_NEG] = rule === M.RULE_SIGNED ? vthNeg : 0;
   }
 
   membraneView(layer: number): MembraneView {
