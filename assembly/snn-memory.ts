@@ -6,7 +6,9 @@
  * The host lays out linear memory once per network (above `heapBase()`; the WASM side allocates
  * nothing): one net descriptor, one descriptor per spike source (the input and every layer), then
  * constant data (packed weights, biases, small tables), then the state (membranes, counters, spike
- * lists). Descriptor fields are i32 (addresses in bytes) unless marked f32.
+ * lists), then — only when a mapping is loaded — the per-core accounting tables and counters
+ * (N_ACCT … and A_* fields, CK_* counter kinds, SIG_* cost records; src/sim/acct.ts documents
+ * them). Descriptor fields are i32 (addresses in bytes) unless marked f32.
  *
  * Spikes travel between layers as compact lists of i32 codes, in the producer's order:
  *   code = ((((y << xb) | x) << cb | c) << 1) | neg

@@ -6,8 +6,9 @@ import { detectCommand } from './detect.ts';
 import { evalCommand } from './eval.ts';
 import { infoCommand } from './info.ts';
 import { mapCommand } from './map.ts';
+import { replayCommand } from './replay.ts';
 import { runCommand } from './run.ts';
 
 /** Every CLI command, one module per file. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [runCommand, detectCommand, convertCommand, convergenceCommand, evalCommand, chipsCommand, mapCommand, infoCommand];
+export const commands: CommandModule<any, any>[] = [runCommand, detectCommand, convertCommand, convergenceCommand, evalCommand, chipsCommand, mapCommand, replayCommand, infoCommand];

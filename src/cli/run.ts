@@ -1,13 +1,24 @@
 import type { CommandModule } from 'yargs';
-import { loadAnnModel } from '../convert/from-model.ts';
-import { detectImagesAnn, toDetectionsFile } from '../detect/ann-detect.ts';
+import { stringify } from 'csv-stringify/sync';
+import { snnFromModel } from '../convert/from-model.ts';
+import type { NormMode } from '../convert/snn-ir.ts';
+import { detectImagesAnn } from '../detect/ann-detect.ts';
+import { detectFromOutputs } from '../detect/decode.ts';
+import { apAgainst } from '../detect/map.ts';
+import type { ImageDetections } from '../detect/types.ts';
+import { loadChip } from '../hw/chip-schema.ts';
+import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
+import { chipReportJson, chipReportText, si } from '../hw/report.ts';
+import { loadImage } from '../image/decode.ts';
+import { preprocess } from '../image/preprocess.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { networkStats } from '../model/stats.ts';
-import { formatTable, thousands } from '../report/table.ts';
+import { shortenPaths } from '../report/paths.ts';
+import { emulateFrames } from '../sim/emulate.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { shortenPaths } from '../report/paths.ts';
-import { modelOptions } from './options.ts';
+import { parseStatistic } from './convert.ts';
+import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
 
 interface RunArgs {
   model: string;
@@ -15,43 +26,101 @@ interface RunArgs {
   size?: number;
   names?: string;
   images?: string[];
+  chip: string[];
+  timesteps: number;
+  baseline: string;
   json?: string;
+  csv?: string;
+  trace?: string;
+  'auto-board': boolean;
+  'candidate-threshold': number;
+  norm: string;
+  statistic?: string;
+  neuron: string;
+  calib?: string[];
+  seed: number;
 }
 
 /**
- * The main job. Today: ANN detection and the model's MAC/FLOP cost on the built-in default (the
- * face detector on the face-api sample photos). The spiking emulation on chip models joins it as
- * those pieces land.
+ * The main job: convert the detector into a spiking network, emulate it on each chip model tick by
+ * tick (mapping, routing, per-event energy, cycle-level timing), and report energy per frame,
+ * latency, SOPs, cores and accuracy against the ANN, beside the ANN's MAC-count baseline.
  */
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
-  describe: 'The main job on the built-in default: ANN detections and the model\'s MAC/FLOP cost per frame',
+  describe: 'The main job: energy per frame, latency, SOPs, cores and AP of the spiking detector on each chip, against the ANN baseline',
   builder: (y) =>
-    modelOptions(y)
-      .option('images', { type: 'string', array: true, describe: 'images (default: the six face-api sample photos)' })
-      .option('json', { type: 'string', describe: 'write the detections JSON to this file' })
-      .example('$0 run', 'face detector on the bundled sample photos')
-      .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg', 'Tiny YOLO v2 with stand-in weights') as never,
+    snnOptions(modelOptions(y))
+      .option('images', { type: 'string', array: true, describe: 'frames (default: the six face-api sample photos)' })
+      .option('chip', { type: 'string', array: true, default: ['truenorth', 'loihi'], describe: 'chip names (chips/) or chip files; NAME@VARIANT for a variant' })
+      .option('timesteps', { type: 'number', default: 64, describe: 'ticks per frame' })
+      .option('baseline', { type: 'string', choices: Object.keys(ANN_BASELINES), default: 'fp32-45nm', describe: 'ANN energy baseline: MACs × (multiply + add) energy' })
+      .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip file\'s board is too small, use the smallest square board that fits (reported)' })
+      .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
+      .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
+      .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
+      .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
+      .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 64 ticks')
+      .example('$0 run --chip loihi@sana-fe odin --timesteps 128 --json run.json', 'other chip models, more ticks, JSON out')
+      .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards') as never,
   handler: async (args) => {
-    const net = loadAnnModel({ model: args.model, weights: args.weights, size: args.size, names: args.names });
-    const images = args.images && args.images.length ? args.images : net.format === 'face-api' ? faceSamplePhotos() : [];
-    if (images.length === 0) fail('--images', 'no images given (the sample photos are the default only for the face detector)');
-    const started = Date.now();
-    const res = await detectImagesAnn(net, images, { onImage: (i, f) => process.stderr.write(`[${i + 1}/${images.length}] ${f}\n`) });
-    const seconds = (Date.now() - started) / 1000;
-    const st = networkStats(net);
-    process.stdout.write(`neuroemu run — model ${net.name} (${shortenPaths(net.source)}), input ${net.input.w}x${net.input.h}, engine: ANN (WASM SIMD)\n\n`);
-    const rows = res.images.map((im) => [
-      im.file.replace(/^.*\//, ''),
-      `${im.width}x${im.height}`,
-      im.detections.length,
-      im.detections.map((d) => `${d.className} ${d.score.toFixed(2)} [${Math.round(d.x)},${Math.round(d.y)},${Math.round(d.w)},${Math.round(d.h)}]`).join('; '),
-    ]);
-    process.stdout.write(formatTable([{ header: 'image', align: 'left' }, { header: 'size' }, { header: 'boxes' }, { header: 'detections (class score [x,y,w,h] in pixels)', align: 'left' }], rows) + '\n\n');
-    process.stdout.write(`cost per frame: ${thousands(st.macs)} MACs = ${(st.flops / 1e9).toFixed(3)} GFLOP (2 FLOPs per MAC, convolutions only), ${thousands(st.params)} parameters\n`);
-    process.stdout.write(`frames: ${images.length}\n`);
-    // host timing varies run to run: stderr, so stdout stays byte-identical
-    process.stderr.write(`host wall time ${seconds.toFixed(2)} s (${(images.length / seconds).toFixed(1)} frames/s, decode included)\n`);
-    if (args.json) writeFileAtomic(args.json, JSON.stringify(toDetectionsFile(net, 'ann', res.images), null, 1) + '\n');
+    const T = checkTimesteps(args.timesteps);
+    const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
+    const norm = args.norm as NormMode;
+    const chips = (args.chip ?? []).map(String);
+    if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');
+    const chipParams = chips.map((c) => loadChip(c).params);
+    const progress = (m: string) => process.stderr.write(`${m}\n`);
+    const { snn } = snnFromModel(spec, {
+      calib: args.calib,
+      images: args.images,
+      settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
+      onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${f}`),
+    });
+    const net = snn.ann;
+    const images = args.images?.length ? args.images : net.format === 'face-api' ? faceSamplePhotos() : fail('--images', 'give the frames (the sample photos are the default only for the face detector)');
+    const decoded = images.map((f) => loadImage(f));
+    const inputs = decoded.map((img) => preprocess(net, img));
+    const ann = await detectImagesAnn(net, images);
+    const macs = networkStats(net).macs;
+    const baseline = annBaselineJ(macs, args.baseline);
+    const s = snn.settings;
+    process.stdout.write(
+      `neuroemu run — ${net.name} ${net.input.w}x${net.input.h} (${shortenPaths(net.source)}), ${images.length} frames × ${T} ticks, seed ${args.seed}\n` +
+        `spiking network: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}; ` +
+        `λ from ${snn.calibration.images.length} calibration images\n` +
+        `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${baseline.perMacPj} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
+    );
+    const headInput = new Map(snn.readouts.map((r, k) => [net.layers[r.head].inputs[0], k]));
+    const results: Record<string, unknown>[] = [];
+    const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'timesteps', 'energy_J', 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
+    for (let ci = 0; ci < chips.length; ci++) {
+      const chip = chipParams[ci];
+      const trace = args.trace ? (chips.length === 1 ? args.trace : args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
+      const t0 = performance.now();
+      const em = await emulateFrames(snn, chip, inputs, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace, onProgress: progress });
+      progress(`${chips[ci]}: emulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      const snnImages: ImageDetections[] = em.readouts.map((raws, i) => {
+        const outputs: (Float32Array | undefined)[] = new Array(net.layers.length);
+        for (const [layer, k] of headInput) outputs[layer] = raws[k];
+        return { file: images[i], width: decoded[i].width, height: decoded[i].height, detections: detectFromOutputs(net, outputs, decoded[i].width, decoded[i].height, args['candidate-threshold']) };
+      });
+      const ap = apAgainst(ann.images, snnImages).map;
+      const r = em.totals;
+      const ratio = baseline.energyJ / r.energy.per_frame_J;
+      process.stdout.write(chipReportText(r));
+      process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${ratio >= 1 ? ratio.toFixed(1) : ratio.toPrecision(3)}\n`);
+      process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)} at tick ${T} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n\n`);
+      results.push({
+        ...chipReportJson(r),
+        chip: chips[ci],
+        baseline: { name: baseline.name, macs, per_mac_pJ: baseline.perMacPj, energy_J: baseline.energyJ, ratio, source: baseline.source },
+        accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'] },
+        settings: s,
+      });
+      em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], T, f.energy_J, f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
+    }
+    if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
+    if (args.csv) writeFileAtomic(args.csv, stringify(csvRows));
   },
 };

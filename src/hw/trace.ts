@@ -1,0 +1,483 @@
+/**
+ * Trace files: what the energy and timing model consumed during a run (the per-tick per-core
+ * counters and the NoC summary of every tick, src/hw/account.ts TickRecord), so that the run can
+ * be priced on another chip without re-running the network — when that chip's geometry maps the
+ * network the same way. Format: traces/README.md (kept in sync with this file).
+ *
+ *   file    = magic "NEUROTRC" · u32 version · u32 n · header JSON (n bytes, UTF-8) · pad to 4 ·
+ *             i32 coreLayer[cores] · i32 coreNeurons[cores] · chunk* · end chunk
+ *   chunk   = u32 kind (1 frame, 2 end) · u32 raw bytes · u32 stored bytes · deflate-raw(payload)
+ *   frame   = varint ticks · tick* · u8 has-counts · [f64 sops · f64 spikes]
+ *   tick    = varint tick · 8 × kind · drain · links on-chip · links off-chip
+ *   kind    = varint n · n × (varint core − previous core of this kind, varint value)  (non-zero only)
+ *   drain   = varint n · n × (varint E-W hops, varint N-S hops, varint crossings)
+ *   links   = varint n · n × (varint directed link id, varint packets)
+ * All integers little-endian; varint = unsigned LEB128. Written to FILE.PID.tmp and renamed when
+ * complete, so a reader never sees half a trace.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { UserError } from '../util/errors.ts';
+import { Accountant, type AccountGeometry, type AccountantOptions, type ChipRunResult, type NetworkCounts, type TickRecord } from './account.ts';
+import type { ChipParams } from './chip-schema.ts';
+import type { Mapping } from './mapper.ts';
+import { boardCores, smallestSquareBoard } from './placement.ts';
+import { CORE_KIND_NAMES, CORE_KINDS, type NocRoutes } from '../sim/acct.ts';
+
+export const TRACE_MAGIC = 'NEUROTRC';
+export const TRACE_VERSION = 1;
+const CHUNK_FRAME = 1;
+const CHUNK_END = 2;
+
+/** The mapping-relevant fields of a chip: equal fields → the same mapping of any network. */
+export interface ChipGeometry {
+  chip: { cores: number; tilesX: number; tilesY: number; coresPerTile: number };
+  core: { neurons: number; axons: number | null; synapseMemoryBits: number; bitsPerSynapse: number; sharesKernels: boolean; maxFanoutPerNeuron: number | null };
+  noc: { multicast: boolean };
+}
+
+export interface TraceHeader {
+  format: 'neuroemu-trace';
+  version: number;
+  network: string;
+  /** the chip the run was recorded on (NAME or NAME@VARIANT) */
+  recordedOn: string;
+  timesteps: number;
+  seed: number;
+  geometry: Omit<AccountGeometry, 'coreLayer' | 'coreNeurons'>;
+  fingerprint: {
+    chip: ChipGeometry;
+    board: { chipsX: number; chipsY: number };
+    /** how the board was chosen: the chip file's, given by the caller, or the smallest square that fits */
+    boardSource: 'file' | 'given' | 'auto';
+    autoBoard: boolean;
+    /** sha256 of the placement and the per-core layers and neuron counts (informative) */
+    placementHash: string;
+  };
+  counterKinds: string[];
+  arrays: { name: 'coreLayer' | 'coreNeurons'; length: number }[];
+  linksPerTick: number;
+}
+
+const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+
+export function chipGeometry(c: ChipParams): ChipGeometry {
+  return {
+    chip: { cores: c.chip.cores, tilesX: c.chip.tilesX, tilesY: c.chip.tilesY, coresPerTile: c.chip.coresPerTile },
+    core: {
+      neurons: c.core.neurons,
+      axons: finiteOrNull(c.core.axons),
+      synapseMemoryBits: c.core.synapseMemoryBits,
+      bitsPerSynapse: c.core.bitsPerSynapse,
+      sharesKernels: c.core.sharesKernels,
+      maxFanoutPerNeuron: finiteOrNull(c.core.maxFanoutPerNeuron),
+    },
+    noc: { multicast: c.noc.multicast },
+  };
+}
+
+export function placementHash(m: Mapping): string {
+  const h = createHash('sha256');
+  for (const a of [m.placement.meshX, m.placement.meshY, m.placement.chip, m.cores.layer, m.cores.neurons]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return h.digest('hex');
+}
+
+// ---------------------------------------------------------------------------------------------
+// bytes
+
+class ByteWriter {
+  buf = new Uint8Array(1 << 16);
+  n = 0;
+  private ensure(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.n + k) cap *= 2;
+    const b = new Uint8Array(cap);
+    b.set(this.buf.subarray(0, this.n));
+    this.buf = b;
+  }
+  varint(v: number): void {
+    if (!(v >= 0) || !Number.isInteger(v)) throw new Error(`trace: cannot store ${v} as an unsigned integer`);
+    this.ensure(10);
+    while (v >= 128) {
+      this.buf[this.n++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.n++] = v;
+  }
+  u8(v: number): void {
+    this.ensure(1);
+    this.buf[this.n++] = v;
+  }
+  f64(v: number): void {
+    this.ensure(8);
+    new DataView(this.buf.buffer).setFloat64(this.n, v, true);
+    this.n += 8;
+  }
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.n);
+  }
+  reset(): void {
+    this.n = 0;
+  }
+}
+
+class ByteReader {
+  p = 0;
+  private dv: DataView;
+  constructor(private readonly b: Uint8Array, private readonly where: string) {
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  private need(k: number): void {
+    if (this.p + k > this.b.length) throw new UserError(`${this.where}: truncated trace (a record ends past the data)`);
+  }
+  varint(): number {
+    let v = 0, mul = 1;
+    for (;;) {
+      this.need(1);
+      const x = this.b[this.p++];
+      v += (x & 127) * mul;
+      if (x < 128) return v;
+      mul *= 128;
+      if (mul > 2 ** 56) throw new UserError(`${this.where}: corrupt trace (varint too long)`);
+    }
+  }
+  u8(): number {
+    this.need(1);
+    return this.b[this.p++];
+  }
+  f64(): number {
+    this.need(8);
+    const v = this.dv.getFloat64(this.p, true);
+    this.p += 8;
+    return v;
+  }
+  get done(): boolean {
+    return this.p >= this.b.length;
+  }
+}
+
+function u32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+}
+
+function encodeTick(w: ByteWriter, rec: TickRecord, cores: number): void {
+  w.varint(rec.tick);
+  const c = rec.core;
+  for (let k = 0; k < CORE_KINDS; k++) {
+    let n = 0;
+    for (let i = k; i < c.length; i += CORE_KINDS) if (c[i] !== 0) n++;
+    w.varint(n);
+    let prev = 0;
+    for (let core = 0; core < cores; core++) {
+      const v = c[core * CORE_KINDS + k];
+      if (v === 0) continue;
+      w.varint(core - prev);
+      w.varint(v);
+      prev = core;
+    }
+  }
+  for (const arr of [rec.drain]) {
+    w.varint(arr.length / 3);
+    for (let i = 0; i < arr.length; i++) w.varint(arr[i]);
+  }
+  for (const arr of [rec.linksOn, rec.linksOff]) {
+    w.varint(arr.length / 2);
+    for (let i = 0; i < arr.length; i++) w.varint(arr[i]);
+  }
+}
+
+function decodeTick(r: ByteReader, cores: number): TickRecord {
+  const tick = r.varint();
+  const core = new Int32Array(cores * CORE_KINDS);
+  for (let k = 0; k < CORE_KINDS; k++) {
+    const n = r.varint();
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      at += r.varint();
+      if (at >= cores) throw new UserError(`trace: corrupt tick ${tick} (core ${at} of ${cores})`);
+      core[at * CORE_KINDS + k] = r.varint();
+    }
+  }
+  const list = (per: number) => {
+    const n = r.varint();
+    const a = new Int32Array(n * per);
+    for (let i = 0; i < a.length; i++) a[i] = r.varint();
+    return a;
+  };
+  const drain = list(3);
+  const linksOn = list(2);
+  const linksOff = list(2);
+  return { tick, core, drain, linksOn, linksOff };
+}
+
+// ---------------------------------------------------------------------------------------------
+// writing
+
+export interface TraceMeta {
+  mapping: Mapping;
+  geometry: AccountGeometry;
+  routes: NocRoutes;
+  timesteps: number;
+  seed: number;
+  autoBoard: boolean;
+}
+
+/** Writes a trace frame by frame (see the module comment); close() makes the file appear. */
+export class TraceWriter {
+  private fd: number;
+  private readonly tmp: string;
+  private readonly w = new ByteWriter();
+  private ticks = 0;
+  private closed = false;
+
+  private constructor(readonly file: string, private readonly cores: number, head: Uint8Array) {
+    this.tmp = `${file}.${process.pid}.tmp`;
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      this.fd = openSync(this.tmp, 'w');
+    } catch (e) {
+      throw new UserError(`${file}: cannot write the trace (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    writeSync(this.fd, head);
+  }
+
+  static create(file: string, meta: TraceMeta): TraceWriter {
+    const m = meta.mapping, g = meta.geometry;
+    const { coreLayer, coreNeurons, ...geometry } = g;
+    const boardSource: TraceHeader['fingerprint']['boardSource'] = m.boardNote.includes('(given)') ? 'given' : m.boardNote.includes('(auto') ? 'auto' : 'file';
+    const header: TraceHeader = {
+      format: 'neuroemu-trace',
+      version: TRACE_VERSION,
+      network: m.network,
+      recordedOn: m.chipName,
+      timesteps: meta.timesteps,
+      seed: meta.seed,
+      geometry,
+      fingerprint: { chip: chipGeometry(m.chip), board: { ...m.board }, boardSource, autoBoard: meta.autoBoard, placementHash: placementHash(m) },
+      counterKinds: [...CORE_KIND_NAMES],
+      arrays: [{ name: 'coreLayer', length: g.cores }, { name: 'coreNeurons', length: g.cores }],
+      linksPerTick: 16,
+    };
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const pad = (4 - ((16 + json.length) % 4)) % 4;
+    const head = new Uint8Array(16 + json.length + pad + 8 * g.cores);
+    head.set(new TextEncoder().encode(TRACE_MAGIC), 0);
+    head.set(u32(TRACE_VERSION), 8);
+    head.set(u32(json.length), 12);
+    head.set(json, 16);
+    const dv = new DataView(head.buffer);
+    let at = 16 + json.length + pad;
+    for (const a of [coreLayer, coreNeurons]) for (let i = 0; i < g.cores; i++, at += 4) dv.setInt32(at, a[i], true);
+    return new TraceWriter(file, g.cores, head);
+  }
+
+  tick(rec: TickRecord): void {
+    if (this.ticks === 0) this.w.reset();
+    this.ticks++;
+    encodeTick(this.w, rec, this.cores);
+  }
+
+  endFrame(network: NetworkCounts | null): void {
+    const body = this.w.bytes().slice();
+    const w = new ByteWriter();
+    w.varint(this.ticks);
+    const out = new Uint8Array(w.n + body.length + 17);
+    out.set(w.bytes(), 0);
+    out.set(body, w.n);
+    const tail = new ByteWriter();
+    tail.u8(network ? 1 : 0);
+    if (network) {
+      tail.f64(network.sops);
+      tail.f64(network.spikes);
+    }
+    out.set(tail.bytes(), w.n + body.length);
+    const raw = out.subarray(0, w.n + body.length + tail.n);
+    this.chunk(CHUNK_FRAME, raw);
+    this.ticks = 0;
+    this.w.reset();
+  }
+
+  private chunk(kind: number, raw: Uint8Array): void {
+    const z = deflateRawSync(raw);
+    writeSync(this.fd, u32(kind));
+    writeSync(this.fd, u32(raw.length));
+    writeSync(this.fd, u32(z.length));
+    writeSync(this.fd, z);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.chunk(CHUNK_END, new Uint8Array(0));
+    closeSync(this.fd);
+    this.closed = true;
+    try {
+      renameSync(this.tmp, this.file);
+    } catch (e) {
+      throw new UserError(`${this.file}: cannot write the trace (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+
+  /** Drops a half-written trace. */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      closeSync(this.fd);
+      unlinkSync(this.tmp);
+    } catch {
+      // nothing to clean
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading
+
+export interface TraceFrame {
+  ticks: TickRecord[];
+  network: NetworkCounts | null;
+}
+
+export interface Trace {
+  file: string;
+  header: TraceHeader;
+  geometry: AccountGeometry;
+  /** decodes the frames one at a time */
+  frames(): Generator<TraceFrame>;
+}
+
+export function readTrace(file: string): Trace {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: cannot read the trace${code === 'ENOENT' ? ' (no such file)' : code ? ` (${code})` : ''}`);
+  }
+  const bad = (what: string): never => {
+    throw new UserError(`${file}: ${what}`);
+  };
+  if (bytes.length < 16 || new TextDecoder().decode(bytes.subarray(0, 8)) !== TRACE_MAGIC) bad('not a neuroemu trace (no NEUROTRC magic)');
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(8, true);
+  if (version !== TRACE_VERSION) bad(`trace format version ${version}; this neuroemu reads version ${TRACE_VERSION}`);
+  const n = dv.getUint32(12, true);
+  if (16 + n > bytes.length) bad('truncated trace (header)');
+  let header: TraceHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + n)));
+  } catch (e) {
+    return bad(`corrupt trace header: ${(e as Error).message}`);
+  }
+  if (header.format !== 'neuroemu-trace') bad('not a neuroemu trace (header format)');
+  const cores = header.geometry?.cores;
+  if (!Number.isInteger(cores) || cores < 1) bad('corrupt trace header (geometry.cores)');
+  const pad = (4 - ((16 + n) % 4)) % 4;
+  let at = 16 + n + pad;
+  if (at + 8 * cores > bytes.length) bad('truncated trace (core arrays)');
+  const arr = () => {
+    const a = new Int32Array(cores);
+    for (let i = 0; i < cores; i++, at += 4) a[i] = dv.getInt32(at, true);
+    return a;
+  };
+  const coreLayer = arr();
+  const coreNeurons = arr();
+  const geometry: AccountGeometry = { ...header.geometry, coreLayer, coreNeurons };
+  const start = at;
+  // the end chunk must be there: a trace without it was not closed
+  function* frames(): Generator<TraceFrame> {
+    let p = start;
+    for (;;) {
+      if (p + 12 > bytes.length) bad('truncated trace (no end chunk: the run did not finish writing it)');
+      const kind = dv.getUint32(p, true), rawLen = dv.getUint32(p + 4, true), zLen = dv.getUint32(p + 8, true);
+      p += 12;
+      if (p + zLen > bytes.length) bad('truncated trace (a chunk ends past the file)');
+      if (kind === CHUNK_END) return;
+      if (kind !== CHUNK_FRAME) bad(`corrupt trace (chunk kind ${kind})`);
+      let raw: Uint8Array;
+      try {
+        raw = inflateRawSync(bytes.subarray(p, p + zLen));
+      } catch (e) {
+        return bad(`corrupt trace (a frame does not inflate: ${(e as Error).message})`);
+      }
+      if (raw.length !== rawLen) bad('corrupt trace (frame length)');
+      p += zLen;
+      const r = new ByteReader(raw, file);
+      const nt = r.varint();
+      const ticks: TickRecord[] = [];
+      for (let i = 0; i < nt; i++) ticks.push(decodeTick(r, cores));
+      const has = r.u8();
+      const network = has ? { sops: r.f64(), spikes: r.f64() } : null;
+      yield { ticks, network };
+    }
+  }
+  return { file, header, geometry, frames };
+}
+
+// ---------------------------------------------------------------------------------------------
+// replay
+
+const GEOMETRY_FIELDS: [string, string, (g: ChipGeometry) => unknown][] = [
+  ['core geometry', 'neurons per core', (g) => g.core.neurons],
+  ['core geometry', 'axons per core', (g) => g.core.axons ?? 'unlimited'],
+  ['core geometry', 'synapse memory per core (bits)', (g) => g.core.synapseMemoryBits],
+  ['core geometry', 'bits per synapse', (g) => g.core.bitsPerSynapse],
+  ['core geometry', 'kernel sharing', (g) => g.core.sharesKernels],
+  ['core geometry', 'fan-out per neuron', (g) => g.core.maxFanoutPerNeuron ?? 'unlimited'],
+  ['chip geometry', 'cores per chip', (g) => g.chip.cores],
+  ['chip geometry', 'tiles per chip', (g) => `${g.chip.tilesX}x${g.chip.tilesY}`],
+  ['chip geometry', 'cores per tile', (g) => g.chip.coresPerTile],
+  ['NoC', 'multicast', (g) => g.noc.multicast],
+];
+
+/**
+ * Why `chip` would map the recorded network differently, or null when it maps it the same way
+ * (same core, chip and NoC geometry, and the board the mapper would take is the recorded one).
+ */
+export function replayMismatch(h: TraceHeader, chip: ChipParams): string | null {
+  const rec = h.fingerprint.chip, other = chipGeometry(chip);
+  for (const [what, label, get] of GEOMETRY_FIELDS) {
+    const a = get(rec), b = get(other);
+    if (a !== b) return `different ${what}: ${label} ${a} vs ${b}`;
+  }
+  const fp = h.fingerprint;
+  const cores = h.geometry.cores;
+  let board = chip.board;
+  if (fp.boardSource === 'given') board = fp.board;
+  else if (cores > boardCores(chip, chip.board)) {
+    if (!fp.autoBoard) return `the network's ${cores} cores do not fit the ${chip.board.chipsX}x${chip.board.chipsY} board of ${chip.name}`;
+    board = smallestSquareBoard(chip, cores);
+  }
+  if (board.chipsX !== fp.board.chipsX || board.chipsY !== fp.board.chipsY)
+    return `different board: ${fp.board.chipsX}x${fp.board.chipsY} chips vs ${board.chipsX}x${board.chipsY} (placement and routes would differ)`;
+  return null;
+}
+
+/**
+ * Prices a recorded run on `chip`: the recorded TickRecords fed to an Accountant with the chip's
+ * energy and timing constants. Refused (UserError) when the chip's geometry would map the network
+ * differently.
+ */
+export function replayTrace(file: string, chip: ChipParams, opts: AccountantOptions & { onProgress?: (line: string) => void } = {}): ChipRunResult {
+  const t = readTrace(file);
+  const why = replayMismatch(t.header, chip);
+  const name = chip.variant ? `${chip.name}@${chip.variant}` : chip.name;
+  if (why) throw new UserError(`${file}: cannot replay on ${name}: ${why} (recorded on ${t.header.recordedOn})`);
+  const acc = new Accountant(chip, t.geometry, opts);
+  let i = 0;
+  for (const f of t.frames()) {
+    for (const rec of f.ticks) acc.tick(rec);
+    acc.endFrame(f.network);
+    opts.onProgress?.(`replay: frame ${++i}`);
+  }
+  return acc.result({
+    timesteps: t.header.timesteps,
+    seed: t.header.seed,
+    notes: [`replayed from ${file}, recorded on ${t.header.recordedOn} (same mapping: ${t.header.fingerprint.placementHash.slice(0, 12)})`],
+  });
+}

@@ -1,0 +1,114 @@
+/**
+ * The emulation of a spiking network on a chip model, frame by frame: map (src/hw/mapper.ts),
+ * simulate with per-core accounting (the SNN core, src/sim/acct.ts), price every tick
+ * (src/hw/account.ts), optionally record a trace (src/hw/trace.ts). What `neuroemu run` calls.
+ *
+ *   const r = await emulateFrames(snn, loadChip('loihi').params, inputs, { timesteps: 64, seed: 1, autoBoard: true });
+ *   r.totals.energy.per_frame_J; r.totals.latency.fps; r.readouts[frame][head]   // raw output at T
+ *
+ * Accounting does not change the dynamics: the readouts are those of a simulator without a
+ * mapping (tests/account.test.ts checks it byte for byte).
+ */
+import type { SnnNetwork } from '../convert/snn-ir.ts';
+import { Accountant, NocTally, geometryOf, type ChipRunResult, type FrameResult, type TickResult } from '../hw/account.ts';
+import type { ChipParams } from '../hw/chip-schema.ts';
+import { mapNetwork, type Mapping } from '../hw/mapper.ts';
+import { TraceWriter } from '../hw/trace.ts';
+import { buildAcctTables, type AcctTables } from './acct.ts';
+import { createSimulator } from './simulator.ts';
+
+export interface EmulateOptions {
+  /** ticks per frame */
+  timesteps: number;
+  /** Poisson input seed (default 1) */
+  seed?: number;
+  /** board too small: take the smallest square board that fits (mapper option) */
+  autoBoard?: boolean;
+  /** a mapping of this network on this chip made beforehand (default: mapped here) */
+  mapping?: Mapping;
+  /** accounting tables of that mapping built beforehand (default: built here) */
+  accounting?: AcctTables;
+  /** record the per-tick per-core counters into this trace file (src/hw/trace.ts) */
+  trace?: string;
+  /** after each frame: its figures and its readouts at T */
+  onFrame?: (frame: number, result: FrameResult, readouts: Float32Array[]) => void;
+  /** after each tick: its timing and energy */
+  onTick?: (frame: number, t: TickResult) => void;
+  /** progress lines (stderr in the CLI) */
+  onProgress?: (line: string) => void;
+  /** links and cores listed in the result (default 10 each) */
+  topLinks?: number;
+  topCores?: number;
+}
+
+export interface EmulationResult {
+  mapping: Mapping;
+  perFrame: FrameResult[];
+  /** the run's figures (energy, latency, counts, mapping, links, breakdowns): src/hw/report.ts prints them */
+  totals: ChipRunResult;
+  /** per frame: the readouts at tick T (per net.readouts entry, C×H×W), for decoding */
+  readouts: Float32Array[][];
+}
+
+/** Emulates `inputs` (preprocessed images, C×H×W) for `timesteps` ticks each on `chip`. */
+export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: Float32Array[], opts: EmulateOptions): Promise<EmulationResult> {
+  const T = opts.timesteps;
+  if (!Number.isInteger(T) || T < 1) throw new Error(`emulateFrames: timesteps must be a positive integer, got ${T}`);
+  const seed = opts.seed ?? 1;
+  const progress = opts.onProgress ?? (() => {});
+  const mapping = opts.mapping ?? mapNetwork(snn, chip, { autoBoard: opts.autoBoard, onProgress: progress });
+  if (mapping.chip !== chip && !sameGeometryChip(mapping.chip, chip)) throw new Error(`emulateFrames: the mapping was made for ${mapping.chipName}, a chip of another geometry than ${chip.name}`);
+  const acct = opts.accounting ?? buildAcctTables(mapping);
+  const sim = await createSimulator(snn, { seed, accounting: acct });
+  const geo = geometryOf(mapping);
+  let frame = 0;
+  const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, onTick: opts.onTick ? (t) => opts.onTick!(frame, t) : undefined });
+  const tally = new NocTally(acct.routes);
+  const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes: acct.routes, timesteps: T, seed, autoBoard: !!opts.autoBoard }) : null;
+  try {
+    sim.onTick((c) => {
+      const rec = tally.record(c);
+      accountant.tick(rec);
+      trace?.tick(rec);
+    });
+    const perFrame: FrameResult[] = [];
+    const readouts: Float32Array[][] = [];
+    for (const input of inputs) {
+      sim.reset(input);
+      sim.run(T);
+      const c = sim.counts();
+      const network = { sops: c.totals.sops, spikes: c.totals.posSpikes + c.totals.negSpikes };
+      const f = accountant.endFrame(network);
+      trace?.endFrame(network);
+      const r = sim.readout();
+      perFrame.push(f);
+      readouts.push(r);
+      opts.onFrame?.(frame, f, r);
+      progress(`emulate ${mapping.chipName}: frame ${frame + 1}/${inputs.length}: ${(f.energy_J * 1e3).toFixed(3)} mJ, ${(f.latency_s * 1e3).toFixed(2)} ms`);
+      frame++;
+    }
+    trace?.close();
+    const totals = accountant.result({ timesteps: T, seed, notes: [...mapping.notes, ...accountingNotes(mapping)] });
+    return { mapping, perFrame, totals, readouts };
+  } catch (e) {
+    trace?.abort();
+    throw e;
+  } finally {
+    sim.onTick(null);
+  }
+}
+
+/** Two chip parameter sets that map any network the same way (the fields the mapper reads). */
+function sameGeometryChip(a: ChipParams, b: ChipParams): boolean {
+  return JSON.stringify([a.chip, a.core, a.noc.multicast]) === JSON.stringify([b.chip, b.core, b.noc.multicast]);
+}
+
+/** The accounting rules a report should state for this mapping. */
+export function accountingNotes(m: Mapping): string[] {
+  const notes = [
+    'accounting: neuron updates every tick for every neuron of a used core (copies and partial sums included), active = received input this tick; ' +
+      'static power of every used chip is paid whole (unused cores included), per-core static power for mapped cores only',
+  ];
+  if (m.layers.some((l) => l?.split)) notes.push('accounting: a split layer\'s partial-sum neurons count as active whenever their neuron is (an upper bound)');
+  return notes;
+}
