@@ -394,6 +394,21 @@ test('face detector at 96: core totals = Σ spikeCost on TrueNorth (copies, spli
   for (const chip of ['truenorth', 'loihi']) {
     const r = await record(snn, image, loadChip(chip).params, 5);
     assertTotals(r, `face 96 ${chip}`);
+    if (chip !== 'loihi') continue;
+    // Loihi has no copies and no splits here: a conv's active updates (depthwise groups included)
+    // are the simulator's active neurons, and its cores' spikes the layer's spikes
+    assert.ok(snn.layers.some((l) => l.kind === 'conv' && l.groups > 1), 'has grouped convs');
+    for (const l of r.m.layers) {
+      if (!l) continue;
+      let spikes = 0, active = 0;
+      for (let c = l.firstCore; c < l.firstCore + l.cores; c++) {
+        spikes += r.cores[c * CORE_KINDS + CK.spikes];
+        active += r.cores[c * CORE_KINDS + CK.active];
+      }
+      const lc = r.counts.layers[l.layer].total;
+      if (l.emits) assert.is(spikes, lc.posSpikes + lc.negSpikes, `layer ${l.layer} spikes`);
+      if (l.kind === 'conv') assert.is(active, lc.activeNeurons, `layer ${l.layer} active`);
+    }
   }
 });
 
