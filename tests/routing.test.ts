@@ -248,7 +248,8 @@ let face: SnnNetwork | undefined;
 function face224(): SnnNetwork {
   if (!face) {
     const net = loadModel({ model: 'face', size: 224 });
-    face = convertNetwork(net, calibrate(net, faceSamplePhotos().slice(0, 1)), defaultSettings());
+    // the fused network (dense 3×3 convs): the layer numbers below refer to it
+    face = convertNetwork(net, calibrate(net, faceSamplePhotos().slice(0, 1)), defaultSettings({ fuseLinear: true }));
   }
   return face;
 }
