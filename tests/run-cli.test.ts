@@ -1,0 +1,57 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { faceSamplePhotos } from '../src/model/faceapi.ts';
+
+const bin = new URL('../bin/neuroemu', import.meta.url).pathname;
+const run = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+const dir = mkdtempSync(join(tmpdir(), 'neuroemu-run-'));
+const photo = faceSamplePhotos()[0];
+
+test('run: per-chip report, the JSON keys of the contract, one CSV row per chip and frame', () => {
+  const json = join(dir, 'run.json'), csv = join(dir, 'run.csv');
+  const r = run('run', '--size', '128', '--timesteps', '8', '--images', photo, '--calib', photo, '--chip', 'truenorth', 'loihi', '--json', json, '--csv', csv);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /face on truenorth/);
+  assert.match(r.out, /face on loihi/);
+  assert.match(r.out, /energy per frame/);
+  assert.match(r.out, /ANN\/SNN energy ratio/);
+  const j = JSON.parse(readFileSync(json, 'utf8'));
+  assert.is(j.length, 2);
+  for (const c of j) {
+    assert.ok(['truenorth', 'loihi'].includes(c.chip));
+    assert.is(c.timesteps, 8);
+    assert.is(c.frames, 1);
+    for (const k of ['synaptic', 'neuron', 'spike', 'routing', 'offchip', 'static']) assert.type(c.energy.breakdown_J[k], 'number', k);
+    const sum = Object.values(c.energy.breakdown_J as Record<string, number>).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - c.energy.per_frame_J) <= 1e-9 * c.energy.per_frame_J, 'breakdown adds up to the total');
+    assert.is(c.energy.total_J, c.energy.per_frame_J); // one frame
+    for (const k of ['name', 'macs', 'energy_J', 'ratio']) assert.ok(k in c.baseline, `baseline.${k}`);
+    // the ANN baseline by hand: face at 128 MACs × 4.6 pJ (Horowitz 45 nm fp32 multiply + add)
+    assert.ok(Math.abs(c.baseline.energy_J - c.baseline.macs * 4.6e-12) < 1e-15);
+    assert.ok(Math.abs(c.baseline.ratio - c.baseline.energy_J / c.energy.per_frame_J) < 1e-12);
+    for (const k of ['tick_s', 'frame_s', 'fps', 'overruns']) assert.type(c.latency[k], 'number', k);
+    assert.ok(Math.abs(c.latency.fps * c.latency.frame_s - 1) < 1e-9);
+    for (const k of ['sops', 'spikes', 'neuron_updates', 'packets', 'hops']) assert.type(c.counts[k], 'number', k);
+    assert.ok(c.mapping.cores > 0 && c.mapping.chips >= 1);
+    assert.ok('ap50_vs_ann' in c.accuracy);
+  }
+  const rows = readFileSync(csv, 'utf8').trim().split('\n');
+  assert.is(rows.length, 3);
+  assert.match(rows[0], /^chip,frame,image,timesteps,energy_J,latency_s/);
+});
+
+test('run: a network that does not fit is refused with the constraint and the numbers, exit 2', () => {
+  const r = run('run', '--size', '128', '--timesteps', '2', '--images', photo, '--calib', photo, '--chip', 'odin', '--no-auto-board');
+  assert.is(r.code, 2, r.out + r.err);
+  const line = r.err.split('\n').find((l) => l.startsWith('neuroemu: '))!;
+  assert.match(line, /odin: .*needs [\d,]+ cores.*the board has/);
+});
+
+test.run();
