@@ -54,4 +54,18 @@ test('run: a network that does not fit is refused with the constraint and the nu
   assert.match(line, /odin: .*needs [\d,]+ cores.*the board has/);
 });
 
+test('run: Tiny YOLO v2 (yolov2-tiny-voc at 416, synthetic weights) maps onto multi-chip TrueNorth and Loihi boards and reports', () => {
+  const json = join(dir, 'yolo.json');
+  const r = run('run', '--model', 'yolov2-tiny-voc', '--weights', 'synthetic:1', '--images', photo, '--calib', photo, '--timesteps', '2', '--json', json);
+  assert.is(r.code, 0, r.err);
+  const j = JSON.parse(readFileSync(json, 'utf8'));
+  const tn = j.find((c: { chip: string }) => c.chip === 'truenorth'), lo = j.find((c: { chip: string }) => c.chip === 'loihi');
+  assert.ok(tn.mapping.chips > 16, `TrueNorth needs more than its 4x4 board (${tn.mapping.chips} chips)`);
+  assert.ok(lo.mapping.chips > 1);
+  // the baseline is darknet's 6.97 BFLOPs: 3,485,520,896 MACs × 4.6 pJ
+  assert.is(tn.baseline.macs, 3485520896);
+  assert.ok(tn.energy.per_frame_J > 0 && lo.energy.per_frame_J > 0);
+  assert.match(r.out, /smallest square board/);
+});
+
 test.run();
