@@ -10,6 +10,7 @@ import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { parseStatistic } from './convert.ts';
+import { applyThresholdsFile } from '../tune/thresholds-file.ts';
 import { checkTimesteps, modelOptions, parseTickList, snnOptions } from './options.ts';
 
 interface DetectArgs {
@@ -30,6 +31,7 @@ interface DetectArgs {
   neuron: string;
   calib?: string[];
   seed: number;
+  thresholds?: string;
 }
 
 function printDetections(images: ImageDetections[]): void {
@@ -54,6 +56,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option('checkpoints', { type: 'string', describe: 'snn: comma-separated ticks at which to decode too, e.g. 8,16,32 ("auto": 1,2,3,4,6,8,12,...)' })
       .option('reference', { type: 'string', describe: 'snn: detections JSON or ground truth (VOC/YOLO/COCO) to score each checkpoint against (AP@0.5)' })
       .option('json', { type: 'string', describe: 'write the detections JSON to this file' })
+      .option('thresholds', { type: 'string', describe: 'snn: threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('dump-raw', { type: 'string', describe: 'ann: write the final conv output of the first image as {layer, shape:[C,H,W], data}' })
       .example('$0 detect node_modules/@vladmandic/face-api/demo/sample1.jpg', 'faces with the face-api TinyFaceDetector at 416')
       .example('$0 detect dog.jpg --model yolov2-tiny-voc --weights yolov2-tiny-voc.weights --json dets.json', 'Tiny YOLO v2 on VOC classes')
@@ -64,7 +67,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
     const progress = (i: number, f: string) => process.stderr.write(`[${i + 1}/${args.images.length}] ${f}\n`);
     if (args.engine === 'ann' || args.engine === 'ann-reference') {
-      for (const flag of ['timesteps', 'checkpoints', 'reference'] as const) if (args[flag] !== undefined) fail(`--${flag}`, 'only applies to --engine snn');
+      for (const flag of ['timesteps', 'checkpoints', 'reference', 'thresholds'] as const) if (args[flag] !== undefined) fail(`--${flag}`, 'only applies to --engine snn');
       const net = loadAnnModel(spec);
       const res = await detectImagesAnn(net, args.images, { threshold, engine: args.engine === 'ann-reference' ? 'reference' : 'wasm', onImage: progress });
       printDetections(res.images);
@@ -79,14 +82,16 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const T = checkTimesteps(args.timesteps);
     const checkpoints = args.checkpoints === 'auto' ? defaultCheckpoints(T) : parseTickList(args.checkpoints, '--checkpoints', T) ?? [];
     const norm = args.norm as NormMode;
-    const { snn } = snnFromModel(spec, {
+    const converted = snnFromModel(spec, {
       calib: args.calib,
       images: args.images,
       settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
       onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`),
     });
+    const tuned = args.thresholds ? applyThresholdsFile(converted.snn, args.thresholds) : undefined;
+    const snn = tuned ? tuned.snn : converted.snn;
     const res = await detectImagesSnn(snn, args.images, {
-      timesteps: T, checkpoints, threshold, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress,
+      timesteps: T, checkpoints, threshold, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress, wrap: tuned?.wrap,
     });
     printDetections(res.images);
     let scored: { tick: number; ap50: number | null }[] | undefined;
@@ -100,6 +105,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       process.stdout.write(formatTable([{ header: 'tick' }, { header: 'AP@0.5' }], scored.map((s) => [s.tick, s.ap50 === null ? 'n/a' : s.ap50.toFixed(4)])) + '\n');
     }
     const s = snn.settings;
+    if (tuned) process.stdout.write(`\n${tuned.description}`);
     process.stdout.write(`\nsnn: ${T} ticks, norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, seed ${args.seed}\n`);
     if (args.json) {
       const file = {
@@ -107,6 +113,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
         timesteps: T,
         seed: args.seed,
         settings: s,
+        ...(args.thresholds ? { thresholds: args.thresholds } : {}),
         checkpoints: res.checkpoints.map((c, k) => ({
           tick: c.tick,
           ...(scored ? { ap50: scored[k].ap50 } : {}),

@@ -18,6 +18,7 @@ import { emulateFrames } from '../sim/emulate.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { parseStatistic } from './convert.ts';
+import { applyThresholdsFile } from '../tune/thresholds-file.ts';
 import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
 
 interface RunArgs {
@@ -39,6 +40,7 @@ interface RunArgs {
   neuron: string;
   calib?: string[];
   seed: number;
+  thresholds?: string;
 }
 
 /**
@@ -59,6 +61,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
       .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
+      .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 64 ticks')
       .example('$0 run --chip loihi@sana-fe odin --timesteps 128 --json run.json', 'other chip models, more ticks, JSON out')
@@ -71,12 +74,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');
     const chipParams = chips.map((c) => loadChip(c).params);
     const progress = (m: string) => process.stderr.write(`${m}\n`);
-    const { snn } = snnFromModel(spec, {
+    const converted = snnFromModel(spec, {
       calib: args.calib,
       images: args.images,
       settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
       onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${f}`),
     });
+    const tuned = args.thresholds ? applyThresholdsFile(converted.snn, args.thresholds) : undefined;
+    const snn = tuned ? tuned.snn : converted.snn;
     const net = snn.ann;
     const images = args.images?.length ? args.images : net.format === 'face-api' ? faceSamplePhotos() : fail('--images', 'give the frames (the sample photos are the default only for the face detector)');
     const decoded = images.map((f) => loadImage(f));
@@ -89,6 +94,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       `neuroemu run — ${net.name} ${net.input.w}x${net.input.h} (${shortenPaths(net.source)}), ${images.length} frames × ${T} ticks, seed ${args.seed}\n` +
         `spiking network: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}; ` +
         `λ from ${snn.calibration.images.length} calibration images\n` +
+        (tuned ? `${tuned.description}\n` : '') +
         `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${baseline.perMacPj} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
     );
     const headInput = new Map(snn.readouts.map((r, k) => [net.layers[r.head].inputs[0], k]));
@@ -98,7 +104,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const chip = chipParams[ci];
       const trace = args.trace ? (chips.length === 1 ? args.trace : args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
       const t0 = performance.now();
-      const em = await emulateFrames(snn, chip, inputs, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace, onProgress: progress });
+      const em = await emulateFrames(snn, chip, inputs, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace, onProgress: progress, wrap: tuned?.wrap });
       progress(`${chips[ci]}: emulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const snnImages: ImageDetections[] = em.readouts.map((raws, i) => {
         const outputs: (Float32Array | undefined)[] = new Array(net.layers.length);
@@ -117,6 +123,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         baseline: { name: baseline.name, macs, per_mac_pJ: baseline.perMacPj, energy_J: baseline.energyJ, ratio, source: baseline.source },
         accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'] },
         settings: s,
+        ...(args.thresholds ? { thresholds: args.thresholds } : {}),
       });
       em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], T, f.energy_J, f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
     }

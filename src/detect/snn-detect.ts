@@ -6,7 +6,7 @@
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
-import type { SimCounts } from '../sim/simulator.ts';
+import type { SimCounts, Simulator } from '../sim/simulator.ts';
 import { createSimulator, type SnnEngineKind } from '../sim/simulator.ts';
 import { detectFromOutputs } from './decode.ts';
 import type { ImageDetections } from './types.ts';
@@ -21,6 +21,8 @@ export interface SnnDetectOptions {
   onImage?: (i: number, file: string) => void;
   /** called after each image with its counts (e.g. to accumulate energy) */
   onCounts?: (i: number, counts: SimCounts) => void;
+  /** wraps the simulator, e.g. to follow a two-phase threshold schedule (src/tune/thresholds-file.ts) */
+  wrap?: (sim: Simulator) => Simulator;
 }
 
 export interface SnnDetectResult {
@@ -48,7 +50,8 @@ export async function detectImagesSnn(snn: SnnNetwork, files: string[], opts: Sn
   const net = snn.ann;
   const T = opts.timesteps;
   const ticks = [...new Set([...(opts.checkpoints ?? []).filter((c) => c >= 1 && c <= T), T])].sort((a, b) => a - b);
-  const sim = await createSimulator(snn, { engine: opts.engine ?? 'wasm', seed: opts.seed ?? 1 });
+  const base = await createSimulator(snn, { engine: opts.engine ?? 'wasm', seed: opts.seed ?? 1 });
+  const sim = opts.wrap ? opts.wrap(base) : base;
   const perTick = new Map<number, ImageDetections[]>(ticks.map((t) => [t, []]));
   const counts: SimCounts[] = [];
   // head layer index → readout slot

@@ -15,7 +15,7 @@ import type { ChipParams } from '../hw/chip-schema.ts';
 import { mapNetwork, type Mapping } from '../hw/mapper.ts';
 import { TraceWriter } from '../hw/trace.ts';
 import { buildAcctTables, type AcctTables } from './acct.ts';
-import { createSimulator } from './simulator.ts';
+import { createSimulator, type Simulator } from './simulator.ts';
 
 export interface EmulateOptions {
   /** ticks per frame */
@@ -30,6 +30,8 @@ export interface EmulateOptions {
   accounting?: AcctTables;
   /** record the per-tick per-core counters into this trace file (src/hw/trace.ts) */
   trace?: string;
+  /** wraps the simulator for reset/run/readout, e.g. a two-phase threshold schedule */
+  wrap?: (sim: Simulator) => Simulator;
   /** after each frame: its figures and its readouts at T */
   onFrame?: (frame: number, result: FrameResult, readouts: Float32Array[]) => void;
   /** after each tick: its timing and energy */
@@ -73,14 +75,15 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
     });
     const perFrame: FrameResult[] = [];
     const readouts: Float32Array[][] = [];
+    const driven = opts.wrap ? opts.wrap(sim) : sim;
     for (const input of inputs) {
-      sim.reset(input);
-      sim.run(T);
+      driven.reset(input);
+      driven.run(T);
       const c = sim.counts();
       const network = { sops: c.totals.sops, spikes: c.totals.posSpikes + c.totals.negSpikes };
       const f = accountant.endFrame(network);
       trace?.endFrame(network);
-      const r = sim.readout();
+      const r = driven.readout();
       perFrame.push(f);
       readouts.push(r);
       opts.onFrame?.(frame, f, r);

@@ -1,0 +1,234 @@
+import { availableParallelism } from 'node:os';
+import type { CommandModule } from 'yargs';
+import { absoluteModelSpec, snnFromModel } from '../convert/from-model.ts';
+import type { NormMode } from '../convert/snn-ir.ts';
+import { detectImagesAnn } from '../detect/ann-detect.ts';
+import { imageKey, truthFromDetections, type TruthImage } from '../detect/map.ts';
+import { loadImage } from '../image/decode.ts';
+import { preprocess } from '../image/preprocess.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { fail } from '../util/errors.ts';
+import {
+  bestSoFarSvg, DEFAULT_BOUNDS, DEFAULT_GROUPS, DEFAULT_OBJECTIVE, DEFAULT_RATIO_BOUNDS, evaluationsCsv, formatTuneReport, progressLine, tuneThresholds,
+  type TuneResult,
+} from '../tune/threshold.ts';
+import { THRESHOLDS_FORMAT, THRESHOLDS_VERSION, writeThresholdsFile, type ThresholdsFile } from '../tune/thresholds-file.ts';
+import { EvalPool, type PreparedImage } from '../tune/workers.ts';
+import { parseStatistic } from './convert.ts';
+import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
+
+interface TuneArgs {
+  model: string;
+  weights?: string;
+  size?: number;
+  names?: string;
+  norm: string;
+  statistic?: string;
+  neuron: string;
+  calib?: string[];
+  seed: number;
+  images: string[];
+  holdout: string[];
+  timesteps: number;
+  budget: number;
+  'two-phase': boolean;
+  groups: number;
+  bounds: string;
+  'ratio-bounds': string;
+  compensate: boolean;
+  'w-sop': number;
+  'w-lat': number;
+  target: number;
+  'lat-ref': string;
+  'ap-window': number;
+  'ann-threshold'?: number;
+  'candidate-threshold': number;
+  'report-timesteps'?: number;
+  baseline: boolean;
+  workers: number;
+  batch: number;
+  out: string;
+  csv?: string;
+  svg?: string;
+}
+
+function parsePair(s: string, flag: string): [number, number] {
+  const v = String(s).split(',').map((x) => Number(x.trim()));
+  if (v.length !== 2 || !v.every((x) => Number.isFinite(x) && x > 0) || !(v[1] > v[0])) fail(flag, `"${s}" must be LO,HI with 0 < LO < HI`);
+  return [v[0], v[1]];
+}
+
+const round = (v: number, d = 6) => Number(v.toFixed(d));
+
+/** The thresholds file of a tuning run (the BO optimum). */
+function thresholdsFileOf(r: TuneResult, meta: { model: ThresholdsFile['model']; network: ThresholdsFile['network']; settings: ThresholdsFile['settings']; args: TuneArgs; annThreshold: number; calibration: string[] }): ThresholdsFile {
+  const a = r.best.assignment;
+  const o = r.best.objective;
+  const sp = r.space.opts;
+  return {
+    format: THRESHOLDS_FORMAT,
+    version: THRESHOLDS_VERSION,
+    model: meta.model,
+    network: meta.network,
+    settings: meta.settings,
+    compensate: a.compensate,
+    twoPhase: sp.twoPhase,
+    ...(a.tSwitch !== undefined ? { tSwitch: a.tSwitch } : {}),
+    timesteps: r.timesteps,
+    layers: a.layers,
+    objective: {
+      formula: 'mean AP50 over ticks [(1-apWindow)T, T] - wSop*(SOPs(T)/SOPs_untuned(T) - 1) - wLat*tReach/T',
+      wSop: r.objective.wSop, wLat: r.objective.wLat, target: r.objective.target, latencyReference: r.objective.latencyReference, apWindow: r.objective.apWindow,
+      metric: 'voc', iou: 0.5, reference: 'ann-detections', annThreshold: meta.annThreshold, candidateThreshold: meta.args['candidate-threshold'],
+    },
+    search: {
+      method: 'bayesian-optimization', budget: r.budget, seed: r.seed, groups: sp.groups, bounds: sp.bounds,
+      ...(sp.twoPhase ? { ratioBounds: sp.ratioBounds } : {}),
+      design: 'sobol', kernel: 'matern52-ard', acquisition: 'log-ei', batch: meta.args.batch,
+      images: meta.args.images, holdout: meta.args.holdout, calibration: meta.calibration,
+    },
+    result: {
+      evaluation: r.best.index + 1, objective: round(o.value), apWindow: round(o.ap), apT: round(o.apT), sopRatio: round(o.sopRatio), latencyTicks: o.latency, reached: o.reached,
+      untuned: { objective: round(r.untuned.value), apWindow: round(r.untuned.ap), apT: round(r.untuned.apT), latencyTicks: r.untuned.latency },
+      ...(r.bestRandom ? { randomSearchBest: round(r.bestRandom.objective.value) } : {}),
+    },
+    report: {
+      images: r.holdoutImages, timesteps: r.reportTimesteps,
+      networks: r.holdout.results.map((h) => ({
+        network: h.label, apT: round(h.apAtT), apR: round(h.apAtR), sopsPerImageT: Math.round(h.sopsPerImageAtT),
+        reach: h.reach.map((x) => ({ target: x.target, tick: x.tick, sopsPerImage: x.sopsPerImage === null ? null : Math.round(x.sopsPerImage) })),
+        objective: round(h.objective.value),
+      })),
+    },
+  };
+}
+
+export const tuneCommand: CommandModule<object, TuneArgs> = {
+  command: 'tune',
+  describe: 'Threshold balancing by Bayesian optimization (optionally two-phase): faster convergence and fewer SOPs at the same AP',
+  builder: (y) =>
+    snnOptions(modelOptions(y))
+      .option('calib', { type: 'string', array: true, describe: 'calibration images of the conversion (λ); default: the tuning images, so the held-out images stay unseen' })
+      .option('images', { type: 'string', array: true, demandOption: true, describe: 'tuning images: every candidate is evaluated on them' })
+      .option('holdout', { type: 'string', array: true, demandOption: true, describe: 'held-out images for the closing report (never seen by the search)' })
+      .option('timesteps', { type: 'number', default: 128, describe: 'tick budget T of the objective' })
+      .option('budget', { type: 'number', default: 24, describe: 'evaluations per search (BO, and the random-search baseline)' })
+      .option('two-phase', { type: 'boolean', default: false, describe: 'search phase-1 thresholds, phase-2 thresholds and the switch tick' })
+      .option('groups', { type: 'number', default: DEFAULT_GROUPS, describe: 'consecutive groups of spiking layers sharing one scale (the number of layers: one scale each)' })
+      .option('bounds', { type: 'string', default: DEFAULT_BOUNDS.join(','), describe: 'threshold scale bounds LO,HI (searched on a log scale)' })
+      .option('ratio-bounds', { type: 'string', default: DEFAULT_RATIO_BOUNDS.join(','), describe: 'two-phase: bounds LO,HI of phase-1 scale / phase-2 scale' })
+      .option('compensate', { type: 'boolean', default: true, describe: 'scale the weights reading a layer by its threshold scale (function-preserving); --no-compensate: raw thresholds' })
+      .option('w-sop', { type: 'number', default: DEFAULT_OBJECTIVE.wSop, describe: 'objective weight of the relative SOP change' })
+      .option('w-lat', { type: 'number', default: DEFAULT_OBJECTIVE.wLat, describe: 'objective weight of (ticks to reach the target) / T' })
+      .option('target', { type: 'number', default: DEFAULT_OBJECTIVE.target, describe: 'latency target: fraction of the reference AP' })
+      .option('lat-ref', { type: 'string', choices: ['untuned', 'ann'], default: DEFAULT_OBJECTIVE.latencyReference, describe: 'latency reference AP: the untuned network\'s AP at T, or the ANN\'s' })
+      .option('ap-window', { type: 'number', default: DEFAULT_OBJECTIVE.apWindow, describe: 'accuracy term: mean AP over the checkpoints in [(1 − W)·T, T] (0: AP at T only)' })
+      .option('ann-threshold', { type: 'number', describe: 'score threshold of the ANN detections that serve as truth (default: the model\'s, 0.5)' })
+      .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN candidates scored for AP' })
+      .option('report-timesteps', { type: 'number', describe: 'ticks of the held-out report (default 4 × T)' })
+      .option('baseline', { type: 'boolean', default: true, describe: 'run the random-search baseline with the same budget (--no-baseline skips it)' })
+      .option('workers', { type: 'number', default: Math.min(2, availableParallelism()), describe: 'worker threads evaluating candidates (0: in-process)' })
+      .option('batch', { type: 'number', default: 2, describe: 'candidates suggested per BO round (results depend on it, not on --workers)' })
+      .option('out', { type: 'string', demandOption: true, describe: 'the thresholds JSON to write (read by detect/convergence/run --thresholds)' })
+      .option('csv', { type: 'string', describe: 'CSV of every evaluation of both searches' })
+      .option('svg', { type: 'string', describe: 'SVG of the best objective so far against evaluations' })
+      .example('$0 tune --model face --size 224 --images s1.jpg s2.jpg s3.jpg s4.jpg --holdout s5.jpg s6.jpg --timesteps 128 --budget 32 --out th.json --csv th.csv --svg th.svg', 'tune the face detector') as never,
+  handler: async (args) => {
+    const T = checkTimesteps(args.timesteps);
+    if (!(Number.isInteger(args.budget) && args.budget >= 1 && args.budget <= 10000)) fail('--budget', `${args.budget} must be an integer in 1..10000`);
+    if (!(Number.isInteger(args.workers) && args.workers >= 0 && args.workers <= 64)) fail('--workers', `${args.workers} must be an integer in 0..64`);
+    if (!(Number.isInteger(args.batch) && args.batch >= 1 && args.batch <= 64)) fail('--batch', `${args.batch} must be an integer in 1..64`);
+    if (!(Number.isInteger(args.seed) && args.seed >= 0 && args.seed <= 0xffffffff)) fail('--seed', `${args.seed} must be an integer in [0, 2^32)`);
+    if (!(args.target > 0 && args.target <= 1)) fail('--target', `${args.target} must be in (0, 1]`);
+    for (const f of ['w-sop', 'w-lat'] as const) if (!(Number.isFinite(args[f]) && args[f] >= 0)) fail(`--${f}`, `${args[f]} must be a number >= 0`);
+    if (!(args['ap-window'] >= 0 && args['ap-window'] < 1)) fail('--ap-window', `${args['ap-window']} must be in [0, 1)`);
+    if (!(args['candidate-threshold'] >= 0 && args['candidate-threshold'] < 1)) fail('--candidate-threshold', `${args['candidate-threshold']} must be in [0, 1)`);
+    const annTh = args['ann-threshold'];
+    if (annTh !== undefined && !(annTh >= 0 && annTh < 1)) fail('--ann-threshold', `${annTh} must be in [0, 1)`);
+    const R = args['report-timesteps'] === undefined ? 4 * T : checkTimesteps(args['report-timesteps'], '--report-timesteps');
+    if (R < T) fail('--report-timesteps', `${R} must be >= --timesteps (${T})`);
+    const bounds = parsePair(args.bounds, '--bounds');
+    const ratioBounds = parsePair(args['ratio-bounds'], '--ratio-bounds');
+    const seen = new Map<string, string>();
+    for (const [flag, list] of [['--images', args.images], ['--holdout', args.holdout]] as const) {
+      if (!list.length) fail(flag, 'give at least one image');
+      for (const f of list) {
+        const k = imageKey(f);
+        const prev = seen.get(k);
+        if (prev !== undefined) fail(flag, `${f}: ${prev === flag ? 'given twice (or two images share its base name)' : 'is also a tuning image: held-out images must be unseen'}`);
+        seen.set(k, flag);
+      }
+    }
+
+    const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
+    const norm = args.norm as NormMode;
+    // λ from the tuning images unless told otherwise: the held-out images stay unseen by the conversion too
+    const calib = args.calib?.length ? args.calib : args.images;
+    const leaked = calib.filter((f) => args.holdout.some((h) => imageKey(h) === imageKey(f)));
+    if (leaked.length) process.stderr.write(`warning: --calib includes held-out images (${leaked.join(', ')}): the report's held-out figures are not fully unseen\n`);
+    const { snn } = snnFromModel(spec, {
+      calib,
+      images: args.images,
+      settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
+      onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`),
+    });
+    const net = snn.ann;
+    const annThreshold = annTh ?? net.scoreThreshold;
+    const prepare = (files: string[]): PreparedImage[] =>
+      files.map((file) => {
+        const img = loadImage(file);
+        return { file, width: img.width, height: img.height, input: preprocess(net, img) };
+      });
+    const truthOf = async (files: string[], flag: string): Promise<TruthImage[]> => {
+      const ann = await detectImagesAnn(net, files, { threshold: annThreshold });
+      const truth = truthFromDetections(ann.images);
+      const boxes = truth.reduce((s, t) => s + t.boxes.length, 0);
+      if (boxes === 0) fail(flag, `the ANN detects nothing on these images at score > ${annThreshold} (input ${net.input.w}x${net.input.h}): there is no reference to tune against; give other images, a larger --size or a lower --ann-threshold`);
+      process.stderr.write(`ANN reference on ${flag.slice(2)}: ${boxes} boxes on ${files.length} images (score > ${annThreshold})\n`);
+      return truth;
+    };
+    const truth = { calib: await truthOf(args.images, '--images'), holdout: await truthOf(args.holdout, '--holdout') };
+    const sets = { calib: prepare(args.images), holdout: prepare(args.holdout) };
+    process.stderr.write(`starting ${args.workers} worker${args.workers === 1 ? '' : 's'}\n`);
+    const pool = await EvalPool.create({ snn, sets, candidateThreshold: args['candidate-threshold'], engine: 'wasm', seed: args.seed }, { workers: args.workers });
+    let result: TuneResult;
+    const t0 = Date.now();
+    try {
+      result = await tuneThresholds({
+        snn, pool, truth, timesteps: T, budget: args.budget, seed: args.seed,
+        space: { groups: args.groups, bounds, twoPhase: args['two-phase'], ratioBounds, compensate: args.compensate },
+        objective: { wSop: args['w-sop'], wLat: args['w-lat'], target: args.target, latencyReference: args['lat-ref'] as 'untuned' | 'ann', apWindow: args['ap-window'] },
+        baseline: args.baseline,
+        batch: args.batch,
+        reportTimesteps: R,
+        onEvaluation: (e, space) => process.stderr.write(`${progressLine(e, space, args.budget)}\n`),
+        onProgress: (m) => process.stderr.write(`${m}\n`),
+      });
+    } finally {
+      await pool.close();
+    }
+    process.stderr.write(`tuning took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+
+    const file = thresholdsFileOf(result, {
+      model: snn.annSpec ?? absoluteModelSpec(spec),
+      network: { name: net.name, input: [net.input.w, net.input.h] },
+      settings: snn.settings,
+      args,
+      annThreshold,
+      calibration: snn.calibration.images,
+    });
+    writeThresholdsFile(args.out, file);
+    if (args.csv) writeFileAtomic(args.csv, evaluationsCsv(result));
+    if (args.svg) writeFileAtomic(args.svg, bestSoFarSvg(result, `${net.name} ${net.input.w}x${net.input.h}: threshold tuning, T = ${T}${args['two-phase'] ? ', two-phase' : ''}`));
+    const s = snn.settings;
+    process.stdout.write(
+      formatTuneReport(result, {
+        model: `model ${net.name}, input ${net.input.w}x${net.input.h}`,
+        description:
+          `conversion: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, ` +
+          `linear layers ${s.fuseLinear ? 'fused' : 'signed'}; λ from ${snn.calibration.images.length} calibration images${args.calib?.length ? '' : ' (the tuning images)'}; ANN reference at score > ${annThreshold}, SNN candidates at > ${args['candidate-threshold']}`,
+      }),
+    );
+    process.stdout.write(`wrote ${[args.out, args.csv, args.svg].filter(Boolean).join(', ')}\n`);
+  },
+};
