@@ -20,7 +20,7 @@ test('info yolov2-tiny-voc prints the per-layer table and darknet\'s 6.97 BFLOPs
 });
 
 test('every command answers --help with examples', () => {
-  for (const cmd of ['run', 'detect', 'eval', 'info']) {
+  for (const cmd of ['run', 'detect', 'convert', 'convergence', 'eval', 'chips', 'map', 'replay', 'tune', 'info']) {
     const r = run(cmd, '--help');
     assert.is(r.code, 0, `${cmd}: ${r.err}`);
     assert.match(r.out, /Examples:/, cmd);

@@ -15,6 +15,7 @@ import { faceSamplePhotos } from '../model/faceapi.ts';
 import { networkStats } from '../model/stats.ts';
 import { shortenPaths } from '../report/paths.ts';
 import { emulateFrames } from '../sim/emulate.ts';
+import { emulateInWorker, type EmulateOutcome } from '../report/emulate-worker.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { parseStatistic } from './convert.ts';
@@ -41,6 +42,7 @@ interface RunArgs {
   calib?: string[];
   seed: number;
   thresholds?: string;
+  workers: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('baseline', { type: 'string', choices: Object.keys(ANN_BASELINES), default: 'fp32-45nm', describe: 'ANN energy baseline: MACs × (multiply + add) energy' })
       .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip file\'s board is too small, use the smallest square board that fits (reported)' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
+      .option('workers', { type: 'number', default: 2, describe: 'chips emulated in parallel (worker threads, one WASM instance each); 0: in this thread' })
       .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
@@ -100,12 +103,25 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const headInput = new Map(snn.readouts.map((r, k) => [net.layers[r.head].inputs[0], k]));
     const results: Record<string, unknown>[] = [];
     const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'timesteps', 'energy_J', 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
-    for (let ci = 0; ci < chips.length; ci++) {
+    const traceFor = (ci: number) => {
       const chip = chipParams[ci];
-      const trace = args.trace ? (chips.length === 1 ? args.trace : args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
-      const t0 = performance.now();
-      const em = await emulateFrames(snn, chip, inputs, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace, onProgress: progress, wrap: tuned?.wrap });
-      progress(`${chips[ci]}: emulated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return args.trace ? (chips.length === 1 ? args.trace : args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
+    };
+    // one worker thread per chip (each its own WASM instance), at most --workers at a time
+    const workers = Math.max(0, Math.min(args.workers, chips.length > 1 ? chips.length : 0));
+    const t0 = performance.now();
+    const outcomes: EmulateOutcome[] = [];
+    const emulate = async (ci: number) => {
+      outcomes[ci] = workers > 0
+        ? await emulateInWorker({ snn, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), schedule: tuned?.schedule }, progress)
+        : await emulateFrames(snn, chipParams[ci], inputs, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), onProgress: progress, wrap: tuned?.wrap });
+      progress(`${chips[ci]}: emulated (${((performance.now() - t0) / 1000).toFixed(1)} s after the start)`);
+    };
+    let next = 0;
+    const lane = async () => { while (next < chips.length) await emulate(next++); };
+    await Promise.all(Array.from({ length: Math.max(1, workers) }, lane));
+    for (let ci = 0; ci < chips.length; ci++) {
+      const em = outcomes[ci];
       const snnImages: ImageDetections[] = em.readouts.map((raws, i) => {
         const outputs: (Float32Array | undefined)[] = new Array(net.layers.length);
         for (const [layer, k] of headInput) outputs[layer] = raws[k];
