@@ -98,7 +98,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         `spiking network: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}; ` +
         `λ from ${snn.calibration.images.length} calibration images\n` +
         (tuned ? `${tuned.description}\n` : '') +
-        `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${baseline.perMacPj} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
+        `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
     );
     const headInput = new Map(snn.readouts.map((r, k) => [net.layers[r.head].inputs[0], k]));
     const results: Record<string, unknown>[] = [];
