@@ -22,7 +22,7 @@ import type { ImageRun } from '../src/tune/workers.ts';
 import { UserError } from '../src/util/errors.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'neuroemu-tune-'));
-const W = { wSop: 0.2, wLat: 0.2, target: 0.95, latencyReference: 'untuned' as const, apWindow: 0 };
+const W = { wSop: 0.2, wLat: 0.2, target: 0.95, latencyReference: 'untuned' as const, apWindow: 0, latencyRule: 'first' as const };
 
 // ---------------------------------------------------------------------------------------------
 // objective, by hand
@@ -34,6 +34,11 @@ test('objective: J = AP_T − w_sop·(SOP ratio − 1) − w_lat·t_reach/T on a
   assert.ok(Math.abs(v.value - (0.8 - 0.2 * (0.7 - 1) - 0.2 * (16 / 32))) < 1e-12, String(v.value));
   assert.is(v.value.toFixed(6), '0.760000');
   assert.equal([v.ap, v.apT, v.sopRatio, v.latency, v.reached], [0.8, 0.8, 0.7, 16, true]);
+  // settled: with a dip below the goal at 24 the goal counts as reached from 32 only
+  const dip: Measured = { ticks: [8, 16, 24, 32], ap: [0.2, 0.6, 0.5, 0.8], sops: [100, 300, 500, 700] };
+  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refAp: 0.6 }, W).latency, 16);
+  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refAp: 0.6 }, { ...W, latencyRule: 'settled' }).latency, 32);
+  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refAp: 1 }, { ...W, latencyRule: 'settled' }).reached, false);
   // an AP window of half the budget averages the checkpoints 16 and 32: (0.6 + 0.8) / 2
   const h = objectiveOf(m, { T: 32, baseSops: 1000, refAp: 0.6 }, { ...W, apWindow: 0.5 });
   assert.ok(Math.abs(h.ap - 0.7) < 1e-12 && h.apT === 0.8, String(h.ap));
@@ -196,6 +201,7 @@ test('thresholds file: round trip, and one-line errors naming the file and the f
     assert.is((applied.snn.layers[1] as SnnConvLayer).vthPos, 2);
     assert.is(applied.schedule?.tSwitch, two ? 6 : undefined);
     assert.match(applied.description, two ? /two-phase, switch after tick 6/ : /scales 0\.5 2 1\.25/);
+    assert.equal(applied.warnings, []);
   }
   const good = JSON.parse(JSON.stringify(sampleFile(snn, true)));
   const bad = (mutate: (v: Record<string, any>) => void) => {
@@ -324,6 +330,9 @@ test('tune end to end (face 224, 2+2 images, T=32, budget 8): workers and in-pro
   const model = calibrateModel({ model: 'face', size: 224 }, { calib: [photos[0], photos[2]] });
   const { snn } = convertCalibrated(model, {});
   const applied = applyThresholdsFile(snn, join(tmp, 'a.json'));
+  assert.equal(applied.warnings, [], 'same calibration images');
+  const other6 = convertCalibrated(calibrateModel({ model: 'face', size: 224 }, { calib: photos.slice(0, 3) }), {}).snn;
+  assert.match(applyThresholdsFile(other6, join(tmp, 'a.json')).warnings.join(), /calibrated \(λ\) with 2 other images \(sample1\.jpg sample3\.jpg\); this one used 3/);
   const l0 = spikingLayers(snn)[0];
   assert.is((applied.snn.layers[l0.index] as SnnConvLayer).vthPos, l0.vthPos * th.layers[0].scale);
   // the best row of the CSV is the file's result

@@ -89,6 +89,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`),
     });
     const tuned = args.thresholds ? applyThresholdsFile(converted.snn, args.thresholds) : undefined;
+    for (const w of tuned?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     const snn = tuned ? tuned.snn : converted.snn;
     const res = await detectImagesSnn(snn, args.images, {
       timesteps: T, checkpoints, threshold, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress, wrap: tuned?.wrap,

@@ -84,6 +84,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${f}`),
     });
     const tuned = args.thresholds ? applyThresholdsFile(converted.snn, args.thresholds) : undefined;
+    for (const w of tuned?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
     const snn = tuned ? tuned.snn : converted.snn;
     const net = snn.ann;
     const images = args.images?.length ? args.images : net.format === 'face-api' ? faceSamplePhotos() : fail('--images', 'give the frames (the sample photos are the default only for the face detector)');

@@ -41,6 +41,7 @@ interface TuneArgs {
   target: number;
   'lat-ref': string;
   'ap-window': number;
+  'lat-rule': string;
   'ann-threshold'?: number;
   'candidate-threshold': number;
   'report-timesteps'?: number;
@@ -78,7 +79,7 @@ function thresholdsFileOf(r: TuneResult, meta: { model: ThresholdsFile['model'];
     layers: a.layers,
     objective: {
       formula: 'mean AP50 over ticks [(1-apWindow)T, T] - wSop*(SOPs(T)/SOPs_untuned(T) - 1) - wLat*tReach/T',
-      wSop: r.objective.wSop, wLat: r.objective.wLat, target: r.objective.target, latencyReference: r.objective.latencyReference, apWindow: r.objective.apWindow,
+      wSop: r.objective.wSop, wLat: r.objective.wLat, target: r.objective.target, latencyReference: r.objective.latencyReference, latencyRule: r.objective.latencyRule, apWindow: r.objective.apWindow,
       metric: 'voc', iou: 0.5, reference: 'ann-detections', annThreshold: meta.annThreshold, candidateThreshold: meta.args['candidate-threshold'],
     },
     search: {
@@ -122,6 +123,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       .option('w-lat', { type: 'number', default: DEFAULT_OBJECTIVE.wLat, describe: 'objective weight of (ticks to reach the target) / T' })
       .option('target', { type: 'number', default: DEFAULT_OBJECTIVE.target, describe: 'latency target: fraction of the reference AP' })
       .option('lat-ref', { type: 'string', choices: ['untuned', 'ann'], default: DEFAULT_OBJECTIVE.latencyReference, describe: 'latency reference AP: the untuned network\'s AP at T, or the ANN\'s' })
+      .option('lat-rule', { type: 'string', choices: ['settled', 'first'], default: DEFAULT_OBJECTIVE.latencyRule, describe: 'ticks to reach: the first tick from which AP stays at the goal, or the first tick at it' })
       .option('ap-window', { type: 'number', default: DEFAULT_OBJECTIVE.apWindow, describe: 'accuracy term: mean AP over the checkpoints in [(1 − W)·T, T] (0: AP at T only)' })
       .option('ann-threshold', { type: 'number', describe: 'score threshold of the ANN detections that serve as truth (default: the model\'s, 0.5)' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN candidates scored for AP' })
@@ -197,7 +199,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       result = await tuneThresholds({
         snn, pool, truth, timesteps: T, budget: args.budget, seed: args.seed,
         space: { groups: args.groups, bounds, twoPhase: args['two-phase'], ratioBounds, compensate: args.compensate },
-        objective: { wSop: args['w-sop'], wLat: args['w-lat'], target: args.target, latencyReference: args['lat-ref'] as 'untuned' | 'ann', apWindow: args['ap-window'] },
+        objective: { wSop: args['w-sop'], wLat: args['w-lat'], target: args.target, latencyReference: args['lat-ref'] as 'untuned' | 'ann', apWindow: args['ap-window'], latencyRule: args['lat-rule'] as 'first' | 'settled' },
         baseline: args.baseline,
         batch: args.batch,
         reportTimesteps: R,

@@ -33,6 +33,7 @@
 import type { Argv } from 'yargs';
 import type { SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import { validateSettings } from '../convert/convert.ts';
+import { imageKey } from '../detect/map.ts';
 import { readJson } from '../detect/truth.ts';
 import type { SimCounts, Simulator } from '../sim/simulator.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -336,6 +337,8 @@ export interface AppliedThresholds {
   description: string;
   /** wraps a simulator of `snn` so that it follows the schedule (identity when single-phase) */
   wrap(sim: Simulator): Simulator;
+  /** things worth a line on stderr (e.g. λ calibrated on other images than at tuning time) */
+  warnings: string[];
 }
 
 export function describeThresholds(t: ThresholdsFile, file: string): string {
@@ -354,12 +357,22 @@ export function applyThresholdsFile(snn: SnnNetwork, file: string): AppliedThres
   const t = readThresholdsFile(file);
   checkThresholdsFor(snn, t, file);
   const schedule = thresholdSchedule(snn, t);
+  const warnings: string[] = [];
+  const tunedCalib = (t.search as { calibration?: unknown }).calibration;
+  const names = (l: readonly string[]) => JSON.stringify(l.map((f) => imageKey(f)).sort());
+  if (Array.isArray(tunedCalib) && tunedCalib.every((f) => typeof f === 'string') && snn.calibration.images.length && names(tunedCalib) !== names(snn.calibration.images)) {
+    warnings.push(
+      `${file}: the thresholds were tuned on a network calibrated (λ) with ${tunedCalib.length} other images (${tunedCalib.map((f) => f.replace(/^.*[\\/]/, '')).join(' ')}); ` +
+        `this one used ${snn.calibration.images.length}: give the same --calib to apply them to the network they were tuned on`,
+    );
+  }
   return {
     snn: scaleNetwork(snn, t, file),
     schedule,
     file: t,
     description: describeThresholds(t, file),
     wrap: (sim) => withThresholdSchedule(sim, schedule),
+    warnings,
   };
 }
 
