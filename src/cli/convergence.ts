@@ -8,6 +8,7 @@ import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
+import { applyThresholdsFile } from '../tune/thresholds-file.ts';
 import { checkTimesteps, modelOptions } from './options.ts';
 
 interface ConvergenceArgs {
@@ -24,6 +25,7 @@ interface ConvergenceArgs {
   svg: string;
   seed: number;
   'fuse-linear': boolean;
+  thresholds?: string;
 }
 
 export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
@@ -39,6 +41,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       .option('csv', { type: 'string', default: 'convergence.csv', describe: 'CSV of AP per checkpoint tick and combination' })
       .option('svg', { type: 'string', default: 'convergence.svg', describe: 'SVG plot of the four curves' })
       .option('fuse-linear', { type: 'boolean', default: false, describe: 'fold linear convs (face-api\'s depthwise) into the next conv; default false: kept as signed neurons, which measured faster and 7x cheaper in SOPs' })
+      .option('thresholds', { type: 'string', describe: 'add a fifth curve: channel-wise + IBT with the threshold scales written by `neuroemu tune`' })
       .option('seed', { type: 'number', default: 1, describe: 'simulation seed (Poisson input only; recorded)' })
       .example('$0 convergence --model face --timesteps 1024', 'the ablation on the face detector and its six sample photos')
       .example('$0 convergence --model face --size 224 --timesteps 256 --csv c.csv --svg c.svg', 'a quicker run at 224') as never,
@@ -49,7 +52,8 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
     const model = calibrateModel(spec, { calib: args.calib, images, onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`) });
     const truth = args.truth ? loadTruth(args.truth, [], model.net.classNames).images : undefined;
     const res = await runConvergence(model, images, {
-      timesteps: T, truth, truthName: args.truth, baseSettings: { fuseLinear: args['fuse-linear'] }, candidateThreshold: args['candidate-threshold'], seed: args.seed,
+      timesteps: T, truth, truthName: args.truth, baseSettings: { fuseLinear: args['fuse-linear'] },
+      tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => { const a = applyThresholdsFile(snn, args.thresholds!); for (const w of a.warnings) process.stderr.write(`warning: ${w}\n`); return a; } } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
       onProgress: (m) => process.stderr.write(`${m}\n`),
     });
     const pct = (f: number) => `${Math.round(f * 100)}%`;
@@ -67,7 +71,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       const final = c.points[c.points.length - 1][1];
       const at = (t: number) => c.points.find(([k]) => k === t)?.[1];
       return [
-        c.norm, c.neuron,
+        c.norm, c.tuned ? `${c.neuron} (${c.tuned})` : c.neuron,
         ...shown.map((t) => (at(t) === undefined ? '' : at(t)!.toFixed(3))), final.toFixed(3),
         ...res.targets.map((f) => tick(c.firstReached[f])),
         thousands(c.sops / images.length / T),
@@ -85,8 +89,8 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
     // the paper's claim: channel-wise normalization converges 2.3-4x faster than layer-wise
     const lines: string[] = [];
     for (const neuron of ['if', 'ibt'] as const) {
-      const lay = res.curves.find((c) => c.norm === 'layer' && c.neuron === neuron);
-      const ch = res.curves.find((c) => c.norm === 'channel' && c.neuron === neuron);
+      const lay = res.curves.find((c) => c.norm === 'layer' && c.neuron === neuron && !c.tuned);
+      const ch = res.curves.find((c) => c.norm === 'channel' && c.neuron === neuron && !c.tuned);
       if (!lay || !ch) continue;
       const parts = res.targets.map((f) => {
         const a = lay.firstReached[f], b = ch.firstReached[f];
@@ -95,12 +99,12 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       lines.push(`speed-up of channel-wise over layer-wise (${neuron}): ${parts.join(', ')}`);
     }
     process.stdout.write(`\n${lines.join('\n')}\n(the paper reports 2.3 to 4 times faster convergence for channel-wise normalization)\n`);
-    const header = ['tick', ...res.curves.map((c) => `ap50_${c.norm}_${c.neuron}`)];
+    const header = ['tick', ...res.curves.map((c) => `ap50_${c.norm}_${c.neuron}${c.tuned ? '_tuned' : ''}`)];
     const ticks = res.curves[0].points.map(([t]) => t);
     const csvRows = ticks.map((t, k) => [t, ...res.curves.map((c) => c.points[k][1].toFixed(6))]);
     writeFileAtomic(args.csv, stringify([header, ...csvRows]));
     writeFileAtomic(args.svg, lineChart(
-      res.curves.map((c) => ({ name: `${c.norm}-wise, ${c.neuron.toUpperCase()}`, points: c.points, emphasis: c.norm === 'channel' && c.neuron === 'ibt' })),
+      res.curves.map((c) => ({ name: `${c.norm}-wise, ${c.neuron.toUpperCase()}${c.tuned ? ', tuned' : ''}`, points: c.points, emphasis: c.norm === 'channel' && c.neuron === 'ibt' })),
       {
         title: `${model.net.name} ${model.net.input.w}x${model.net.input.h}: AP@0.5 vs ticks (${images.length} images)`,
         xLabel: 'ticks', yLabel: `AP@0.5 vs ${res.truth === 'ann' ? 'ANN detections' : 'ground truth'}`, xLog: true, yMin: 0, yMax: 1,

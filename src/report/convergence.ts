@@ -9,7 +9,8 @@
  * first checkpoint from which it stays there).
  */
 import { convertCalibrated, type CalibratedModel } from '../convert/from-model.ts';
-import type { NeuronModel, NormMode, SnnSettings } from '../convert/snn-ir.ts';
+import type { NeuronModel, NormMode, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
+import type { Simulator } from '../sim/simulator.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { evaluate, truthFromDetections, type TruthImage } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
@@ -17,6 +18,8 @@ import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
 export interface ConvergenceCurve {
   norm: NormMode;
   neuron: NeuronModel;
+  /** set for the tuned-thresholds curve */
+  tuned?: string;
   /** [tick, AP@0.5] per checkpoint */
   points: Array<[number, number]>;
   /** per target fraction: first checkpoint tick reaching it, or null */
@@ -59,6 +62,8 @@ export async function runConvergence(
     combos?: Array<{ norm: NormMode; neuron: NeuronModel }>;
     /** conversion settings shared by every combination (e.g. fuseLinear, statistic) */
     baseSettings?: Partial<SnnSettings>;
+    /** a fifth curve: channel-wise + IBT with tuned thresholds (src/tune/thresholds-file.ts applyThresholdsFile) */
+    tuned?: { label: string; apply: (snn: SnnNetwork) => { snn: SnnNetwork; wrap: (sim: Simulator) => Simulator } };
     onProgress?: (msg: string) => void;
   },
 ): Promise<ConvergenceResult> {
@@ -71,12 +76,17 @@ export async function runConvergence(
   ];
   const ticks = convergenceCheckpoints(T);
   const curves: ConvergenceCurve[] = [];
-  for (const c of combos) {
-    const { snn } = convertCalibrated(model, { ...opts.baseSettings, norm: c.norm, neuron: c.neuron });
+  const runs: Array<{ norm: NormMode; neuron: NeuronModel; tuned?: string }> = [...combos];
+  if (opts.tuned) runs.push({ norm: 'channel', neuron: 'ibt', tuned: opts.tuned.label });
+  for (const c of runs) {
+    const converted = convertCalibrated(model, { ...opts.baseSettings, norm: c.norm, neuron: c.neuron }).snn;
+    const applied = c.tuned && opts.tuned ? opts.tuned.apply(converted) : undefined;
+    const snn = applied ? applied.snn : converted;
     const t0 = performance.now();
     const res = await detectImagesSnn(snn, images, {
       timesteps: T, checkpoints: ticks, threshold: opts.candidateThreshold ?? 0.05, seed: opts.seed ?? 1,
-      onImage: (i, f) => opts.onProgress?.(`${c.norm}/${c.neuron} [${i + 1}/${images.length}] ${f}`),
+      onImage: (i, f) => opts.onProgress?.(`${c.norm}/${c.neuron}${c.tuned ? ' tuned' : ''} [${i + 1}/${images.length}] ${f}`),
+      wrap: applied?.wrap,
     });
     const simSeconds = (performance.now() - t0) / 1000;
     const points = res.checkpoints.map((k): [number, number] => [k.tick, evaluate(truth, k.images, { metric: 'voc', iou: 0.5 }).map ?? 0]);
@@ -90,7 +100,7 @@ export async function runConvergence(
       settled[f] = s;
     }
     curves.push({
-      norm: c.norm, neuron: c.neuron, points, firstReached, settled, simSeconds,
+      norm: c.norm, neuron: c.neuron, ...(c.tuned ? { tuned: c.tuned } : {}), points, firstReached, settled, simSeconds,
       sops: res.counts.reduce((a, x) => a + x.totals.sops, 0),
       spikes: res.counts.reduce((a, x) => a + x.totals.posSpikes + x.totals.negSpikes, 0),
     });
