@@ -11,7 +11,7 @@
  * slope = fround(leakySlope), as darknet's .1f·x). It differs from the float64-accumulating
  * reference (src/ann/reference.ts) only by float32 rounding.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { loadWasmModule, instantiateWasm } from '../util/wasm-module.ts';
 import { fileURLToPath } from 'node:url';
 import * as M from '../../assembly/memory.ts';
 import type { ConvLayer, Layer, Network, Shape } from '../model/ir.ts';
@@ -34,31 +34,14 @@ export interface AnnKernels {
   toChw(desc: number): void;
 }
 
-const moduleCache = new Map<string, WebAssembly.Module>();
-
 /** Compiles build/ann.wasm (or `path`) once per process; the Module can be posted to workers. */
 export function loadAnnModule(path: string = ANN_WASM_PATH): WebAssembly.Module {
-  const hit = moduleCache.get(path);
-  if (hit) return hit;
-  if (!existsSync(path)) fail(path, 'the compiled ANN kernels are missing; run `npm run build` first');
-  const bytes = readFileSync(path);
-  if (!WebAssembly.validate(bytes)) fail(path, 'not a valid WebAssembly module for this Node (it needs 128-bit SIMD); rebuild with `npm run build`');
-  const mod = new WebAssembly.Module(bytes);
-  moduleCache.set(path, mod);
-  return mod;
+  return loadWasmModule(path, 'the compiled ANN kernels');
 }
 
 /** A fresh, independent instance (its own memory) of the compiled kernels. */
 export function instantiateAnn(module: WebAssembly.Module = loadAnnModule()): AnnKernels {
-  const imports = {
-    env: {
-      abort(_msg: number, _file: number, line: number, col: number): never {
-        throw new Error(`ann.wasm: abort at ${line}:${col}`);
-      },
-    },
-  };
-  const inst = new WebAssembly.Instance(module, imports);
-  return inst.exports as unknown as AnnKernels;
+  return instantiateWasm<AnnKernels>(module, 'ann.wasm');
 }
 
 // ---------------------------------------------------------------------------------------------

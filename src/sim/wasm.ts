@@ -16,7 +16,7 @@
  *                 → block per source, unit tables, max-pool stamps, per-core counters, per-route
  *                 counts and the touched-route list; drained (read and zeroed) after every tick
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { loadWasmModule, instantiateWasm } from '../util/wasm-module.ts';
 import { fileURLToPath } from 'node:url';
 import * as M from '../../assembly/snn-memory.ts';
 import type { SnnConvLayer, SnnMaxPoolLayer, SnnUpsampleLayer } from '../convert/snn-ir.ts';
@@ -42,29 +42,13 @@ export interface SnnKernels {
   accountSpikes(net: number, desc: number): void;
 }
 
-const moduleCache = new Map<string, WebAssembly.Module>();
-
 /** Compiles build/snn.wasm (or `path`) once per process. */
 export function loadSnnModule(path: string = SNN_WASM_PATH): WebAssembly.Module {
-  const hit = moduleCache.get(path);
-  if (hit) return hit;
-  if (!existsSync(path)) fail(path, 'the compiled SNN core is missing; run `npm run build` first');
-  const bytes = readFileSync(path);
-  if (!WebAssembly.validate(bytes)) fail(path, 'not a valid WebAssembly module for this Node (it needs 128-bit SIMD); rebuild with `npm run build`');
-  const mod = new WebAssembly.Module(bytes);
-  moduleCache.set(path, mod);
-  return mod;
+  return loadWasmModule(path, 'the compiled SNN core');
 }
 
 export function instantiateSnn(module: WebAssembly.Module = loadSnnModule()): SnnKernels {
-  const imports = {
-    env: {
-      abort(_msg: number, _file: number, line: number, col: number): never {
-        throw new Error(`snn.wasm: abort at ${line}:${col}`);
-      },
-    },
-  };
-  return new WebAssembly.Instance(module, imports).exports as unknown as SnnKernels;
+  return instantiateWasm<SnnKernels>(module, 'snn.wasm');
 }
 
 const PAGE = 65536;
