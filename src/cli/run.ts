@@ -3,7 +3,7 @@ import { stringify } from 'csv-stringify/sync';
 import { snnFromModel } from '../convert/from-model.ts';
 import type { NormMode } from '../convert/snn-ir.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
-import { detectFromOutputs } from '../detect/decode.ts';
+import { detectFromReadouts } from '../detect/snn-detect.ts';
 import { apAgainst } from '../detect/map.ts';
 import type { ImageDetections } from '../detect/types.ts';
 import { loadChip } from '../hw/chip-schema.ts';
@@ -101,7 +101,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
         (tuned ? `${tuned.description}\n` : '') +
         `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
     );
-    const headInput = new Map(snn.readouts.map((r, k) => [net.layers[r.head].inputs[0], k]));
     const results: Record<string, unknown>[] = [];
     const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'timesteps', 'energy_J', 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
     const traceFor = (ci: number) => {
@@ -123,11 +122,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
     await Promise.all(Array.from({ length: Math.max(1, workers) }, lane));
     for (let ci = 0; ci < chips.length; ci++) {
       const em = outcomes[ci];
-      const snnImages: ImageDetections[] = em.readouts.map((raws, i) => {
-        const outputs: (Float32Array | undefined)[] = new Array(net.layers.length);
-        for (const [layer, k] of headInput) outputs[layer] = raws[k];
-        return { file: images[i], width: decoded[i].width, height: decoded[i].height, detections: detectFromOutputs(net, outputs, decoded[i].width, decoded[i].height, args['candidate-threshold']) };
-      });
+      const snnImages: ImageDetections[] = em.readouts.map((raws, i) => ({
+        file: images[i], width: decoded[i].width, height: decoded[i].height,
+        detections: detectFromReadouts(snn, raws, decoded[i].width, decoded[i].height, args['candidate-threshold']),
+      }));
       const ap = apAgainst(ann.images, snnImages).map;
       const r = em.totals;
       const ratio = baseline.energyJ / r.energy.per_frame_J;

@@ -9,7 +9,7 @@ import { preprocess } from '../image/preprocess.ts';
 import type { SimCounts, Simulator } from '../sim/simulator.ts';
 import { createSimulator, type SnnEngineKind } from '../sim/simulator.ts';
 import { detectFromOutputs } from './decode.ts';
-import type { ImageDetections } from './types.ts';
+import type { Detection, ImageDetections } from './types.ts';
 
 export interface SnnDetectOptions {
   timesteps: number;
@@ -35,6 +35,17 @@ export interface SnnDetectResult {
   peakMemoryBytes: number;
 }
 
+/**
+ * Decodes a simulator's readouts (one per `snn.readouts` entry, C×H×W) into detections: each
+ * readout stands in for the output of the conv feeding its head, then the ANN's decoding runs.
+ */
+export function detectFromReadouts(snn: SnnNetwork, raws: Float32Array[], imageW: number, imageH: number, threshold?: number): Detection[] {
+  const net = snn.ann;
+  const outputs: (Float32Array | undefined)[] = new Array(net.layers.length);
+  snn.readouts.forEach((r, k) => (outputs[net.layers[r.head].inputs[0]] = raws[k]));
+  return detectFromOutputs(net, outputs, imageW, imageH, threshold);
+}
+
 /** Standard checkpoint grid: 1, 2, 3, 4, 6, 8, 12, 16, ... (powers of 2 and 1.5×), up to T. */
 export function defaultCheckpoints(T: number): number[] {
   const out = new Set<number>();
@@ -54,16 +65,12 @@ export async function detectImagesSnn(snn: SnnNetwork, files: string[], opts: Sn
   const sim = opts.wrap ? opts.wrap(base) : base;
   const perTick = new Map<number, ImageDetections[]>(ticks.map((t) => [t, []]));
   const counts: SimCounts[] = [];
-  // head layer index → readout slot
-  const headInput = new Map(snn.readouts.map((r, k) => [net.layers[r.head].inputs[0], k]));
   for (let i = 0; i < files.length; i++) {
     opts.onImage?.(i, files[i]);
     const img = loadImage(files[i]);
     sim.reset(preprocess(net, img));
     sim.runWithCheckpoints(T, ticks, (tick, raws) => {
-      const outputs: (Float32Array | undefined)[] = new Array(net.layers.length);
-      for (const [layer, k] of headInput) outputs[layer] = raws[k];
-      const detections = detectFromOutputs(net, outputs, img.width, img.height, opts.threshold);
+      const detections = detectFromReadouts(snn, raws, img.width, img.height, opts.threshold);
       perTick.get(tick)!.push({ file: files[i], width: img.width, height: img.height, detections });
     });
     const c = sim.counts();

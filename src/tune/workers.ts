@@ -14,7 +14,7 @@
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SnnNetwork } from '../convert/snn-ir.ts';
-import { detectFromOutputs } from '../detect/decode.ts';
+import { detectFromReadouts } from '../detect/snn-detect.ts';
 import type { Detection } from '../detect/types.ts';
 import { createSimulatorSync, type SimCounts, type Simulator, type SnnEngineKind } from '../sim/simulator.ts';
 import { describeThrown } from '../util/errors.ts';
@@ -72,12 +72,8 @@ export interface ImageRun {
 /** Builds simulators for assignments and runs jobs; the same in a worker and in-process. */
 export class JobRunner {
   private readonly cache: { key: string; sim: Simulator }[] = [];
-  private readonly headInput: Map<number, number>;
 
-  constructor(private readonly setup: EvalSetup) {
-    const net = setup.snn.ann;
-    this.headInput = new Map(setup.snn.readouts.map((r, k) => [net.layers[r.head].inputs[0], k]));
-  }
+  constructor(private readonly setup: EvalSetup) {}
 
   private simulator(job: ImageJob): Simulator {
     const hit = this.cache.find((c) => c.key === job.key);
@@ -98,14 +94,11 @@ export class JobRunner {
     const sim = this.simulator(job);
     const T = job.timesteps;
     const ticks = [...new Set([...job.checkpoints.filter((c) => Number.isInteger(c) && c >= 1 && c <= T), T])].sort((a, b) => a - b);
-    const net = this.setup.snn.ann;
     const detections: Detection[][] = [];
     const sops: number[] = [];
     sim.reset(img.input);
     sim.runWithCheckpoints(T, ticks, (_tick, raws) => {
-      const outputs: (Float32Array | undefined)[] = new Array(net.layers.length);
-      for (const [layer, k] of this.headInput) outputs[layer] = raws[k];
-      detections.push(detectFromOutputs(net, outputs, img.width, img.height, this.setup.candidateThreshold));
+      detections.push(detectFromReadouts(this.setup.snn, raws, img.width, img.height, this.setup.candidateThreshold));
       sops.push(sim.counts().totals.sops);
     });
     const out: ImageRun = { file: img.file, width: img.width, height: img.height, ticks, detections, sops, simSeconds: (performance.now() - t0) / 1000 };
