@@ -583,6 +583,38 @@ export function loadChip(nameOrFile: string): Chip {
   return { spec, params: chipParams(spec, variant), file: shown, variant };
 }
 
+/**
+ * A chip with fields replaced by dotted path, as a design-space sweep varies them:
+ * `chipWithOverrides('loihi', { 'core.neurons': 512, 'energy.synop_pJ': 15 }, 'point 3')`.
+ * A path that names a figure ({value, source, ...}) keeps its shape: the value is replaced, the
+ * source becomes neuroemu's with tag U and a note naming the file's own figure, so a report never
+ * passes a swept value off as a published one. A path may end in `.value`. The result is
+ * validated against the schema; errors name `label` and the field.
+ */
+export function chipWithOverrides(nameOrFile: string, set: Record<string, unknown>, label: string): Chip {
+  const base = loadChip(nameOrFile);
+  const doc = structuredClone(base.spec) as unknown as Record<string, unknown>;
+  delete doc.variants;
+  const shown = `${base.file}${base.variant ? '@' + base.variant : ''} ${label}`;
+  for (const [rawPath, value] of Object.entries(set)) {
+    const path = rawPath.replace(/\.value$/, '');
+    const parts = path.split('.');
+    let o: unknown = doc;
+    for (const p of parts.slice(0, -1)) o = o !== null && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, unknown>)[p] : undefined;
+    const last = parts[parts.length - 1];
+    if (o === null || typeof o !== 'object' || Array.isArray(o) || !(last in (o as object)))
+      throw new UserError(`${shown}: no field "${path}" in the chip (a path such as core.neurons or energy.synop_pJ; \`neuroemu chips show ${base.spec.name}\` lists them)`);
+    const old = (o as Record<string, unknown>)[last];
+    const isFigure = old !== null && typeof old === 'object' && !Array.isArray(old) && 'value' in old && 'source' in old;
+    if (isFigure) {
+      const f = old as { value: unknown; source: string };
+      setPath(doc, path, { value, source: IMPLICIT_SOURCE_KEY, tag: 'U', note: `varied by a sweep; the chip file's figure: ${JSON.stringify(f.value)} (${f.source})` });
+    } else setPath(doc, path, value);
+  }
+  const spec = validateChip(doc, shown);
+  return { spec, params: chipParams(spec, base.variant), file: base.file, variant: base.variant };
+}
+
 /** Validates a file and every variant it declares; returns the base spec and the variant names. */
 export function validateChipFile(path: string, shown = path): { spec: ChipSpec; variants: string[] } {
   const raw = readJson(path, shown);

@@ -1,0 +1,114 @@
+/**
+ * `neuroemu sweep`: a design-space sweep over chip fields and run settings (src/sweep), and
+ * `neuroemu sweep merge`: joins the files of a sharded sweep.
+ */
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { readResults, formatResults } from '../sweep/results.ts';
+import { mergeResults } from '../sweep/results.ts';
+import { parseAxes, parseShard, type RunSettings } from '../sweep/space.ts';
+import { axesOfRows, runSweep, sweepOutputs, writeSweepReport } from '../sweep/sweep.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { fail } from '../util/errors.ts';
+import { parseStatistic } from './convert.ts';
+import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
+
+interface SweepArgs {
+  model: string;
+  weights?: string;
+  size?: number;
+  names?: string;
+  images?: string[];
+  chip: string;
+  vary?: string[];
+  timesteps: number;
+  thresholds?: string;
+  norm: string;
+  statistic?: string;
+  neuron: string;
+  calib?: string[];
+  seed: number;
+  'auto-board': boolean;
+  'candidate-threshold': number;
+  workers: number;
+  out: string;
+  shard?: string;
+}
+
+interface MergeArgs {
+  files: string[];
+  out: string;
+}
+
+const mergeCommand: CommandModule<object, MergeArgs> = {
+  command: 'merge <files..>',
+  describe: 'Join the results files of a sharded sweep; refuses when a point is missing or duplicated',
+  builder: (y) =>
+    y
+      .positional('files', { type: 'string', array: true, demandOption: true, describe: 'the shards\' results CSVs' })
+      .option('out', { type: 'string', demandOption: true, describe: 'merged results CSV (summary and plots are written beside it)' })
+      .example('$0 sweep merge shards/results-*.csv --out results.csv', 'after a Slurm array of `sweep --shard $SLURM_ARRAY_TASK_ID/8`') as never,
+  handler: (args) => {
+    const files = args.files.map(String);
+    const merged = mergeResults(files.map((file) => ({ file, results: readResults(file) })));
+    const out = sweepOutputs(args.out);
+    writeFileAtomic(out.csv, formatResults(merged.columns, merged.rows));
+    const meta = axesOfRows(merged.rows);
+    writeSweepReport(merged.rows, out, { sweep: merged.sweep, points: merged.points, base: meta.base, axes: meta.axes, seed: meta.seed, fixed: { ...meta.fixed, merged_from: files } });
+    process.stdout.write(`merged ${files.length} files: ${merged.points} points of sweep ${merged.sweep}, none missing or duplicated\n`);
+    for (const f of Object.values(out)) process.stdout.write(`wrote ${resolve(f)}\n`);
+  },
+};
+
+export const sweepCommand: CommandModule<object, SweepArgs> = {
+  command: 'sweep',
+  describe: 'Design-space sweep: the cross product of chip fields and run settings, priced by emulation or trace replay; resumable, shardable',
+  builder: (y: Argv<object>) =>
+    snnOptions(modelOptions(y))
+      .command(mergeCommand as never)
+      .option('chip', { type: 'string', default: 'loihi', describe: 'base chip: a name (chips/), a chip .json file, NAME@VARIANT' })
+      .option('vary', {
+        type: 'string', array: true,
+        describe: 'PATH=a,b,c or PATH=LO:HI:STEP (inclusive); PATH is a chip field (core.neurons, energy.synop_pJ, timing.synop_ns, noc.multicast, ...) or timesteps, thresholds, norm, statistic, neuron; repeat for a cross product',
+      })
+      .option('images', { type: 'string', array: true, describe: 'frames (default: the six face-api sample photos)' })
+      .option('timesteps', { type: 'number', default: 64, describe: 'ticks per frame, when not varied' })
+      .option('thresholds', { type: 'string', describe: 'threshold file of `neuroemu tune`, when not varied' })
+      .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip\'s board is too small, use the smallest square board that fits' })
+      .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
+      .option('workers', { type: 'number', default: 2, describe: 'simulations in parallel (worker threads); 0: in this thread' })
+      .option('out', { type: 'string', default: 'sweep.csv', describe: 'results CSV, appended row by row; re-running the same command resumes it. OUT.summary.json, OUT.pareto.svg, OUT.ap.svg beside it' })
+      .option('shard', { type: 'string', describe: 'I/N: run only points with index % N == I (I from 0), e.g. --shard $SLURM_ARRAY_TASK_ID/8' })
+      .example('$0 sweep --chip loihi --vary core.neurons=256,512,1024 --vary energy.synop_pJ=10:30:5 --out loihi.csv', '3 × 5 points: 3 simulations, 12 more priced by replay')
+      .example('$0 sweep --vary timesteps=32,64,128 --vary noc.multicast=true,false', 'ticks and multicast routing')
+      .example('$0 sweep --vary energy.synop_pJ=10:30:5 --shard 0/4 --out part-0.csv', 'one of four shards; then `sweep merge part-*.csv --out all.csv`') as never,
+  handler: async (args) => {
+    const axes = parseAxes((args.vary ?? []).map(String));
+    if (axes.length === 0) fail('--vary', 'name at least one field to vary, e.g. --vary energy.synop_pJ=10:30:5');
+    const norm = args.norm;
+    const fixed: RunSettings = {
+      timesteps: checkTimesteps(args.timesteps),
+      thresholds: args.thresholds ?? null,
+      norm,
+      statistic: args.statistic === undefined ? null : parseStatistic(args.statistic, norm as never),
+      neuron: args.neuron,
+    };
+    if (!Number.isInteger(args.workers) || args.workers < 0) fail('--workers', `${args.workers} must be an integer >= 0`);
+    const t0 = performance.now();
+    const r = await runSweep({
+      chip: args.chip, axes, fixed,
+      model: { model: args.model, weights: args.weights, size: args.size, names: args.names },
+      images: args.images?.map(String), calib: args.calib?.map(String), seed: args.seed,
+      autoBoard: args['auto-board'], candidateThreshold: args['candidate-threshold'], workers: args.workers,
+      out: args.out, shard: parseShard(args.shard),
+      onProgress: (line) => process.stderr.write(`${line}\n`),
+    });
+    const s = (performance.now() - t0) / 1000;
+    process.stdout.write(
+      `sweep ${r.sweep}: ${r.shardPoints} of ${r.points} points${r.skipped ? ` (${r.skipped} were already in ${args.out})` : ''}; this run: ${r.simulated} simulated, ` +
+        `${r.replayed} more priced by replaying their traces${r.refused ? `, ${r.refused} refused by the mapper` : ''}, ${s.toFixed(1)} s\n` +
+        (r.complete ? '' : 'incomplete: re-run the same command to finish it\n'),
+    );
+    for (const f of Object.values(r.files)) process.stdout.write(`wrote ${resolve(f)}\n`);
+  },
+};

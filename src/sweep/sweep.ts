@@ -1,0 +1,276 @@
+/**
+ * A design-space sweep: the points of `space.ts` emulated and priced, rows appended to the
+ * results file as they finish, the file sorted and summarized when the sweep (or its shard) is
+ * complete. What `neuroemu sweep` calls.
+ *
+ * Work is shared: the network is calibrated once and converted once per (norm, statistic,
+ * neuron, thresholds); each simulation group (same network, ticks and chip geometry) is emulated
+ * once with a trace and every point of it priced by replay (worker.ts). Groups run in parallel
+ * worker threads.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { calibrateModel, convertCalibrated, isSnnModel, loadAnnModel } from '../convert/from-model.ts';
+import { sha256Hex } from '../convert/calibrate.ts';
+import { defaultSettings } from '../convert/convert.ts';
+import { loadSnn } from '../convert/snn-file.ts';
+import type { NormMode, SnnNetwork } from '../convert/snn-ir.ts';
+import { detectImagesAnn } from '../detect/ann-detect.ts';
+import { apAgainst } from '../detect/map.ts';
+import { detectFromReadouts } from '../detect/snn-detect.ts';
+import type { ImageDetections } from '../detect/types.ts';
+import { loadChip } from '../hw/chip-schema.ts';
+import { loadImage } from '../image/decode.ts';
+import { preprocess } from '../image/preprocess.ts';
+import type { ModelSpec } from '../model/load.ts';
+import { faceSamplePhotos } from '../model/faceapi.ts';
+import { shortenPaths } from '../report/paths.ts';
+import { applyThresholdsFile, type ThresholdSchedule } from '../tune/thresholds-file.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { UserError } from '../util/errors.ts';
+import { appendRow, csvColumns, csvRow, formatResults, readResults, sweepPlots, sweepSummary, type Row } from './results.ts';
+import { canonicalJson, pointCount, sweepId, validatePoints, type Axis, type RunSettings, type SweepPoint } from './space.ts';
+import { priceGroup, priceGroupInWorker, type GroupJob, type GroupMsg } from './worker.ts';
+import type { PointFigures } from './results.ts';
+
+export interface SweepOptions {
+  /** base chip: a name or file, NAME@VARIANT allowed */
+  chip: string;
+  axes: Axis[];
+  /** the run fields when not varied */
+  fixed: RunSettings;
+  model: ModelSpec;
+  /** frames (default: the face-api sample photos for the face detector) */
+  images?: string[];
+  calib?: string[];
+  seed: number;
+  autoBoard: boolean;
+  candidateThreshold: number;
+  /** worker threads (0: in this thread) */
+  workers: number;
+  /** the results CSV; the summary and plots are written beside it */
+  out: string;
+  shard: { index: number; count: number } | null;
+  onProgress?: (line: string) => void;
+}
+
+export interface SweepOutcome {
+  sweep: string;
+  points: number;
+  /** points of this shard (all points without one) */
+  shardPoints: number;
+  /** already in the results file when this run started */
+  skipped: number;
+  simulated: number;
+  replayed: number;
+  refused: number;
+  complete: boolean;
+  files: { csv: string; summary: string; pareto: string; ap: string };
+}
+
+/** Paths of the outputs beside the results CSV: results.csv → results.summary.json, results.pareto.svg, results.ap.svg. */
+export function sweepOutputs(out: string) {
+  const stem = out.replace(/\.csv$/i, '');
+  return { csv: out, summary: `${stem}.summary.json`, pareto: `${stem}.pareto.svg`, ap: `${stem}.ap.svg` };
+}
+
+const fmtDuration = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+
+export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
+  const progress = o.onProgress ?? (() => {});
+  const files = sweepOutputs(o.out);
+  const axes = o.axes;
+  const total = pointCount(axes);
+  // 1. every point validated before anything runs
+  const validated = validatePoints(o.chip, axes, o.fixed, o.shard);
+  const base = loadChip(o.chip);
+  const baseName = `${base.spec.name}${base.variant ? '@' + base.variant : ''}`;
+  const thresholdFiles = [...new Set(validated.map((v) => v.point.run.thresholds).filter((t): t is string => t !== null))];
+  for (const t of thresholdFiles) if (!existsSync(t)) throw new UserError(`thresholds ${t}: no such file`);
+  const snnFile = isSnnModel(o.model.model);
+  if (snnFile && axes.some((a) => a.path === 'norm' || a.path === 'neuron' || a.path === 'statistic'))
+    throw new UserError(`--vary: ${o.model.model} is a converted network; norm, statistic and neuron can only be varied when converting on the fly`);
+
+  // 2. the sweep's identity: everything that defines its rows
+  const net0 = loadAnnModel(o.model);
+  const images = o.images?.length ? o.images : net0.format === 'face-api' ? faceSamplePhotos() : [];
+  if (images.length === 0) throw new UserError('--images: give the frames (the sample photos are the default only for the face detector)');
+  const imageHashes = images.map((f) => {
+    try {
+      return sha256Hex(readFileSync(f));
+    } catch {
+      throw new UserError(`${f}: cannot read the image`);
+    }
+  });
+  const modelShown = Object.fromEntries(Object.entries(o.model).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'string' ? shortenPaths(v) : v]));
+  const fixedShown = { ...o.fixed, images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? 'default', auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
+  const definition = {
+    version: 1, chip: baseName, chipSpec: base.spec, axes: axes.map((a) => [a.path, a.values]), model: modelShown,
+    fixed: { ...fixedShown, images: imageHashes, calib: o.calib?.map((f) => sha256Hex(readFileSync(f))) ?? 'default' }, seed: o.seed,
+    thresholds: thresholdFiles.map((t) => [t, sha256Hex(readFileSync(t))]),
+  };
+  const id = sweepId(definition);
+  const columns = csvColumns(axes);
+
+  // 3. resume: the rows already in the file
+  const done = new Set<number>();
+  if (existsSync(files.csv)) {
+    const prev = readResults(files.csv, { repair: true });
+    if (prev.columns.length && prev.columns.join(',') !== columns.join(','))
+      throw new UserError(`${files.csv}: holds another sweep's results (other columns); give another --out or remove the file`);
+    for (const r of prev.rows) {
+      if (r.sweep !== id) throw new UserError(`${files.csv}: holds rows of sweep ${r.sweep}, not of this one (${id}: chip, varied fields, model, images or settings differ); give another --out or remove the file`);
+      done.add(Number(r.point));
+    }
+  }
+  const todo = validated.filter((v) => !done.has(v.point.index));
+  const groups = new Map<string, typeof todo>();
+  for (const v of todo) {
+    const g = groups.get(v.point.simKey);
+    if (g) g.push(v);
+    else groups.set(v.point.simKey, [v]);
+  }
+  const nSims = groups.size, nReplays = todo.length - groups.size;
+  progress(
+    `sweep ${id}: ${total} points on ${baseName} (${axes.map((a) => `${a.path} × ${a.values.length}`).join(', ')})` +
+      (o.shard ? `; shard ${o.shard.index}/${o.shard.count}: ${validated.length} points` : '') +
+      `; ${done.size ? `${validated.length - todo.length} already in ${files.csv}; ` : ''}` +
+      `to do: ${todo.length} points = ${nSims} simulation${nSims === 1 ? '' : 's'} (each priced by replaying its trace) + ${nReplays} more priced from those traces`,
+  );
+
+  let simulated = 0, replayed = 0, refused = 0;
+  if (todo.length) {
+    // 4. the networks: calibrate once, convert once per conversion setting
+    const calibrated = snnFile ? undefined : calibrateModel(o.model, { calib: o.calib, images, onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${shortenPaths(f)}`) });
+    const snns = new Map<string, { snn: SnnNetwork; schedule?: ThresholdSchedule }>();
+    const snnFor = (p: SweepPoint) => {
+      let s = snns.get(p.snnKey);
+      if (!s) {
+        const raw = calibrated
+          ? convertCalibrated(calibrated, { norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic, neuron: p.run.neuron as 'ibt' | 'if' }).snn
+          : loadSnn(o.model.model!);
+        const tuned = p.run.thresholds ? applyThresholdsFile(raw, p.run.thresholds) : undefined;
+        for (const w of tuned?.warnings ?? []) progress(`warning: ${w}`);
+        s = { snn: tuned ? tuned.snn : raw, schedule: tuned?.schedule };
+        snns.set(p.snnKey, s);
+      }
+      return s;
+    };
+    for (const v of todo) snnFor(v.point);
+    const net = [...snns.values()][0].snn.ann;
+    const decoded = images.map((f) => loadImage(f));
+    const inputs = decoded.map((img) => preprocess(net, img));
+    const ann = await detectImagesAnn(net, images);
+
+    // 5. the groups, in parallel
+    const t0 = performance.now();
+    let simSeconds = 0, simsDone = 0, replaySeconds = 0, replaysDone = 0, rowsDone = 0;
+    const eta = () => {
+      if (simsDone === 0) return 'ETA after the first simulation';
+      const perSim = simSeconds / simsDone, perReplay = replaysDone ? replaySeconds / replaysDone : 0;
+      const lanes = Math.max(1, Math.min(o.workers, nSims - simsDone));
+      const left = ((nSims - simsDone) * perSim + (todo.length - rowsDone) * perReplay) / lanes;
+      return `ETA ${fmtDuration(left)}`;
+    };
+    const write = (p: SweepPoint, status: string, figures: PointFigures | null, ap50: number | null) => {
+      const config = {
+        chip: baseName, set: p.chipSet, model: modelShown, ...fixedShown, timesteps: p.run.timesteps, norm: p.run.norm, statistic: p.run.statistic,
+        neuron: p.run.neuron, thresholds: p.run.thresholds, seed: o.seed,
+      };
+      appendRow(files.csv, columns, csvRow(axes, { point: p, sweep: id, points: total, chip: baseName, seed: o.seed, status, figures, ap50, config }));
+      rowsDone++;
+    };
+    const runGroup = async (members: typeof todo, k: number) => {
+      const first = members[0].point;
+      const s = snnFor(first);
+      const job: GroupJob = {
+        snn: s.snn, schedule: s.schedule, inputs, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard,
+        traceFile: join(tmpdir(), `neuroemu-sweep-${id}-${process.pid}-${k}.trace`),
+        points: members.map((m) => ({ index: m.point.index, chip: m.chip.params })),
+      };
+      const byIndex = new Map(members.map((m) => [m.point.index, m.point]));
+      let ap50: number | null = null;
+      const onMsg = (m: GroupMsg) => {
+        if (m.kind === 'progress') progress(m.line);
+        else if (m.kind === 'simulated') {
+          simSeconds += m.seconds;
+          simsDone++;
+          simulated++;
+          const snnImages: ImageDetections[] = m.readouts.map((raws, i) => ({
+            file: images[i], width: decoded[i].width, height: decoded[i].height,
+            detections: detectFromReadouts(s.snn, raws, decoded[i].width, decoded[i].height, o.candidateThreshold),
+          }));
+          ap50 = apAgainst(ann.images, snnImages).map;
+        } else if (m.kind === 'refused') {
+          for (const mm of members) write(mm.point, `refused: ${m.reason}`, null, null);
+          refused += members.length;
+          simsDone++;
+          progress(`[${rowsDone}/${todo.length}] ${members.length} point${members.length > 1 ? 's' : ''} refused (${first.label}): ${m.reason}`);
+        } else if (m.kind === 'priced') {
+          if (m.index !== first.index) replayed++;
+          replaySeconds += m.seconds;
+          replaysDone++;
+          const p = byIndex.get(m.index)!;
+          write(p, 'ok', m.figures, ap50);
+          progress(
+            `[${rowsDone}/${todo.length}] point ${p.index} ${p.label}: ${(m.figures.energy_per_frame_J * 1e3).toPrecision(4)} mJ/frame, ` +
+              `${(m.figures.latency_frame_s * 1e3).toPrecision(4)} ms/frame, AP ${ap50 === null ? 'n/a' : ap50.toFixed(4)} ` +
+              `(${m.index === first.index ? 'simulated' : 'replayed'}); ${simsDone}/${nSims} simulations, ${((performance.now() - t0) / 1000).toFixed(0)} s, ${eta()}`,
+          );
+        }
+      };
+      if (o.workers > 0) await priceGroupInWorker(job, onMsg);
+      else await priceGroup(job, onMsg);
+    };
+    const queue = [...groups.values()];
+    let next = 0;
+    const lane = async () => {
+      while (next < queue.length) {
+        const k = next++;
+        await runGroup(queue[k], k);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.workers, queue.length)) }, lane));
+  }
+
+  // 6. a complete sweep (or shard) is rewritten sorted by point; summary and plots from the file
+  const now = existsSync(files.csv) ? readResults(files.csv, { repair: true }) : { columns, rows: [] as Row[] };
+  const mine = new Set(validated.map((v) => v.point.index));
+  const present = now.rows.filter((r) => mine.has(Number(r.point)));
+  const complete = present.length === validated.length;
+  if (complete && now.rows.length) writeFileAtomic(files.csv, formatResults(columns, now.rows));
+  writeSweepReport(now.rows, files, {
+    sweep: id, points: total, base: baseName, axes, seed: o.seed,
+    fixed: { model: modelShown, ...fixedShown, shard: o.shard ? `${o.shard.index}/${o.shard.count}` : null },
+    run: { skipped: validated.length - todo.length, simulated, replayed, refused },
+  });
+  return { sweep: id, points: total, shardPoints: validated.length, skipped: validated.length - todo.length, simulated, replayed, refused, complete, files };
+}
+
+/** Writes the JSON summary and the two SVG plots of a set of rows. */
+export function writeSweepReport(rows: Row[], files: ReturnType<typeof sweepOutputs>, meta: Parameters<typeof sweepSummary>[1]): void {
+  const summary = sweepSummary(rows, meta);
+  writeFileAtomic(files.summary, JSON.stringify(summary, null, 1) + '\n');
+  const plots = sweepPlots(rows, `sweep ${meta.base}`);
+  writeFileAtomic(files.pareto, plots.pareto);
+  writeFileAtomic(files.ap, plots.ap);
+}
+
+/** The axes of a results file, recovered from its config column (for `sweep merge`). */
+export function axesOfRows(rows: Row[]): { base: string; seed: number; fixed: Record<string, unknown>; axes: Axis[] } {
+  const r0 = rows[0];
+  const cfg = JSON.parse(r0.config) as Record<string, unknown>;
+  const varied = r0.varied.split(' ').map((kv) => kv.slice(0, kv.indexOf('=')));
+  const axes: Axis[] = varied.filter(Boolean).map((path) => {
+    const vals = new Map<string, string | number | boolean>();
+    for (const r of rows) {
+      const kv = r.varied.split(' ').find((x) => x.startsWith(path + '='));
+      const raw = kv ? kv.slice(path.length + 1) : '';
+      const v = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+      vals.set(canonicalJson(v), v);
+    }
+    return { path, values: [...vals.values()], chip: path in ((cfg.set as object) ?? {}) };
+  });
+  return { base: String(cfg.chip), seed: Number(cfg.seed), fixed: { model: cfg.model }, axes };
+}

@@ -1,0 +1,105 @@
+/**
+ * Prices one simulation group of a sweep: emulate the network once on the group's first chip,
+ * recording a trace, then price every point of the group by replaying that trace on the point's
+ * chip (src/hw/trace.ts replayTrace). All points, the first included, are priced by replay, so a
+ * row's figures do not depend on which point of its group happened to be simulated (shards and
+ * resumed runs give the same bytes); a replay on the recording chip reproduces the live run bit
+ * for bit (tests/trace.test.ts).
+ *
+ * Runs in a worker thread (one WASM instance each) or, with workers 0, in the calling thread.
+ */
+import { rmSync } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { SnnNetwork } from '../convert/snn-ir.ts';
+import type { ChipParams } from '../hw/chip-schema.ts';
+import { replayTrace } from '../hw/trace.ts';
+import { emulateFrames } from '../sim/emulate.ts';
+import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
+import { describeThrown, UserError } from '../util/errors.ts';
+import { pointFigures, type PointFigures } from './results.ts';
+
+export interface GroupJob {
+  snn: SnnNetwork;
+  schedule?: ThresholdSchedule;
+  inputs: Float32Array[];
+  timesteps: number;
+  seed: number;
+  autoBoard: boolean;
+  /** where the group's trace is written (deleted when the group is done) */
+  traceFile: string;
+  /** the group's points; the first one's chip is simulated */
+  points: { index: number; chip: ChipParams }[];
+}
+
+export type GroupMsg =
+  | { kind: 'simulated'; readouts: Float32Array[][]; seconds: number }
+  | { kind: 'priced'; index: number; figures: PointFigures; seconds: number }
+  | { kind: 'refused'; reason: string }
+  | { kind: 'progress'; line: string }
+  | { kind: 'error'; user: boolean; message: string }
+  | { kind: 'done' };
+
+/** Simulates the group once and prices each point; every outcome goes to `post`. */
+export async function priceGroup(job: GroupJob, post: (m: GroupMsg) => void): Promise<void> {
+  const t0 = performance.now();
+  try {
+    let readouts: Float32Array[][];
+    try {
+      const s = job.schedule;
+      const em = await emulateFrames(job.snn, job.points[0].chip, job.inputs, {
+        timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, trace: job.traceFile,
+        wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
+      });
+      readouts = em.readouts;
+    } catch (e) {
+      // the mapper's refusal (does not fit, fan-out limits): every point of the group shares it
+      if (e instanceof UserError) {
+        post({ kind: 'refused', reason: e.message });
+        return;
+      }
+      throw e;
+    }
+    post({ kind: 'simulated', readouts, seconds: (performance.now() - t0) / 1000 });
+    for (const p of job.points) {
+      const t1 = performance.now();
+      const r = replayTrace(job.traceFile, p.chip);
+      post({ kind: 'priced', index: p.index, figures: pointFigures(r), seconds: (performance.now() - t1) / 1000 });
+    }
+  } finally {
+    rmSync(job.traceFile, { force: true });
+  }
+}
+
+/** priceGroup in a new worker thread; resolves when the group is done. */
+export function priceGroupInWorker(job: GroupJob, onMessage: (m: GroupMsg) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: job });
+    let settled = false;
+    const settle = (e?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (e) reject(e);
+      else resolve();
+      void w.terminate();
+    };
+    w.on('message', (m: GroupMsg) => {
+      if (m.kind === 'done') settle();
+      else if (m.kind === 'error') settle(m.user ? new UserError(m.message) : new Error(m.message));
+      else onMessage(m);
+    });
+    w.on('error', (e) => settle(e));
+    w.on('exit', (code) => settle(new Error(`sweep worker exited with code ${code} before finishing its group`)));
+  });
+}
+
+async function workerMain(job: GroupJob): Promise<void> {
+  const post = (m: GroupMsg) => parentPort!.postMessage(m);
+  try {
+    await priceGroup(job, post);
+    post({ kind: 'done' });
+  } catch (e) {
+    post({ kind: 'error', user: e instanceof UserError, message: e instanceof UserError ? e.message : describeThrown(e) });
+  }
+}
+
+if (!isMainThread && parentPort && workerData) void workerMain(workerData as GroupJob);
