@@ -22,7 +22,7 @@ import { calibrateModel, convertCalibrated } from '../src/convert/from-model.ts'
 import { loadImage } from '../src/image/decode.ts';
 import { preprocess } from '../src/image/preprocess.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
-import { inShard, parseAxes, parseAxis, parseShard, pointAt, pointCount, validatePoints, type RunSettings } from '../src/sweep/space.ts';
+import { parseAxes, parseAxis, parseShard, pointAt, pointCount, validatePoints, type RunSettings } from '../src/sweep/space.ts';
 import { mergeResults, paretoFront, readResults, type Row } from '../src/sweep/results.ts';
 import { UserError } from '../src/util/errors.ts';
 
@@ -103,12 +103,28 @@ test('simulation groups: energy and timing constants share a simulation, geometr
   assert.is.not(pts[0].point.simKey, pts[8].point.simKey); // 512 vs 1024 neurons per core
 });
 
-test('shards: I/N parsing, disjoint slices that cover every point', () => {
+test('shards: I/N parsing, disjoint slices that cover every point, whole groups when there are enough', () => {
   assert.equal(parseShard('2/8'), { index: 2, count: 8 });
   throwsUser(() => parseShard('8/8'), /I must be in 0\.\.7/);
   throwsUser(() => parseShard('1-8'), /expected I\/N/);
-  const owners = Array.from({ length: 23 }, (_, i) => [0, 1, 2].filter((s) => inShard(i, { index: s, count: 3 })));
-  assert.ok(owners.every((o) => o.length === 1));
+  const cover = (axes: string[], n: number) => {
+    const all = validatePoints('loihi', parseAxes(axes), fixed, null);
+    const shards = Array.from({ length: n }, (_, s) => validatePoints('loihi', parseAxes(axes), fixed, { index: s, count: n }));
+    const owner = new Map<number, number>();
+    shards.forEach((pts, s) => pts.forEach((p) => {
+      assert.not.ok(owner.has(p.point.index), `point ${p.point.index} in two shards`);
+      owner.set(p.point.index, s);
+    }));
+    assert.is(owner.size, all.length);
+    return { all, owner, shards };
+  };
+  // 3 groups (neurons per core), 2 shards: whole groups go to one shard (no simulation twice)
+  const g = cover(['core.neurons=256,512,1024', 'energy.synop_pJ=10:30:10'], 2);
+  for (const p of g.all) for (const q of g.all) if (p.point.simKey === q.point.simKey) assert.is(g.owner.get(p.point.index), g.owner.get(q.point.index));
+  assert.equal(g.shards.map((s) => s.length), [6, 3]);
+  // 1 group, 3 shards: the points are dealt, k mod 3
+  const d = cover(['energy.synop_pJ=10:70:10'], 3);
+  assert.equal(d.shards.map((s) => s.map((p) => p.point.index)), [[0, 3, 6], [1, 4], [2, 5]]);
 });
 
 const row = (point: number, e: number, l: number, extra: Partial<Row> = {}): Row => ({ point: String(point), sweep: 's1', points: '4', status: 'ok', energy_per_frame_J: String(e), latency_frame_s: String(l), varied: `x=${point}`, ...extra });

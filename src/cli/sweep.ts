@@ -60,10 +60,15 @@ const mergeCommand: CommandModule<object, MergeArgs> = {
   },
 };
 
+/** The sweep's options are not merge's: yargs makes options global unless told (its types omit the flag). */
+const notGlobal = <T>(y: Argv<T>): Argv<T> => (y as unknown as { global(keys: string[], global: boolean): Argv<T> }).global(SWEEP_OPTIONS, false);
+
+const SWEEP_OPTIONS = ['model', 'weights', 'size', 'names', 'norm', 'statistic', 'neuron', 'calib', 'seed', 'chip', 'vary', 'images', 'timesteps', 'thresholds', 'auto-board', 'candidate-threshold', 'workers', 'out', 'shard'];
+
 export const sweepCommand: CommandModule<object, SweepArgs> = {
   command: 'sweep',
   describe: 'Design-space sweep: the cross product of chip fields and run settings, priced by emulation or trace replay; resumable, shardable',
-  builder: (y: Argv<object>) =>
+  builder: (y: Argv<object>) => notGlobal(
     snnOptions(modelOptions(y))
       .command(mergeCommand as never)
       .option('chip', { type: 'string', default: 'loihi', describe: 'base chip: a name (chips/), a chip .json file, NAME@VARIANT' })
@@ -78,10 +83,11 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
       .option('workers', { type: 'number', default: 2, describe: 'simulations in parallel (worker threads); 0: in this thread' })
       .option('out', { type: 'string', default: 'sweep.csv', describe: 'results CSV, appended row by row; re-running the same command resumes it. OUT.summary.json, OUT.pareto.svg, OUT.ap.svg beside it' })
-      .option('shard', { type: 'string', describe: 'I/N: run only points with index % N == I (I from 0), e.g. --shard $SLURM_ARRAY_TASK_ID/8' })
+      .option('shard', { type: 'string', describe: 'I/N: run the I-th of N disjoint slices (I from 0; whole simulation groups when there are at least N), e.g. --shard $SLURM_ARRAY_TASK_ID/8' })
       .example('$0 sweep --chip loihi --vary core.neurons=256,512,1024 --vary energy.synop_pJ=10:30:5 --out loihi.csv', '3 × 5 points: 3 simulations, 12 more priced by replay')
       .example('$0 sweep --vary timesteps=32,64,128 --vary noc.multicast=true,false', 'ticks and multicast routing')
-      .example('$0 sweep --vary energy.synop_pJ=10:30:5 --shard 0/4 --out part-0.csv', 'one of four shards; then `sweep merge part-*.csv --out all.csv`') as never,
+      .example('$0 sweep --vary energy.synop_pJ=10:30:5 --shard 0/4 --out part-0.csv', 'one of four shards; then `sweep merge part-*.csv --out all.csv`'),
+  ) as never,
   handler: async (args) => {
     const axes = parseAxes((args.vary ?? []).map(String));
     if (axes.length === 0) fail('--vary', 'name at least one field to vary, e.g. --vary energy.synop_pJ=10:30:5');

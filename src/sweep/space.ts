@@ -149,9 +149,19 @@ export function pointAt(axes: Axis[], index: number, fixed: RunSettings): Omit<S
   return { index, values, label, chipSet, run, snnKey };
 }
 
-/** Which of `total` points the shard `I/N` (0-based I) runs: every N-th, starting at I. */
-export function inShard(index: number, shard: { index: number; count: number } | null): boolean {
-  return !shard || index % shard.count === shard.index;
+/**
+ * The points of shard `I/N` (0-based I). Whole simulation groups go to one shard (group g, in
+ * the order of their first points, to shard g mod N), so no group is simulated twice across a
+ * cluster; when there are fewer groups than shards, points are dealt instead (point k to shard
+ * k mod N), every shard then simulating the groups it touches. Rows do not depend on the rule:
+ * every point is priced by replaying its group's trace.
+ */
+export function selectShard<T extends { point: { index: number; simKey: string } }>(points: T[], shard: { index: number; count: number } | null): T[] {
+  if (!shard) return points;
+  const groups = new Map<string, number>();
+  for (const p of points) if (!groups.has(p.point.simKey)) groups.set(p.point.simKey, groups.size);
+  if (groups.size >= shard.count) return points.filter((p) => groups.get(p.point.simKey)! % shard.count === shard.index);
+  return points.filter((p) => p.point.index % shard.count === shard.index);
 }
 
 export function parseShard(s: string | undefined): { index: number; count: number } | null {
@@ -188,12 +198,11 @@ export function validatePoints(
       chip = chipWithOverrides(base, p.chipSet, `sweep point ${i} (${p.label})`);
       chips.set(ck, chip);
     }
-    if (!inShard(i, shard)) continue;
     const c = chip.params;
     const simKey = JSON.stringify([p.snnKey, p.run.timesteps, chipGeometry(c), c.board]);
     out.push({ point: { ...p, simKey }, chip });
   }
-  return out;
+  return selectShard(out, shard);
 }
 
 /** A short stable id of everything that defines a sweep's results (resume and merge check it). */
