@@ -26,6 +26,8 @@ export interface ChartOptions {
   hLines?: Array<{ y: number; label: string }>;
   yMin?: number;
   yMax?: number;
+  /** widen the data range by this fraction on each side (marks off the frame); default 0 */
+  pad?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
@@ -70,6 +72,15 @@ export function lineChart(series: Series[], opt: ChartOptions): string {
   let yLo = opt.yMin ?? Math.min(...all.map((p) => p[1]), ...(opt.hLines ?? []).map((h) => h.y));
   let yHi = opt.yMax ?? Math.max(...all.map((p) => p[1]), ...(opt.hLines ?? []).map((h) => h.y));
   if (!all.length) { xLo = 0; xHi = 1; yLo = 0; yHi = 1; }
+  if (opt.pad && all.length) {
+    const widen = (lo: number, hi: number, log: boolean | undefined): [number, number] => {
+      if (log) { const f = Math.pow(hi / lo, opt.pad!); return [lo / f, hi * f]; }
+      const d = (hi - lo) * opt.pad!;
+      return [lo - d, hi + d];
+    };
+    [xLo, xHi] = widen(xLo, xHi, opt.xLog);
+    if (opt.yMin === undefined && opt.yMax === undefined) [yLo, yHi] = widen(yLo, yHi, opt.yLog);
+  }
   if (xLo === xHi) { xLo -= opt.xLog ? xLo / 2 : 1; xHi += opt.xLog ? xHi : 1; }
   if (yLo === yHi) { yLo -= opt.yLog ? yLo / 2 : 1; yHi += opt.yLog ? yHi : 1; }
   const tx = (v: number) => opt.xLog ? (Math.log(v) - Math.log(xLo)) / (Math.log(xHi) - Math.log(xLo)) : (v - xLo) / (xHi - xLo);
@@ -97,15 +108,37 @@ export function lineChart(series: Series[], opt: ChartOptions): string {
     out.push(`<line x1="${m.l}" y1="${num(Y(h.y))}" x2="${m.l + pw}" y2="${num(Y(h.y))}" stroke="#999" stroke-dasharray="4 3"/>`);
     out.push(`<text x="${m.l + pw - 4}" y="${num(Y(h.y) - 3)}" text-anchor="end" fill="#666">${esc(h.label)}</text>`);
   }
+  // point labels: emphasized series first; a label that would overlap one already placed is
+  // left out, and one that would cross the right edge is set to the left of its mark
+  const placed: Array<[number, number, number, number]> = [];
+  const labelAt = (x: number, y: number, text: string): string | null => {
+    const w = text.length * 5.2, h = 10;
+    let x0 = x + 6;
+    if (x0 + w > m.l + pw) x0 = x - 6 - w;
+    const box: [number, number, number, number] = [x0, y - 5 - h, x0 + w, y - 5];
+    if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) return null;
+    placed.push(box);
+    return `<text x="${num(x0)}" y="${num(y - 5)}" font-size="9" fill="#333">${esc(text)}</text>`;
+  };
+  const labelled = new Map<number, string[]>();
+  [...series.keys()].sort((a, b) => Number(!!series[b].emphasis) - Number(!!series[a].emphasis)).forEach((i) => {
+    const s = series[i];
+    if (!s.scatter || !s.labels) return;
+    const texts: string[] = [];
+    s.points.forEach(([x, y], k) => {
+      const label = s.labels?.[k];
+      if (!label || !Number.isFinite(x) || !Number.isFinite(y) || (opt.xLog && x <= 0) || (opt.yLog && y <= 0)) return;
+      const t = labelAt(X(x), Y(y), label);
+      if (t) texts.push(t);
+    });
+    labelled.set(i, texts);
+  });
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
     const pts = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!opt.xLog || x > 0) && (!opt.yLog || y > 0));
     if (s.scatter) {
-      pts.forEach(([x, y], k) => {
-        out.push(`<circle cx="${num(X(x))}" cy="${num(Y(y))}" r="${s.emphasis ? 5 : 3.5}" fill="${s.emphasis ? color : 'none'}" stroke="${color}"/>`);
-        const label = s.labels?.[s.points.indexOf(pts[k])];
-        if (label) out.push(`<text x="${num(X(x) + 6)}" y="${num(Y(y) - 5)}" font-size="9" fill="#333">${esc(label)}</text>`);
-      });
+      for (const [x, y] of pts) out.push(`<circle cx="${num(X(x))}" cy="${num(Y(y))}" r="${s.emphasis ? 5 : 3.5}" fill="${s.emphasis ? color : 'none'}" stroke="${color}"/>`);
+      out.push(...(labelled.get(i) ?? []));
     } else if (pts.length) {
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="${s.emphasis ? 2.5 : 1.6}" points="${pts.map(([x, y]) => `${num(X(x))},${num(Y(y))}`).join(' ')}"/>`);
     }

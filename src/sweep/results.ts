@@ -213,7 +213,7 @@ export function sweepPlots(rows: Row[], title: string): SweepPlots {
   const ms = (r: Row) => num(r.latency_frame_s) * 1e3;
   const spread = (v: number[]) => (v.length ? Math.max(...v) / Math.min(...v) : 1);
   const logE = spread(ok.map(mJ).filter((v) => v > 0)) > 30;
-  const labelAll = ok.length <= 24;
+  const labelAll = ok.length <= 60; // overlapping labels are left out (svg.ts)
   const rest = ok.filter((r) => !front.has(r.point));
   const onFront = ok.filter((r) => front.has(r.point)).sort((a, b) => ms(a) - ms(b));
   const series: Series[] = [
@@ -226,11 +226,19 @@ export function sweepPlots(rows: Row[], title: string): SweepPlots {
     yLabel: 'energy per frame (mJ)',
     yLog: logE,
     xLog: spread(ok.map(ms).filter((v) => v > 0)) > 30,
+    pad: 0.05,
   });
   const withAp = ok.filter((r) => Number.isFinite(num(r.ap50_vs_ann)));
+  // one series per value of the first varied field, each mark labelled by the others
+  const bySeries = new Map<string, Row[]>();
+  for (const r of withAp) {
+    const [head] = r.varied.split(' ');
+    bySeries.set(head, [...(bySeries.get(head) ?? []), r]);
+  }
+  const rest1 = (r: Row) => shortLabel(r.varied.split(' ').slice(1).join(' '));
   const ap = lineChart(
-    [{ name: 'points', scatter: true, points: withAp.map((r) => [mJ(r), num(r.ap50_vs_ann)]), labels: labelAll ? withAp.map((r) => shortLabel(r.varied)) : undefined }],
-    { title: `${title}: energy vs accuracy`, xLabel: 'energy per frame (mJ)', yLabel: 'AP@0.5 against the ANN', xLog: logE, yMin: 0, yMax: 1 },
+    [...bySeries].map(([name, rs]) => ({ name: shortLabel(name), scatter: true, points: rs.map((r) => [mJ(r), num(r.ap50_vs_ann)] as [number, number]), labels: labelAll ? rs.map(rest1) : undefined })),
+    { title: `${title}: energy vs accuracy`, xLabel: 'energy per frame (mJ)', yLabel: 'AP@0.5 against the ANN', xLog: logE, yMin: 0, yMax: 1, pad: 0.05 },
   );
   return { pareto, ap };
 }
@@ -238,7 +246,7 @@ export function sweepPlots(rows: Row[], title: string): SweepPlots {
 /** The JSON summary: what was varied, how the points were priced, the front and the extremes. */
 export function sweepSummary(
   rows: Row[],
-  meta: { sweep: string; points: number; base: string; axes: Axis[]; fixed: Record<string, unknown>; seed: number; run?: Record<string, number> },
+  meta: { sweep: string; points: number; base: string; axes: Axis[]; fixed: Record<string, unknown>; seed: number; run?: Record<string, number>; groups?: number },
 ): Record<string, unknown> {
   const ok = rows.filter((r) => r.status === 'ok');
   const pick = (r: Row | undefined) => r && {
@@ -258,6 +266,7 @@ export function sweepSummary(
     rows: rows.length,
     complete: rows.length === meta.points,
     refused: rows.filter((r) => r.status !== 'ok').map((r) => ({ point: Number(r.point), varied: r.varied, status: r.status })),
+    ...(meta.groups !== undefined ? { simulation_groups: meta.groups, simulation_groups_note: 'points of one group differ only in fields the mapper and simulator never read: one emulation with a trace, every point priced by replaying it' } : {}),
     ...(meta.run ? { this_run: meta.run } : {}),
     pareto_front: paretoFront(rows).map(pick),
     lowest_energy: pick(by('energy_per_frame_J')) ?? null,

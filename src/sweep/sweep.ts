@@ -244,6 +244,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     sweep: id, points: total, base: baseName, axes, seed: o.seed,
     fixed: { model: modelShown, ...fixedShown, shard: o.shard ? `${o.shard.index}/${o.shard.count}` : null },
     run: { skipped: validated.length - todo.length, simulated, replayed, refused },
+    groups: new Set(validated.map((v) => v.point.simKey)).size,
   });
   return { sweep: id, points: total, shardPoints: validated.length, skipped: validated.length - todo.length, simulated, replayed, refused, complete, files };
 }
