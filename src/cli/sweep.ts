@@ -2,7 +2,6 @@
  * `neuroemu sweep`: a design-space sweep over chip fields and run settings (src/sweep), and
  * `neuroemu sweep merge`: joins the files of a sharded sweep.
  */
-import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { readResults, formatResults } from '../sweep/results.ts';
 import { mergeResults } from '../sweep/results.ts';
@@ -56,7 +55,7 @@ const mergeCommand: CommandModule<object, MergeArgs> = {
     const meta = axesOfRows(merged.rows);
     writeSweepReport(merged.rows, out, { sweep: merged.sweep, points: merged.points, base: meta.base, axes: meta.axes, seed: meta.seed, fixed: { ...meta.fixed, merged_from: files } });
     process.stdout.write(`merged ${files.length} files: ${merged.points} points of sweep ${merged.sweep}, none missing or duplicated\n`);
-    for (const f of Object.values(out)) process.stdout.write(`wrote ${resolve(f)}\n`);
+    for (const f of Object.values(out)) process.stdout.write(`wrote ${f}\n`);
   },
 };
 
@@ -115,6 +114,6 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         `${r.replayed} more priced by replaying their traces${r.refused ? `, ${r.refused} refused by the mapper` : ''}, ${s.toFixed(1)} s\n` +
         (r.complete ? '' : 'incomplete: re-run the same command to finish it\n'),
     );
-    for (const f of Object.values(r.files)) process.stdout.write(`wrote ${resolve(f)}\n`);
+    for (const f of Object.values(r.files)) process.stdout.write(`wrote ${f}\n`);
   },
 };
