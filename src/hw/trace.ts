@@ -464,20 +464,32 @@ export function replayMismatch(h: TraceHeader, chip: ChipParams): string | null 
  * differently.
  */
 export function replayTrace(file: string, chip: ChipParams, opts: AccountantOptions & { onProgress?: (line: string) => void } = {}): ChipRunResult {
+  return replayTraceOnChips(file, [chip], opts)[0];
+}
+
+/**
+ * replayTrace on several chips in one pass over the trace (decoding the trace costs more than
+ * pricing it: a design-space sweep prices a group's points this way).
+ */
+export function replayTraceOnChips(file: string, chips: ChipParams[], opts: AccountantOptions & { onProgress?: (line: string) => void } = {}): ChipRunResult[] {
   const t = readTrace(file);
-  const why = replayMismatch(t.header, chip);
-  const name = chip.variant ? `${chip.name}@${chip.variant}` : chip.name;
-  if (why) throw new UserError(`${file}: cannot replay on ${name}: ${why} (recorded on ${t.header.recordedOn})`);
-  const acc = new Accountant(chip, t.geometry, opts);
+  const accountants = chips.map((chip) => {
+    const why = replayMismatch(t.header, chip);
+    const name = chip.variant ? `${chip.name}@${chip.variant}` : chip.name;
+    if (why) throw new UserError(`${file}: cannot replay on ${name}: ${why} (recorded on ${t.header.recordedOn})`);
+    return new Accountant(chip, t.geometry, opts);
+  });
   let i = 0;
   for (const f of t.frames()) {
-    for (const rec of f.ticks) acc.tick(rec);
-    acc.endFrame(f.network);
+    for (const acc of accountants) {
+      for (const rec of f.ticks) acc.tick(rec);
+      acc.endFrame(f.network);
+    }
     opts.onProgress?.(`replay: frame ${++i}`);
   }
-  return acc.result({
+  return accountants.map((acc) => acc.result({
     timesteps: t.header.timesteps,
     seed: t.header.seed,
     notes: [`replayed from ${file}, recorded on ${t.header.recordedOn} (same mapping: ${t.header.fingerprint.placementHash.slice(0, 12)})`],
-  });
+  }));
 }
