@@ -21,6 +21,8 @@ import { convOut, shapeSize, type Layer, type Network, type Shape } from '../src
 import { BUNDLED_CFG_DIR, loadModel } from '../src/model/load.ts';
 import { syntheticDarknetWeights } from '../src/model/synthetic.ts';
 import { decodeImage } from '../src/image/decode.ts';
+import { parseAxes, validatePoints } from '../src/sweep/space.ts';
+import { mergeResults, readResults } from '../src/sweep/results.ts';
 
 const SEED = 20240611;
 const SCALE = Math.max(1, Number(process.env.FUZZ_SCALE ?? 1) || 1);
@@ -496,6 +498,53 @@ test('fuzz images: the full-size sample photo, truncated and flipped past its he
     f.attempt(`sample1.jpg #${i} [${ops.join(', ')}]`, () => checkImage(bytes, 'sample1.jpg'));
   }
   assert.is(f.failures.length, 0, f.failures.join('\n'));
+});
+
+
+// ---------------------------------------------------------------------------------------------
+// sweep: --vary arguments and results files
+
+test('fuzz sweep --vary: mutated arguments → UserError or axes whose points validate or are refused', () => {
+  const rand = mulberry32(SEED + 6);
+  const seeds = ['core.neurons=256,512,1024', 'energy.synop_pJ=10:30:5', 'timesteps=64,128', 'noc.multicast=true,false', 'timing.synop_ns=0.5:2:0.5', 'neuron=ibt,if', 'timing.tick.rule=barrier'];
+  const junk = ['=', ',', ':', '.', '-', 'e', '1', '0', ' ', 'x', '..', '::', ',,', '1e309', 'NaN', '-1', 'value'];
+  const f = new Fuzzer();
+  const fixed = { timesteps: 16, thresholds: null, norm: 'channel', statistic: null, neuron: 'ibt' };
+  for (let k = 0; k < 300 * SCALE; k++) {
+    let a = pick(rand, seeds);
+    for (let m = 0, n = 1 + int(rand, 3); m < n; m++) {
+      const at = int(rand, a.length + 1);
+      a = rand() < 0.5 ? a.slice(0, at) + pick(rand, junk) + a.slice(at) : a.slice(0, at) + a.slice(at + 1 + int(rand, 3));
+    }
+    f.attempt(`--vary ${JSON.stringify(a)}`, () => {
+      const axes = parseAxes([a]);
+      assert.ok(axes[0].values.length >= 1);
+      if (axes[0].values.length <= 64) validatePoints('loihi', axes, fixed, null);
+    });
+  }
+  f.assertClean('sweep --vary');
+});
+
+test('fuzz sweep results files: truncated and mutated CSVs → UserError or rows; merge refuses or accepts cleanly', () => {
+  const rand = mulberry32(SEED + 7);
+  const good = 'point,sweep,points,status,energy_per_frame_J,latency_frame_s,varied,config\n' +
+    [0, 1, 2].map((i) => `${i},abc,3,ok,${1 + i},${2 - i},x=${i},"{""chip"":""loihi"",""seed"":1}"`).join('\n') + '\n';
+  const f = new Fuzzer();
+  for (let k = 0; k < 300 * SCALE; k++) {
+    let t = good;
+    for (let m = 0, n = 1 + int(rand, 3); m < n; m++) {
+      const at = int(rand, t.length);
+      const r = rand();
+      t = r < 0.3 ? t.slice(0, at) : r < 0.6 ? t.slice(0, at) + pick(rand, ['"', ',', '\n', 'x', '""', '\r']) + t.slice(at) : t.slice(0, at) + t.slice(at + 1);
+    }
+    const file = join(tmp, `fuzz-${k % 4}.csv`);
+    writeFileSync(file, t);
+    f.attempt(`results ${JSON.stringify(t.slice(0, 60))}`, () => {
+      const r = readResults(file, { repair: rand() < 0.5 });
+      if (r.rows.length) mergeResults([{ file, results: r }]);
+    });
+  }
+  f.assertClean('sweep results');
 });
 
 test.run();

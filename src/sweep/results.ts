@@ -129,7 +129,16 @@ export function readResults(file: string, opts: { repair?: boolean } = {}): Resu
   }
   const [columns, ...data] = records;
   if (!columns.includes('point') || !columns.includes('sweep')) throw new UserError(`${file}: not a sweep results file (no point/sweep columns)`);
-  return { columns, rows: data.map((cells) => Object.fromEntries(columns.map((c, i) => [c, cells[i]]))) };
+  const rows = data.map((cells) => Object.fromEntries(columns.map((c, i) => [c, cells[i]])));
+  rows.forEach((r, i) => {
+    const bad = (what: string): never => {
+      throw new UserError(`${file}: row ${i + 1}: ${what}`);
+    };
+    if (!/^\d+$/.test(r.point)) bad(`point "${r.point}" is not a point index`);
+    if (r.points !== undefined && (!/^\d+$/.test(r.points) || Number(r.points) <= Number(r.point))) bad(`points "${r.points}" is not a point count above the point index ${r.point}`);
+    if (r.sweep === '') bad('no sweep id');
+  });
+  return { columns, rows };
 }
 
 /** Appends one row (the header first when the file is new): at most this row is lost on a kill. */
