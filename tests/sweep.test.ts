@@ -103,6 +103,15 @@ test('simulation groups: energy and timing constants share a simulation, geometr
   assert.is.not(pts[0].point.simKey, pts[8].point.simKey); // 512 vs 1024 neurons per core
 });
 
+test('run fields: norm, neuron, thresholds, statistic set the point\'s run and split the groups', () => {
+  const pts = validatePoints('loihi', parseAxes(['norm=channel,layer', 'neuron=ibt,if', 'thresholds=none,t.json', 'statistic=max,99.9']), fixed, null);
+  assert.is(pts.length, 16);
+  assert.is(new Set(pts.map((p) => p.point.simKey)).size, 16);
+  assert.equal(pts[15].point.run, { timesteps: 16, thresholds: 't.json', norm: 'layer', statistic: 99.9, neuron: 'if' });
+  assert.is(pts[0].point.run.thresholds, null); // none: untuned
+  assert.equal(pts[0].point.chipSet, {});
+});
+
 test('shards: I/N parsing, disjoint slices that cover every point, whole groups when there are enough', () => {
   assert.equal(parseShard('2/8'), { index: 2, count: 8 });
   throwsUser(() => parseShard('8/8'), /I must be in 0\.\.7/);
