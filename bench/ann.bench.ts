@@ -14,9 +14,10 @@
  * 0.5 GMAC/s, so each conv layer is timed once after a JIT warm-up on a small network, and the
  * whole frame once. GMAC/s = multiply-accumulates (out_h·out_w·filters·cin/groups·k²) / time.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
+import { argv, json, machineInfo, nowS, opt, progress } from './common.ts';
 import { convReference, forwardReference, maxpoolReference } from '../src/ann/reference.ts';
 import { WasmAnn } from '../src/ann/wasm.ts';
 import { loadImage } from '../src/image/decode.ts';
@@ -25,26 +26,9 @@ import type { Layer } from '../src/model/ir.ts';
 import { PROJECT_ROOT, loadModel } from '../src/model/load.ts';
 import { layerMacs } from '../src/model/stats.ts';
 
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const opt = (name: string, dflt: number): number => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
 const size = opt('--size', 416);
 const minTimeS = opt('--min-time', 0.5);
-const progress = (s: string) => process.stderr.write(`${s}\n`);
 
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    return m ? m[1].trim() : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-const nowS = () => Number(process.hrtime.bigint()) / 1e9;
 
 /** median and min seconds per call of fn: `warm` untimed calls, then at least `minIter` calls and `minTime` seconds */
 function time(fn: () => void, warm: number, minIter: number, minTime: number): { medianS: number; minS: number; iterations: number } {
@@ -66,7 +50,7 @@ const describe = (l: Layer): string => {
   return l.kind;
 };
 
-const machine = { cpu: cpuModel(), cores: availableParallelism(), node: process.version, platform: `${process.platform} ${process.arch}`, loadAvg1m: loadavg()[0] };
+const machine = machineInfo();
 progress(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)}`);
 
 const net = loadModel({ model: 'yolov2-tiny-voc', weights: 'synthetic:1', size });

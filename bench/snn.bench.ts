@@ -26,9 +26,10 @@
  *    reported, the median over all runs beside it (the VM's other vCPU is shared with other work).
  * Scatter timings likewise: 3 rounds, the quietest round's median.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { argv, json, machineInfo, nowS, opt, progress } from './common.ts';
 import { createAnnEngine } from '../src/ann/engine.ts';
 import type { SnnConvLayer, SnnLayer, SnnNetwork } from '../src/convert/snn-ir.ts';
 import { SNN_FORMAT_VERSION } from '../src/convert/snn-ir.ts';
@@ -43,25 +44,9 @@ import { createSimulator } from '../src/sim/simulator.ts';
 import type { WasmSnn } from '../src/sim/wasm.ts';
 import { gaussian, mulberry32 } from '../src/util/rng.ts';
 
-const argv = process.argv.slice(2);
-const json = argv.includes('--json');
-const opt = (name: string, dflt: number): number => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
-};
 const minTimeS = opt('--min-time', 0.4);
 const timedTicks = opt('--ticks', 24);
-const progress = (s: string) => process.stderr.write(`${s}\n`);
 
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    return m ? m[1].trim() : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-const nowS = () => Number(process.hrtime.bigint()) / 1e9;
 
 /**
  * median and min seconds per call: `warm` untimed calls, then ROUNDS rounds of at least `minIter`
@@ -89,7 +74,7 @@ function time(fn: () => void, warm: number, minIter: number, minTime: number): {
 }
 const round = (x: number | null, p = 4): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toPrecision(p)));
 
-const machine = { cpu: cpuModel(), cores: availableParallelism(), node: process.version, platform: `${process.platform} ${process.arch}`, loadAvg1m: loadavg()[0], loadAvg1mAtEnd: 0 };
+const machine = { ...machineInfo(), loadAvg1mAtEnd: 0 };
 progress(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)}`);
 
 // ---------------------------------------------------------------------------------------------
