@@ -27,56 +27,11 @@ import { ReferenceSnn } from '../src/sim/reference.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
 import { chipReportJson, chipReportRows } from '../src/hw/report.ts';
 import { gaussian, mulberry32 } from '../src/util/rng.ts';
+import { toyChip, toyNet } from './helpers/toy-chip.ts';
 
 const pJ = 1e-12, ns = 1e-9;
 const close = (a: number, b: number, what: string, rel = 1e-12) => assert.ok(Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b), 1e-30), `${what}: ${a} vs ${b}`);
 
-/**
- * A generic-style toy chip: 2 cores per chip on a 1×2 router mesh (one core per router), a board
- * of 2×1 chips: the global mesh is 2×2 routers with the chip boundary between x = 0 and x = 1.
- * Round per-event energies and times so that the hand arithmetic is exact.
- */
-function toyChip(): ChipParams {
-  const p = structuredClone(loadChip('generic').params);
-  p.name = 'toy';
-  p.variant = undefined;
-  p.board = { chipsX: 2, chipsY: 1 };
-  p.chip = { cores: 2, tilesX: 1, tilesY: 2, coresPerTile: 1, mgmtCores: 0 };
-  p.core = {
-    ...p.core, neurons: 2, axons: 18, synapseMemoryBits: 1 << 20, bitsPerSynapse: 1, maxSynapses: 1 << 20, sharesKernels: true,
-    maxWeightsPerNeuron: Infinity, maxFanoutPerNeuron: Infinity, maxFanoutPerCore: Infinity,
-  };
-  p.noc = { ...p.noc, multicast: false, linkPacketsPerS: 1e9, offchipPacketsPerS: 1e8, maxHopSpan: Infinity, routeEntries: Infinity };
-  p.energy = {
-    synopJ: 1 * pJ, learnJ: 0, neuronUpdateActiveJ: 10 * pJ, neuronUpdateIdleJ: 2 * pJ, spikeOutJ: 5 * pJ, packetJ: 3 * pJ,
-    hopTileJ: 0, hopEwJ: 7 * pJ, hopNsJ: 11 * pJ, chipCrossingJ: 100 * pJ, staticCoreW: 1e-3, staticChipW: 10e-3,
-  };
-  p.power = { kind: 'per_event' };
-  p.timing = {
-    tick: { rule: 'barrier', minPeriodS: 0 },
-    clockHz: null,
-    eventS: {
-      synop: 10 * ns, learn: 0, neuron_update_active: 20 * ns, neuron_update_idle: 5 * ns, spike_out: 1 * ns, packet: 2 * ns,
-      hop_tile: 0, hop_ew: 3 * ns, hop_ns: 4 * ns, chip_crossing: 50 * ns,
-    },
-    barrierTilesS: [[1, 100 * ns], [4, 400 * ns]],
-    barrierChipsS: [],
-  };
-  return p;
-}
-
-/**
- * Layer 0: 1×1 conv reading the analog 1×2 image x = (1, 1), weights 0.5 (channel 0) and 0.25
- * (channel 1), IF with vth 1: channel 0 fires at ticks 2, 4, channel 1 at tick 4 (both pixels).
- * Layer 1: 3×3 pad 1 conv 2 → 2, integrating (the readout): every layer-0 spike reaches both of
- * its pixels.
- */
-function toyNet(): SnnNetwork {
-  const input: Shape = { c: 1, h: 1, w: 2 };
-  const l0 = convLayer(0, -1, input, { filters: 2, size: 1, rule: 'if', vthPos: 1, weights: Float32Array.of(0.5, 0.25) });
-  const l1 = convLayer(1, 0, l0.outShape, { filters: 2, size: 3, pad: 1, rule: 'integrate', weights: new Float32Array(2 * 2 * 9).fill(1) });
-  return makeSnn(input, [l0, l1], [1]);
-}
 
 test('toy: the mapping the hand arithmetic rests on', () => {
   const m = mapNetwork(toyNet(), toyChip());

@@ -19,7 +19,6 @@ import type { ChipRunResult } from '../src/hw/account.ts';
 import { readTrace, replayTrace, TRACE_MAGIC, TRACE_VERSION } from '../src/hw/trace.ts';
 import { chipReportRows } from '../src/hw/report.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
-import { convLayer, makeSnn } from '../src/sim/handmade.ts';
 import type { SnnNetwork } from '../src/convert/snn-ir.ts';
 import { PROJECT_ROOT, loadModel } from '../src/model/load.ts';
 import { calibrate } from '../src/convert/calibrate.ts';
@@ -28,6 +27,7 @@ import { faceSamplePhotos } from '../src/model/faceapi.ts';
 import { loadImage } from '../src/image/decode.ts';
 import { preprocess } from '../src/image/preprocess.ts';
 import { replayCommand } from '../src/cli/replay.ts';
+import { toyChip, toyNet } from './helpers/toy-chip.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'neuroemu-trace-'));
 const pJ = 1e-12, ns = 1e-9;
@@ -116,41 +116,6 @@ test('another geometry is refused with the reason', async () => {
 // ---------------------------------------------------------------------------------------------
 // the committed toy trace (the hand-computed toy of tests/account.test.ts)
 
-function toyChip(): ChipParams {
-  const p = structuredClone(loadChip('generic').params);
-  p.name = 'toy';
-  p.variant = undefined;
-  p.board = { chipsX: 2, chipsY: 1 };
-  p.chip = { cores: 2, tilesX: 1, tilesY: 2, coresPerTile: 1, mgmtCores: 0 };
-  p.core = {
-    ...p.core, neurons: 2, axons: 18, synapseMemoryBits: 1 << 20, bitsPerSynapse: 1, maxSynapses: 1 << 20, sharesKernels: true,
-    maxWeightsPerNeuron: Infinity, maxFanoutPerNeuron: Infinity, maxFanoutPerCore: Infinity,
-  };
-  p.noc = { ...p.noc, multicast: false, linkPacketsPerS: 1e9, offchipPacketsPerS: 1e8, maxHopSpan: Infinity, routeEntries: Infinity };
-  p.energy = {
-    synopJ: 1 * pJ, learnJ: 0, neuronUpdateActiveJ: 10 * pJ, neuronUpdateIdleJ: 2 * pJ, spikeOutJ: 5 * pJ, packetJ: 3 * pJ,
-    hopTileJ: 0, hopEwJ: 7 * pJ, hopNsJ: 11 * pJ, chipCrossingJ: 100 * pJ, staticCoreW: 1e-3, staticChipW: 10e-3,
-  };
-  p.power = { kind: 'per_event' };
-  p.timing = {
-    tick: { rule: 'barrier', minPeriodS: 0 },
-    clockHz: null,
-    eventS: {
-      synop: 10 * ns, learn: 0, neuron_update_active: 20 * ns, neuron_update_idle: 5 * ns, spike_out: 1 * ns, packet: 2 * ns,
-      hop_tile: 0, hop_ew: 3 * ns, hop_ns: 4 * ns, chip_crossing: 50 * ns,
-    },
-    barrierTilesS: [[1, 100 * ns], [4, 400 * ns]],
-    barrierChipsS: [],
-  };
-  return p;
-}
-
-function toyNet(): SnnNetwork {
-  const input = { c: 1, h: 1, w: 2 };
-  const l0 = convLayer(0, -1, input, { filters: 2, size: 1, rule: 'if', vthPos: 1, weights: Float32Array.of(0.5, 0.25) });
-  const l1 = convLayer(1, 0, l0.outShape, { filters: 2, size: 3, pad: 1, rule: 'integrate', weights: new Float32Array(2 * 2 * 9).fill(1) });
-  return makeSnn(input, [l0, l1], [1]);
-}
 
 const TOY = join(PROJECT_ROOT, 'traces', 'toy.bin');
 
