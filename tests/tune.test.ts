@@ -11,7 +11,7 @@ import type { TruthImage } from '../src/detect/map.ts';
 import { loadImage } from '../src/image/decode.ts';
 import { preprocess } from '../src/image/preprocess.ts';
 import { faceSamplePhotos } from '../src/model/faceapi.ts';
-import { convLayer, makeSnn, poolLayer, routeLayer, upsampleLayer } from '../src/sim/handmade.ts';
+import { convLayer, makeSnn, routeLayer, upsampleLayer } from '../src/sim/handmade.ts';
 import { createSimulatorSync } from '../src/sim/simulator.ts';
 import { measureRuns, objectiveOf, SearchSpace, splitGroups, type Measured } from '../src/tune/threshold.ts';
 import {
@@ -296,6 +296,7 @@ test('tune end to end (face 224, 2+2 images, T=32, budget 8): workers and in-pro
   const common = [
     '--model', 'face', '--size', '224', '--calib', photos[0], photos[2], '--images', photos[0], photos[2], '--holdout', photos[4], photos[5],
     '--timesteps', '32', '--budget', '8', '--report-timesteps', '48', '--ann-threshold', '0.3', '--seed', '7',
+    '--chip', 'none', // energy pricing is tests/tune-energy.test.ts's
   ];
   const files = (tag: string) => ['--out', join(tmp, `${tag}.json`), '--csv', join(tmp, `${tag}.csv`), '--svg', join(tmp, `${tag}.svg`)];
   const t0 = Date.now();

@@ -3,14 +3,15 @@ import type { CommandModule } from 'yargs';
 import { absoluteModelSpec, snnFromModel } from '../convert/from-model.ts';
 import type { NormMode } from '../convert/snn-ir.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
+import { loadChip, type Chip } from '../hw/chip-schema.ts';
 import { imageKey, truthFromDetections, type TruthImage } from '../detect/map.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
-import { fail } from '../util/errors.ts';
+import { fail, UserError } from '../util/errors.ts';
 import {
-  bestSoFarSvg, DEFAULT_BOUNDS, DEFAULT_GROUPS, DEFAULT_OBJECTIVE, DEFAULT_RATIO_BOUNDS, evaluationsCsv, formatTuneReport, progressLine, tuneThresholds,
-  type TuneResult,
+  bestSoFarSvg, DEFAULT_BOUNDS, DEFAULT_GROUPS, DEFAULT_OBJECTIVE, DEFAULT_RATIO_BOUNDS, evaluationsCsv, formatTuneReport, priceHoldout, progressLine, tuneThresholds,
+  type EnergyPoint, type HoldoutEnergy, type TuneResult,
 } from '../tune/threshold.ts';
 import { THRESHOLDS_FORMAT, THRESHOLDS_VERSION, writeThresholdsFile, type ThresholdsFile } from '../tune/thresholds-file.ts';
 import { EvalPool, type PreparedImage } from '../tune/workers.ts';
@@ -46,6 +47,7 @@ interface TuneArgs {
   'candidate-threshold': number;
   'report-timesteps'?: number;
   baseline: boolean;
+  chip: string[];
   workers: number;
   batch: number;
   out: string;
@@ -61,8 +63,47 @@ function parsePair(s: string, flag: string): [number, number] {
 
 const round = (v: number, d = 6) => Number(v.toFixed(d));
 
+/** Default chips of the energy pricing: those of `neuroemu run --chip`. */
+export const DEFAULT_TUNE_CHIPS = ['truenorth', 'loihi'];
+
+/** --chip: chip names or files, loaded now so that a bad one fails before the search; none (or no name): no pricing. */
+function parseChips(list: readonly unknown[] | undefined): { name: string; chip: Chip }[] {
+  const names = (list ?? []).map((c) => String(c).trim()).filter((c) => c !== '');
+  if (names.length === 1 && names[0] === 'none') return [];
+  if (names.includes('none')) fail('--chip', 'none (no energy pricing) cannot be combined with chip names');
+  const dup = names.find((c, i) => names.indexOf(c) !== i);
+  if (dup !== undefined) fail('--chip', `${dup} is given twice`);
+  return names.map((name) => {
+    try {
+      return { name, chip: loadChip(name) };
+    } catch (e) {
+      if (e instanceof UserError) fail('--chip', e.message);
+      throw e;
+    }
+  });
+}
+
+const energyPointJson = (p: EnergyPoint | null) =>
+  p === null ? { ticks: null, energyPerFrameJ: null, latencyPerFrameS: null } : { ticks: p.ticks, energyPerFrameJ: p.energyPerFrameJ, latencyPerFrameS: p.latencyPerFrameS };
+
+/** The energy figures as the thresholds file's report.energy records them. */
+function energyJson(en: HoldoutEnergy) {
+  return {
+    what: 'mean over the held-out frames of the energy and latency of ticks 1..t, each network emulated as `neuroemu run` does (chip file constants); t = the ticks it needs to reach each target (null: not reached within the report ticks) and T',
+    frames: en.frames, seed: en.seed, autoBoard: en.autoBoard, timesteps: en.timesteps, reportTimesteps: en.reportTimesteps,
+    chips: en.chips.map((c) => ({
+      chip: c.chip, file: c.file, ...(c.variant ? { variant: c.variant } : {}), cores: c.cores, chips: c.chips,
+      networks: c.networks.map((n) => ({
+        network: n.label,
+        atT: energyPointJson(n.atT),
+        reach: n.reach.map((x) => ({ target: x.target, ...energyPointJson(x.point) })),
+      })),
+    })),
+  };
+}
+
 /** The thresholds file of a tuning run (the BO optimum). */
-function thresholdsFileOf(r: TuneResult, meta: { model: ThresholdsFile['model']; network: ThresholdsFile['network']; settings: ThresholdsFile['settings']; args: TuneArgs; annThreshold: number; calibration: string[] }): ThresholdsFile {
+function thresholdsFileOf(r: TuneResult, meta: { model: ThresholdsFile['model']; network: ThresholdsFile['network']; settings: ThresholdsFile['settings']; args: TuneArgs; annThreshold: number; calibration: string[]; energy?: HoldoutEnergy }): ThresholdsFile {
   const a = r.best.assignment;
   const o = r.best.objective;
   const sp = r.space.opts;
@@ -99,7 +140,11 @@ function thresholdsFileOf(r: TuneResult, meta: { model: ThresholdsFile['model'];
         network: h.label, apT: round(h.apAtT), apR: round(h.apAtR), sopsPerImageT: Math.round(h.sopsPerImageAtT),
         reach: h.reach.map((x) => ({ target: x.target, tick: x.tick, sopsPerImage: x.sopsPerImage === null ? null : Math.round(x.sopsPerImage) })),
         objective: round(h.objective.value),
+        // the network's threshold scales per spiking layer (as `layers`; all 1: untuned), so the comparison can be reproduced
+        scales: h.assignment ? h.assignment.layers.map((e) => e.scale) : r.space.layers.map(() => 1),
+        ...(h.assignment?.tSwitch !== undefined ? { scales2: h.assignment.layers.map((e) => e.scale2), tSwitch: h.assignment.tSwitch } : {}),
       })),
+      ...(meta.energy?.chips.length ? { energy: energyJson(meta.energy) } : {}),
     },
   };
 }
@@ -129,12 +174,14 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN candidates scored for AP' })
       .option('report-timesteps', { type: 'number', describe: 'ticks of the held-out report (default 4 × T)' })
       .option('baseline', { type: 'boolean', default: true, describe: 'run the random-search baseline with the same budget (--no-baseline skips it)' })
+      .option('chip', { type: 'string', array: true, default: DEFAULT_TUNE_CHIPS, describe: 'chips (chips/ names, NAME@VARIANT or chip files) that price energy per frame of the held-out report; none: skip' })
       .option('workers', { type: 'number', default: Math.min(2, availableParallelism()), describe: 'worker threads evaluating candidates (0: in-process)' })
       .option('batch', { type: 'number', default: 2, describe: 'candidates suggested per BO round (results depend on it, not on --workers)' })
       .option('out', { type: 'string', demandOption: true, describe: 'the thresholds JSON to write (read by detect/convergence/run --thresholds)' })
       .option('csv', { type: 'string', describe: 'CSV of every evaluation of both searches' })
       .option('svg', { type: 'string', describe: 'SVG of the best objective so far against evaluations' })
-      .example('$0 tune --model face --size 224 --images s1.jpg s2.jpg s3.jpg s4.jpg --holdout s5.jpg s6.jpg --timesteps 128 --budget 32 --out th.json --csv th.csv --svg th.svg', 'tune the face detector') as never,
+      .example('$0 tune --model face --size 224 --images s1.jpg s2.jpg s3.jpg s4.jpg --holdout s5.jpg s6.jpg --timesteps 128 --budget 32 --out th.json --csv th.csv --svg th.svg', 'tune the face detector')
+      .example('$0 tune --model face --images s1.jpg s2.jpg --holdout s5.jpg --chip loihi@sana-fe --out th.json', 'price the held-out report on another chip (--chip none: no pricing)') as never,
   handler: async (args) => {
     const T = checkTimesteps(args.timesteps);
     if (!(Number.isInteger(args.budget) && args.budget >= 1 && args.budget <= 10000)) fail('--budget', `${args.budget} must be an integer in 1..10000`);
@@ -149,6 +196,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     if (annTh !== undefined && !(annTh >= 0 && annTh < 1)) fail('--ann-threshold', `${annTh} must be in [0, 1)`);
     const R = args['report-timesteps'] === undefined ? 4 * T : checkTimesteps(args['report-timesteps'], '--report-timesteps');
     if (R < T) fail('--report-timesteps', `${R} must be >= --timesteps (${T})`);
+    const chips = parseChips(args.chip);
     const bounds = parsePair(args.bounds, '--bounds');
     const ratioBounds = parsePair(args['ratio-bounds'], '--ratio-bounds');
     const seen = new Map<string, string>();
@@ -211,17 +259,37 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     }
     process.stderr.write(`tuning took ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
 
-    const file = thresholdsFileOf(result, {
-      model: snn.annSpec ?? absoluteModelSpec(spec),
-      network: { name: net.name, input: [net.input.w, net.input.h] },
-      settings: snn.settings,
-      args,
-      annThreshold,
-      calibration: snn.calibration.images,
-    });
-    writeThresholdsFile(args.out, file);
+    const writeFile = (energy?: HoldoutEnergy) =>
+      writeThresholdsFile(args.out, thresholdsFileOf(result, {
+        model: snn.annSpec ?? absoluteModelSpec(spec),
+        network: { name: net.name, input: [net.input.w, net.input.h] },
+        settings: snn.settings,
+        args,
+        annThreshold,
+        calibration: snn.calibration.images,
+        energy,
+      }));
     if (args.csv) writeFileAtomic(args.csv, evaluationsCsv(result));
     if (args.svg) writeFileAtomic(args.svg, bestSoFarSvg(result, `${net.name} ${net.input.w}x${net.input.h}: threshold tuning, T = ${T}${args['two-phase'] ? ', two-phase' : ''}`));
+    // energy per frame of the held-out report on the chip models (after the search: it prices the ticks the report found)
+    let energy: HoldoutEnergy | undefined;
+    if (chips.length) {
+      const t1 = Date.now();
+      process.stderr.write(`energy per frame: ${result.holdout.results.length} networks on ${chips.map((c) => c.name).join(', ')}, ${args.holdout.length} held-out images\n`);
+      try {
+        energy = await priceHoldout(result, {
+          snn, inputs: sets.holdout.map((p) => p.input), chips, seed: args.seed, autoBoard: true,
+          onProgress: (m) => process.stderr.write(`${m}\n`),
+        });
+      } catch (e) {
+        // the search's result is not lost: the thresholds file is written without the energy figures
+        writeFile();
+        if (e instanceof UserError) fail('--chip', `${e.message} (${args.out} was written without energy figures)`);
+        throw e;
+      }
+      process.stderr.write(`energy pricing took ${((Date.now() - t1) / 1000).toFixed(1)} s\n`);
+    }
+    writeFile(energy);
     const s = snn.settings;
     process.stdout.write(
       formatTuneReport(result, {
@@ -229,7 +297,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
         description:
           `conversion: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, ` +
           `linear layers ${s.fuseLinear ? 'fused' : 'signed'}; λ from ${snn.calibration.images.length} calibration images${args.calib?.length ? '' : ' (the tuning images)'}; ANN reference at score > ${annThreshold}, SNN candidates at > ${args['candidate-threshold']}`,
-      }),
+      }, energy),
     );
     process.stdout.write(`wrote ${[args.out, args.csv, args.svg].filter(Boolean).join(', ')}\n`);
   },

@@ -87,8 +87,20 @@
  * network has a chance to reach the ANN-relative targets): per network the AP at T and at R, the
  * first checkpoint tick reaching 95 % and 98 % of the ANN's AP with the SOPs spent up to it,
  * speed-up = ticks(untuned)/ticks(tuned) and SOP reduction = 1 − SOPs(tuned)/SOPs(untuned) at
- * those ticks; the objective on the held-out images. Energy per frame: the `energy` hook prices
- * the counts at T (the run command's energy model plugs in there).
+ * those ticks; the objective on the held-out images.
+ *
+ * ENERGY PER FRAME (priceHoldout, `tune --chip`, default the run command's TrueNorth and Loihi):
+ * the three networks are emulated on each chip model exactly as `neuroemu run` does it
+ * (src/sim/emulate.ts: mapping, route tables, per-event energy and cycle-level timing with the
+ * constants of chips/NAME.json; auto-board; the run's seed) on the held-out images, and priced at
+ * the ticks each network needs to reach each report target (95 % and 98 % of the ANN's AP, the
+ * ticks of the table: energy to accuracy, what a deployment that stops there pays) and at the
+ * search budget T (energy at a fixed tick budget). A target not reached within R has no energy to
+ * it ("never within R"); the figure at T prices that network all the same. Figures are means over
+ * the held-out frames of the energy (and latency) of ticks 1..t. One emulation per network and
+ * chip, run to the largest of those ticks: the accountant's per-tick energies summed up to t equal
+ * a t-tick emulation's frame energy (same counters; equal to float rounding, ~1e-16), and one
+ * mapping per chip serves the three networks (threshold scales change no geometry).
  */
 import { stringify } from 'csv-stringify/sync';
 import type { SnnConvLayer, SnnNetwork } from '../convert/snn-ir.ts';
@@ -97,10 +109,14 @@ import type { ImageDetections } from '../detect/types.ts';
 import { convergenceCheckpoints } from '../report/convergence.ts';
 import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
-import type { SimCounts } from '../sim/simulator.ts';
+import type { Chip } from '../hw/chip-schema.ts';
+import { mapNetwork } from '../hw/mapper.ts';
+import { si } from '../hw/report.ts';
+import { buildAcctTables } from '../sim/acct.ts';
+import { emulateFrames } from '../sim/emulate.ts';
 import { fail } from '../util/errors.ts';
 import { BayesianOptimizer, randomSearch, type BoEvaluation } from './bo.ts';
-import { spikingLayers, type LayerScale, type ThresholdAssignment } from './thresholds-file.ts';
+import { scaleNetwork, spikingLayers, thresholdSchedule, withThresholdSchedule, type LayerScale, type ThresholdAssignment } from './thresholds-file.ts';
 import type { EvalPool, ImageJob, ImageRun } from './workers.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -338,8 +354,6 @@ export interface TuneOptions {
   batch?: number;
   onEvaluation?: (e: TuneEvaluation, space: SearchSpace) => void;
   onProgress?: (msg: string) => void;
-  /** energy hook: J per frame from the held-out counts at T (the run command's chip model) */
-  energy?: (counts: SimCounts[]) => { energyJ: number; label: string };
 }
 
 export interface TuneEvaluation {
@@ -367,7 +381,6 @@ export interface HoldoutResult {
   /** per target fraction of the ANN's AP: first tick and SOPs per image spent up to it */
   reach: { target: number; tick: number | null; sopsPerImage: number | null }[];
   objective: ObjectiveValue;
-  energy?: { energyJ: number; label: string };
 }
 
 export interface TuneResult {
@@ -404,8 +417,8 @@ export function tuneCheckpoints(T: number, fine = T): number[] {
 
 const keyOf = (a: ThresholdAssignment | null) => (a ? JSON.stringify(a) : 'untuned');
 
-async function runSet(pool: EvalPool, set: 'calib' | 'holdout', n: number, a: ThresholdAssignment | null, T: number, checkpoints: number[], countsAt?: number) {
-  const jobs: ImageJob[] = Array.from({ length: n }, (_, image) => ({ key: keyOf(a), assignment: a, set, image, timesteps: T, checkpoints, withCounts: countsAt !== undefined }));
+async function runSet(pool: EvalPool, set: 'calib' | 'holdout', n: number, a: ThresholdAssignment | null, T: number, checkpoints: number[]) {
+  const jobs: ImageJob[] = Array.from({ length: n }, (_, image) => ({ key: keyOf(a), assignment: a, set, image, timesteps: T, checkpoints }));
   return pool.runJobs(jobs);
 }
 
@@ -529,17 +542,131 @@ export async function tuneThresholds(o: TuneOptions): Promise<TuneResult> {
     };
     return r;
   });
-  if (o.energy) {
-    // counts at T: a second, short pass (the counts above are at R)
-    const cRuns = await Promise.all(nets.map((n) => runSet(o.pool, 'holdout', nHold, n.a, T, [T], T)));
-    results.forEach((r, k) => (r.energy = o.energy!(cRuns[k].map((x) => x.counts!))));
-  }
   return {
     timesteps: T, reportTimesteps: R, budget: o.budget, seed: o.seed, space, objective: o.objective, context, untuned,
     bo: boEvals, random: rsEvals, best, bestRandom,
     holdout: { context: hContext, annAp, targets, results },
     images: nCalib, holdoutImages: nHold,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// energy per frame on chip models (held-out images; see the header)
+
+export interface EnergyPoint {
+  /** the frame's ticks 1..ticks are priced */
+  ticks: number;
+  /** means over the held-out frames */
+  energyPerFrameJ: number;
+  latencyPerFrameS: number;
+}
+
+export interface NetworkEnergy {
+  label: HoldoutResult['label'];
+  /** at the search budget T */
+  atT: EnergyPoint;
+  /** per report target (holdout.targets order): at the ticks the network needs to reach it; null: not reached within R */
+  reach: { target: number; point: EnergyPoint | null }[];
+}
+
+export interface ChipEnergy {
+  /** the chip as named (NAME, NAME@VARIANT or a chip file) */
+  chip: string;
+  /** where its constants come from: chips/NAME.json, or the file given */
+  file: string;
+  variant?: string;
+  /** what the mapping uses (the same for the three networks) */
+  cores: number;
+  chips: number;
+  networks: NetworkEnergy[];
+}
+
+export interface HoldoutEnergy {
+  frames: number;
+  seed: number;
+  autoBoard: boolean;
+  timesteps: number;
+  reportTimesteps: number;
+  chips: ChipEnergy[];
+}
+
+export interface PriceOptions {
+  /** the untuned network the result's assignments apply to (the one tuned) */
+  snn: SnnNetwork;
+  /** the held-out images, preprocessed */
+  inputs: Float32Array[];
+  /** the chips: as named, and loaded (loadChip) */
+  chips: { name: string; chip: Chip }[];
+  /** input seed of the emulation (Poisson input only), as `run --seed` */
+  seed: number;
+  /** board too small: the smallest square board that fits (default true, as `run`) */
+  autoBoard?: boolean;
+  onProgress?: (msg: string) => void;
+}
+
+/**
+ * Prices the closing report's networks (untuned, BO, random search) on chip models: one emulation
+ * per network and chip on the held-out images, run to the largest tick to price, with the energy
+ * and latency of ticks 1..t read off the accountant's per-tick figures at each tick t to price
+ * (T, and each target's reach tick). One mapping per chip serves the three networks.
+ */
+export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<HoldoutEnergy> {
+  const T = r.timesteps;
+  const autoBoard = o.autoBoard ?? true;
+  const log = o.onProgress ?? (() => {});
+  const nF = o.inputs.length;
+  if (nF === 0) throw new Error('priceHoldout: no held-out images');
+  const chips: ChipEnergy[] = [];
+  for (const { name, chip } of o.chips) {
+    const mapping = mapNetwork(o.snn, chip.params, { autoBoard, onProgress: (m) => log(`${name}: ${m}`) });
+    const accounting = buildAcctTables(mapping);
+    const networks: NetworkEnergy[] = [];
+    let used = { cores: 0, chips: 0 };
+    for (const h of r.holdout.results) {
+      const a = h.assignment;
+      const net = a ? scaleNetwork(o.snn, a) : o.snn;
+      const schedule = a ? thresholdSchedule(o.snn, a) : undefined;
+      const stops = [...new Set([T, ...h.reach.flatMap((x) => (x.tick === null ? [] : [x.tick]))])].sort((x, y) => x - y);
+      const horizon = stops[stops.length - 1];
+      const energy = new Float64Array(stops.length), latency = new Float64Array(stops.length);
+      let frame = -1, tick = 0, next = 0, cumE = 0, cumL = 0;
+      const cum: number[] = [];
+      const em = await emulateFrames(net, chip.params, o.inputs, {
+        timesteps: horizon, seed: o.seed, autoBoard, mapping, accounting,
+        wrap: schedule ? (sim) => withThresholdSchedule(sim, schedule) : undefined,
+        onTick: (f, t) => {
+          if (f !== frame) {
+            if (frame >= 0) cum.push(cumE);
+            [frame, tick, next, cumE, cumL] = [f, 0, 0, 0, 0];
+          }
+          tick++;
+          cumE += t.energyJ;
+          cumL += t.tickS;
+          if (tick === stops[next]) {
+            energy[next] += cumE;
+            latency[next] += cumL;
+            next++;
+          }
+        },
+        onProgress: (m) => log(`${name}, ${h.label}: ${m}`),
+      });
+      cum.push(cumE);
+      // the per-tick figures summed over a frame are the frame's figures (guards the reading above)
+      em.perFrame.forEach((f, k) => {
+        if (!(Math.abs(cum[k] - f.energy_J) <= 1e-9 * Math.abs(f.energy_J)) || f.ticks !== horizon) {
+          throw new Error(`priceHoldout: ${name} frame ${k}: per-tick energies sum to ${cum[k]} J over ${horizon} ticks, the frame's energy is ${f.energy_J} J over ${f.ticks}`);
+        }
+      });
+      used = { cores: em.totals.mapping.cores, chips: em.totals.mapping.chips };
+      const point = (t: number): EnergyPoint => {
+        const k = stops.indexOf(t);
+        return { ticks: t, energyPerFrameJ: energy[k] / nF, latencyPerFrameS: latency[k] / nF };
+      };
+      networks.push({ label: h.label, atT: point(T), reach: h.reach.map((x) => ({ target: x.target, point: x.tick === null ? null : point(x.tick) })) });
+    }
+    chips.push({ chip: name, file: chip.file, ...(chip.variant ? { variant: chip.variant } : {}), cores: used.cores, chips: used.chips, networks });
+  }
+  return { frames: nF, seed: o.seed, autoBoard, timesteps: T, reportTimesteps: r.reportTimesteps, chips };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,7 +726,7 @@ const pct = (f: number) => `${Math.round(f * 100)}%`;
 const signedPct = (f: number) => `${f >= 0 ? '+' : '−'}${Math.abs(f * 100).toFixed(1)}%`;
 
 /** The closing report (stdout). */
-export function formatTuneReport(r: TuneResult, head: { model: string; description: string }): string {
+export function formatTuneReport(r: TuneResult, head: { model: string; description: string }, energy?: HoldoutEnergy): string {
   const out: string[] = [];
   const w = r.objective;
   const sp = r.space.opts;
@@ -635,7 +762,6 @@ export function formatTuneReport(r: TuneResult, head: { model: string; descripti
     name(h.label), f3(h.apAtT), ...(longer ? [f3(h.apAtR)] : []),
     ...h.reach.flatMap((x) => [x.tick === null ? `> ${r.reportTimesteps}` : String(x.tick), x.sopsPerImage === null ? '' : thousands(x.sopsPerImage)]),
     thousands(h.sopsPerImageAtT), h.objective.value.toFixed(4),
-    ...(h.energy ? [`${(h.energy.energyJ * 1e3).toPrecision(4)} mJ`] : []),
   ]);
   out.push(
     formatTable(
@@ -643,7 +769,6 @@ export function formatTuneReport(r: TuneResult, head: { model: string; descripti
         { header: 'network', align: 'left' }, { header: `AP@${r.timesteps}` }, ...(longer ? [{ header: `AP@${r.reportTimesteps}` }] : []),
         ...r.holdout.targets.flatMap((f) => [{ header: `ticks to ${pct(f)}` }, { header: `SOPs/img to ${pct(f)}` }]),
         { header: `SOPs/img @${r.timesteps}` }, { header: 'J (held-out)' },
-        ...(res[0].energy ? [{ header: `energy/frame (${res[0].energy.label})` }] : []),
       ],
       rows,
     ),
@@ -663,6 +788,44 @@ export function formatTuneReport(r: TuneResult, head: { model: string; descripti
   out.push('');
   out.push(...cmp);
   out.push('(the paper reports 2x (VOC) / 1.85x (COCO) faster convergence and 40.33% / 45.31% fewer SOPs than conventional conversion)');
-  if (!res[0].energy) out.push('energy per frame: `neuroemu run --thresholds FILE` prices the tuned network on a chip model');
+  out.push('');
+  if (energy?.chips.length) out.push(...energyLines(r, energy, name));
+  else out.push('energy per frame: not priced (--chip none); `neuroemu run --thresholds FILE` prices the tuned network on a chip model');
   return out.join('\n') + '\n';
+}
+
+/** The energy part of the closing report: a table per chip and network, then the changes against the untuned network. */
+function energyLines(r: TuneResult, en: HoldoutEnergy, name: (l: HoldoutResult['label']) => string): string[] {
+  const out: string[] = [];
+  const T = r.timesteps, R = r.reportTimesteps;
+  const targets = r.holdout.targets;
+  out.push(
+    `energy per frame on chip models: the held-out images (mean of ${en.frames} frame${en.frames === 1 ? '' : 's'}), each network emulated as \`neuroemu run\` does ` +
+      `(mapping, routes, per-event energy, tick timing; constants from the chip file; seed ${en.seed}${en.autoBoard ? ', auto-board' : ''}), ` +
+      `energy of ticks 1..t priced at the ticks t each network needs to reach ${targets.map(pct).join(' and ')} of the ANN's AP (the ticks above: energy to accuracy) and at T = ${T}:`,
+  );
+  const cell = (p: EnergyPoint | null) => (p === null ? `never within ${R}` : `${si(p.energyPerFrameJ, 'J')} @${p.ticks}`);
+  const rows = en.chips.flatMap((c) =>
+    c.networks.map((n, k) => [k === 0 ? c.chip : '', name(n.label), ...n.reach.map((x) => cell(x.point)), si(n.atT.energyPerFrameJ, 'J'), si(n.atT.latencyPerFrameS, 's')]),
+  );
+  out.push(
+    formatTable(
+      [
+        { header: 'chip', align: 'left' }, { header: 'network', align: 'left' },
+        ...targets.map((f) => ({ header: `energy to ${pct(f)}` })), { header: `energy @${T}` }, { header: `latency @${T}` },
+      ],
+      rows,
+    ),
+  );
+  out.push(`chips: ${en.chips.map((c) => `${c.chip} = ${c.file}${c.variant ? ` variant ${c.variant}` : ''}, ${thousands(c.cores)} cores on ${thousands(c.chips)} chip${c.chips === 1 ? '' : 's'}`).join('; ')} (one mapping per chip serves the three networks)`);
+  const change = (a: EnergyPoint | null, b: EnergyPoint | null) => (a === null || b === null ? 'n/a' : signedPct(b.energyPerFrameJ / a.energyPerFrameJ - 1));
+  for (const k of [1, 2]) {
+    if (!en.chips[0] || k >= en.chips[0].networks.length) continue;
+    const parts = en.chips.map((c) => {
+      const u = c.networks[0], h = c.networks[k];
+      return `${c.chip} ${[...targets.map((f, i) => `to ${pct(f)} ${change(u.reach[i].point, h.reach[i].point)}`), `@${T} ${change(u.atT, h.atT)}`].join(', ')}`;
+    });
+    out.push(`${name(en.chips[0].networks[k].label)} vs untuned, energy per frame — ${parts.join('; ')}`);
+  }
+  return out;
 }

@@ -16,7 +16,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import type { Detection } from '../detect/types.ts';
-import { createSimulatorSync, type SimCounts, type Simulator, type SnnEngineKind } from '../sim/simulator.ts';
+import { createSimulatorSync, type Simulator, type SnnEngineKind } from '../sim/simulator.ts';
 import { describeThrown } from '../util/errors.ts';
 import { scaleNetwork, thresholdSchedule, withThresholdSchedule, type ThresholdAssignment } from './thresholds-file.ts';
 
@@ -52,8 +52,6 @@ export interface ImageJob {
   timesteps: number;
   /** checkpoint ticks (ascending, within 1..timesteps; the last tick is added) */
   checkpoints: number[];
-  /** also return the full counts at the last tick (energy pricing) */
-  withCounts?: boolean;
 }
 
 /** Detections and cumulative SOPs of one image at each checkpoint tick. */
@@ -65,7 +63,6 @@ export interface ImageRun {
   detections: Detection[][];
   /** synaptic operations since tick 0, at each checkpoint */
   sops: number[];
-  counts?: SimCounts;
   simSeconds: number;
 }
 
@@ -101,9 +98,7 @@ export class JobRunner {
       detections.push(detectFromReadouts(this.setup.snn, raws, img.width, img.height, this.setup.candidateThreshold));
       sops.push(sim.counts().totals.sops);
     });
-    const out: ImageRun = { file: img.file, width: img.width, height: img.height, ticks, detections, sops, simSeconds: (performance.now() - t0) / 1000 };
-    if (job.withCounts) out.counts = sim.counts();
-    return out;
+    return { file: img.file, width: img.width, height: img.height, ticks, detections, sops, simSeconds: (performance.now() - t0) / 1000 };
   }
 }
 
