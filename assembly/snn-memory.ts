@@ -178,6 +178,12 @@ export const C_SORT = 37;
 /** i32[Cp]: +1 spikes per channel in the current tick (folded into L_POS_TOT at its end) */
 export const C_POS_TICK = 38;
 export const C_NEG_TICK = 39;
+/**
+ * f32[Cp] membrane bound per channel (saturating fixed-point membrane, src/convert/quantize.ts):
+ * after the tick's input and bias are integrated V is clamped to [−bound, +bound]; 0 = no array,
+ * unbounded (float)
+ */
+export const C_CLAMP = 40;
 
 export const RULE_IF = 0;
 export const RULE_SIGNED = 1;

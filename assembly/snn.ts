@@ -10,6 +10,8 @@
  *   conv     scatter: for every input spike (optionally sorted by channel first) add ±W̃ to the
  *            membranes of the output pixels it reaches (contiguous SIMD runs over output channels
  *            and taps); then V += bias (or the analog drive, constant per tick, bias included);
+ *            saturate (fixed-point layers only: V clamped to ±C_CLAMP[c], once per tick, after
+ *            all of the tick's input);
  *            fire (if: V ≥ vth+ → +1; signed: also V ≤ −vth− → −1; integrate: never), reset
  *            (subtract the crossed threshold, or zero); compact the spikes into the output list in
  *            (y, x, c) order.
@@ -46,7 +48,7 @@ import {
   N_ACCT, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
-  C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
+  C_CLAMP, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_POISSON, I_RATES,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
@@ -390,10 +392,10 @@ export function scatter(net: usize, d: usize): void {
 // conv: integrate the constant current, fire, reset, compact
 
 /**
- * V += bias (or the analog drive); fire, reset and compact the spikes of the whole layer into its
- * output list, in (y, x, c) order. Branch-light: a 4-channel vector is only examined further when
- * one of its lanes fired, and then its 4 codes are written unconditionally, the output pointer
- * advancing by the lanes that fired.
+ * V += bias (or the analog drive); saturate (fixed-point layers: V clamped to ±C_CLAMP[c]); fire,
+ * reset and compact the spikes of the whole layer into its output list, in (y, x, c) order.
+ * Branch-light: a 4-channel vector is only examined further when one of its lanes fired, and then
+ * its 4 codes are written unconditionally, the output pointer advancing by the lanes that fired.
  */
 export function fire(net: usize, d: usize): void {
   const h = fi(d, L_H), w = fi(d, L_W), c = fi(d, L_C), cp = fi(d, C_CP), cb = fi(d, L_CB), xb = fi(d, L_XB);
@@ -406,6 +408,9 @@ export function fire(net: usize, d: usize): void {
   const addStep: usize = drive ? pixB : 0;
   const nPix = h * w;
   const groups = fi(d, C_GROUPS);
+  // saturating membrane: per-channel bounds (float layers: none, one flag per layer)
+  const lim = fa(d, C_CLAMP);
+  const clamped = lim != 0;
 
   if (drive) {
     // an analog-input layer receives input current in every neuron every tick
@@ -416,7 +421,14 @@ export function fire(net: usize, d: usize): void {
   if (rule == RULE_INTEGRATE) {
     let vp = V, ap = addBase;
     for (let p = 0; p < nPix; p++) {
-      for (let j: usize = 0; j < pixB; j += 16) v128.store(vp + j, f32x4.add(v128.load(vp + j), v128.load(ap + j)));
+      if (clamped) {
+        for (let j: usize = 0; j < pixB; j += 16) {
+          const hi = v128.load(lim + j);
+          v128.store(vp + j, f32x4.min(f32x4.max(f32x4.add(v128.load(vp + j), v128.load(ap + j)), f32x4.neg(hi)), hi));
+        }
+      } else {
+        for (let j: usize = 0; j < pixB; j += 16) v128.store(vp + j, f32x4.add(v128.load(vp + j), v128.load(ap + j)));
+      }
       vp += pixB;
       ap += addStep;
     }
@@ -440,6 +452,10 @@ export function fire(net: usize, d: usize): void {
     const base = (((y << xb) | x) << cb) << 1;
     for (let j: usize = 0; j < pixB; j += 16) {
       let v = f32x4.add(v128.load(vp + j), v128.load(ap + j));
+      if (clamped) {
+        const hi = v128.load(lim + j);
+        v = f32x4.min(f32x4.max(v, f32x4.neg(hi)), hi);
+      }
       const pos = f32x4.ge(v, vthP);
       const neg = signed ? f32x4.le(v, thrN) : zeroV;
       const fired = v128.or(pos, neg);

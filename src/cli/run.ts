@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
 import { snnFromModel } from '../convert/from-model.ts';
-import type { NormMode } from '../convert/snn-ir.ts';
+import type { NormMode, SnnConvLayer, SnnNetwork } from '../convert/snn-ir.ts';
+import { describeQuantization, quantizeForChip, thresholdOnGrid, type QuantizationReport, type QuantScale } from '../convert/quantize.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import { apAgainst } from '../detect/map.ts';
@@ -15,11 +16,12 @@ import { faceSamplePhotos } from '../model/faceapi.ts';
 import { networkStats } from '../model/stats.ts';
 import { shortenPaths } from '../report/paths.ts';
 import { emulateFrames } from '../sim/emulate.ts';
+import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { emulateInWorker, type EmulateOutcome } from '../report/emulate-worker.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { parseStatistic } from './convert.ts';
-import { applyThresholdsFile } from '../tune/thresholds-file.ts';
+import { applyThresholdsFile, withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
 
 interface RunArgs {
@@ -43,6 +45,45 @@ interface RunArgs {
   seed: number;
   thresholds?: string;
   workers: number;
+  precision: string;
+  'precision-scale': string;
+}
+
+/** A chip's run under `--precision chip`: the network quantized to its bits (src/convert/quantize.ts). */
+interface ChipPrecision {
+  snn: SnnNetwork;
+  report: QuantizationReport;
+  /** the two-phase schedule put on the quantized layers' grids where it can be (with --thresholds) */
+  schedule?: ThresholdSchedule;
+}
+
+/**
+ * A two-phase schedule's thresholds on the grids of a quantized network. A per-neuron grid cannot
+ * hold one threshold value for the whole layer: those stay as they are (the report notes it).
+ */
+function scheduleOnGrid(snn: SnnNetwork, s: ThresholdSchedule | undefined, notes: string[]): ThresholdSchedule | undefined {
+  if (!s) return undefined;
+  let off = 0;
+  const grid = (set: ThresholdSchedule['phase1']) => set.map((t) => {
+    const l = snn.layers[t.layer] as SnnConvLayer;
+    const p = thresholdOnGrid(l, t.vthPos);
+    if (!p.onGrid) off++;
+    return { ...t, vthPos: p.value, vthNeg: thresholdOnGrid(l, t.vthNeg).value };
+  });
+  const out = { tSwitch: s.tSwitch, phase1: grid(s.phase1), phase2: grid(s.phase2) };
+  if (off) notes.push(`two-phase thresholds: ${off} layer thresholds set at run time are not on their per-neuron grids (one value per layer)`);
+  return out;
+}
+
+/** The readouts at tick T of every input, simulated without a chip (accounting does not change them). */
+async function floatReadouts(snn: SnnNetwork, inputs: Float32Array[], T: number, seed: number, wrap?: (sim: Simulator) => Simulator): Promise<Float32Array[][]> {
+  const sim = await createSimulator(snn, { seed });
+  const driven = wrap ? wrap(sim) : sim;
+  return inputs.map((x) => {
+    driven.reset(x);
+    driven.run(T);
+    return driven.readout();
+  });
 }
 
 /**
@@ -61,12 +102,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('baseline', { type: 'string', choices: Object.keys(ANN_BASELINES), default: 'fp32-45nm', describe: 'ANN energy baseline: MACs × (multiply + add) energy' })
       .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip file\'s board is too small, use the smallest square board that fits (reported)' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
+      .option('precision', {
+        type: 'string', choices: ['float', 'chip'], default: 'float',
+        describe: 'float: float32 weights and membrane; chip: each chip\'s run quantizes weights, biases, thresholds and membrane (saturating) to its core.weight_bits / membrane_bits, and the report adds the float AP on the same frames',
+      })
+      .option('precision-scale', {
+        type: 'string', choices: ['neuron', 'layer'], default: 'neuron',
+        describe: 'with --precision chip: one fixed-point step per neuron (its own threshold in whole levels, the default) or one per layer (max |weight| of the layer on the top level)',
+      })
       .option('workers', { type: 'number', default: 2, describe: 'chips emulated in parallel (worker threads, one WASM instance each); 0: in this thread' })
       .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 64 ticks')
+      .example('$0 run --precision chip', 'each chip at its own weight and membrane bits (TrueNorth 9/20, Loihi 9/24): the AP it costs against float')
       .example('$0 run --chip loihi@sana-fe odin --timesteps 128 --json run.json', 'other chip models, more ticks, JSON out')
       .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards') as never,
   handler: async (args) => {
@@ -94,11 +144,28 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const macs = networkStats(net).macs;
     const baseline = annBaselineJ(macs, args.baseline);
     const s = snn.settings;
+    // --precision chip: one quantized network per chip (chips with the same bits share it)
+    const chipMode = args.precision === 'chip';
+    const byBits = new Map<string, ChipPrecision>();
+    const precision: (ChipPrecision | undefined)[] = chipParams.map((cp) => {
+      if (!chipMode) return undefined;
+      const bits = { weightBits: cp.core.weightBits, membraneBits: cp.core.membraneBits };
+      const key = `${bits.weightBits}/${bits.membraneBits}`;
+      let p = byBits.get(key);
+      if (!p) {
+        const qz = quantizeForChip(snn, bits, { scale: args['precision-scale'] as QuantScale, readoutTicks: T });
+        p = { ...qz, schedule: scheduleOnGrid(qz.snn, tuned?.schedule, qz.report.notes) };
+        byBits.set(key, p);
+      }
+      return p;
+    });
+    const alreadyFixed = snn.layers.some((l) => l.kind === 'conv' && l.gridStep !== undefined);
     process.stdout.write(
       `neuroemu run — ${net.name} ${net.input.w}x${net.input.h} (${shortenPaths(net.source)}), ${images.length} frames × ${T} ticks, seed ${args.seed}\n` +
         `spiking network: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}; ` +
         `λ from ${snn.calibration.images.length} calibration images\n` +
         (tuned ? `${tuned.description}\n` : '') +
+        (alreadyFixed ? 'note: the network file is already fixed-point (quantized); "float" below means "as stored"\n' : '') +
         `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
     );
     const results: Record<string, unknown>[] = [];
@@ -112,14 +179,32 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const t0 = performance.now();
     const outcomes: EmulateOutcome[] = [];
     const emulate = async (ci: number) => {
+      const pr = precision[ci];
+      const net = pr ? pr.snn : snn, schedule = pr ? pr.schedule : tuned?.schedule;
       outcomes[ci] = workers > 0
-        ? await emulateInWorker({ snn, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), schedule: tuned?.schedule }, progress)
-        : await emulateFrames(snn, chipParams[ci], inputs, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), onProgress: progress, wrap: tuned?.wrap });
+        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), schedule }, progress)
+        : await emulateFrames(net, chipParams[ci], inputs, {
+          timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), onProgress: progress,
+          wrap: schedule ? (sim) => withThresholdSchedule(sim, schedule) : undefined,
+        });
       progress(`${chips[ci]}: emulated (${((performance.now() - t0) / 1000).toFixed(1)} s after the start)`);
     };
     let next = 0;
     const lane = async () => { while (next < chips.length) await emulate(next++); };
-    await Promise.all(Array.from({ length: Math.max(1, workers) }, lane));
+    const lanes = Promise.all(Array.from({ length: Math.max(1, workers) }, lane));
+    lanes.catch(() => {}); // awaited below; this only keeps a failure during the float run from going unhandled
+    // --precision chip: the float network on the same frames, once (its readouts do not depend on
+    // the chip: accounting does not change the dynamics), in this thread while the workers run
+    let floatAp: number | null | undefined;
+    if (chipMode) {
+      const raws = await floatReadouts(snn, inputs, T, args.seed, tuned?.wrap);
+      floatAp = apAgainst(ann.images, raws.map((r, i) => ({
+        file: images[i], width: decoded[i].width, height: decoded[i].height,
+        detections: detectFromReadouts(snn, r, decoded[i].width, decoded[i].height, args['candidate-threshold']),
+      }))).map;
+      progress(`float network: AP@0.5 vs ANN ${floatAp === null ? 'n/a' : floatAp.toFixed(4)} (${((performance.now() - t0) / 1000).toFixed(1)} s after the start)`);
+    }
+    await lanes;
     for (let ci = 0; ci < chips.length; ci++) {
       const em = outcomes[ci];
       const snnImages: ImageDetections[] = em.readouts.map((raws, i) => ({
@@ -129,15 +214,31 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const ap = apAgainst(ann.images, snnImages).map;
       const r = em.totals;
       const ratio = baseline.energyJ / r.energy.per_frame_J;
+      const pr = precision[ci], cp = chipParams[ci];
+      const cost = pr && ap !== null && floatAp !== null && floatAp !== undefined ? floatAp - ap : null;
+      const vsFloat = pr ? ` (float: ${floatAp === null || floatAp === undefined ? 'n/a' : floatAp.toFixed(4)}${cost === null ? '' : `, cost ${cost.toFixed(4)}`})` : '';
       process.stdout.write(chipReportText(r));
+      process.stdout.write(pr
+        ? `  precision          chip — ${describeQuantization(pr.report)}\n${pr.report.notes.map((n) => `  note: precision: ${n}\n`).join('')}`
+        : `  precision          float (float32; --precision chip: ${cp.core.weightBits}-bit weights, ${cp.core.membraneBits}-bit membrane)\n`);
       process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${ratio >= 1 ? ratio.toFixed(1) : ratio.toPrecision(3)}\n`);
-      process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)} at tick ${T} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n\n`);
+      process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)}${vsFloat} at tick ${T} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n\n`);
       results.push({
         ...chipReportJson(r),
         chip: chips[ci],
         baseline: { name: baseline.name, macs, per_mac_pJ: baseline.perMacPj, energy_J: baseline.energyJ, ratio, source: baseline.source },
         accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'] },
         settings: s,
+        precision: pr
+          ? {
+            mode: 'chip', weight_bits: pr.report.weightBits, membrane_bits: pr.report.membraneBits, scale: pr.report.scale, ap50_float: floatAp ?? null, ap50_cost: cost,
+            weights: pr.report.weights, weights_zeroed: pr.report.zeroed, weights_clipped: pr.report.weightsClipped, notes: pr.report.notes,
+            layers: pr.report.layers.map((l) => ({
+              layer: l.layer, name: l.name, step_min: l.stepMin, step_max: l.stepMax, max_weight_error: l.maxWeightError, weights: l.weights, weights_zeroed: l.zeroed,
+              vth_pos_levels: l.vthPosLevels, vth_neg_levels: l.vthNegLevels, membrane_levels: l.membraneLevels,
+            })),
+          }
+          : { mode: 'float', weight_bits: null, membrane_bits: null },
         ...(args.thresholds ? { thresholds: args.thresholds } : {}),
       });
       em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], T, f.energy_J, f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));

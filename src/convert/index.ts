@@ -6,3 +6,5 @@ export { concatLambda, effectiveConv, fuseLinearInto, lambdaRange, normalizeConv
 export { convertNetwork, convertNetworkWithReport, defaultSettings, validateSettings } from './convert.ts';
 export type { ConversionResult, LayerReport } from './convert.ts';
 export { decodeSnn, encodeSnn, isSnnFile, loadSnn, saveSnn, SNN_MAGIC } from './snn-file.ts';
+export { describeQuantization, quantizeForChip, signedLevels, thresholdOnGrid } from './quantize.ts';
+export type { ChipBits, LayerQuantization, QuantizationReport } from './quantize.ts';

@@ -20,6 +20,11 @@
  * fingerprint differs (the model's weights changed since conversion). Without an annSpec the ANN is
  * embedded in the blob, arrays included, so the file stands alone.
  *
+ * Versions: 1 (what `convert` writes) and 2, written when some conv layer carries the fixed-point
+ * fields `gridStep` / `membraneClamp` (a network quantized by src/convert/quantize.ts), so that a
+ * reader that knows only version 1 refuses it rather than running it as float. A version-1 file
+ * with those fields is refused too.
+ *
  * Saving the same network twice gives identical bytes (keys in insertion order, no timestamps).
  * Errors in a file are UserErrors naming the file and the field.
  */
@@ -32,7 +37,7 @@ import { readFileChecked } from '../model/darknet.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError, describeThrown, fail } from '../util/errors.ts';
 import type { SnnLayer, SnnNetwork, SnnSettings } from './snn-ir.ts';
-import { SNN_FORMAT_VERSION } from './snn-ir.ts';
+import { SNN_FORMAT_VERSION, SNN_FORMAT_VERSION_FIXED } from './snn-ir.ts';
 import { validateSettings } from './convert.ts';
 
 export const SNN_MAGIC = 'NEUROSNN';
@@ -87,7 +92,13 @@ export function annFingerprint(net: Network): string {
   return h.digest('hex');
 }
 
+/** true when some conv layer carries fixed-point fields (needs format version 2) */
+function hasFixedPoint(snn: SnnNetwork): boolean {
+  return snn.layers.some((l) => l.kind === 'conv' && (l.gridStep !== undefined || l.membraneClamp !== undefined));
+}
+
 export function encodeSnn(snn: SnnNetwork): Buffer {
+  const version = hasFixedPoint(snn) ? Math.max(snn.formatVersion, SNN_FORMAT_VERSION_FIXED) : snn.formatVersion;
   const blob = new BlobWriter();
   const { ann, annSpec, ...rest } = snn;
   const annJson: Json = annSpec
@@ -97,7 +108,7 @@ export function encodeSnn(snn: SnnNetwork): Buffer {
   const sha = createHash('sha256');
   for (const p of blob.parts) sha.update(p);
   const header: { [k: string]: Json } = {
-    formatVersion: snn.formatVersion,
+    formatVersion: version,
     blobBytes: blob.bytes,
     blobSha256: sha.digest('hex'),
     ...body,
@@ -107,7 +118,7 @@ export function encodeSnn(snn: SnnNetwork): Buffer {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(PREFIX_BYTES);
   prefix.write(SNN_MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(snn.formatVersion, 8);
+  prefix.writeUInt32LE(version, 8);
   prefix.writeUInt32LE(json.length, 12);
   const pad = Buffer.alloc((8 - ((PREFIX_BYTES + json.length) % 8)) % 8);
   return Buffer.concat([prefix, json, pad, ...blob.parts]);
@@ -246,7 +257,7 @@ function checkAnn(c: Check, v: unknown, arrays: boolean): Network {
   return n as unknown as Network;
 }
 
-function checkLayers(c: Check, v: unknown, ann: Network): SnnLayer[] {
+function checkLayers(c: Check, v: unknown, ann: Network, version: number): SnnLayer[] {
   const layers = c.arr(v, 'layers');
   if (layers.length === 0) c.r.fail('layers', 'is empty');
   const out: SnnLayer[] = [];
@@ -277,6 +288,12 @@ function checkLayers(c: Check, v: unknown, ann: Network): SnnLayer[] {
         c.pos(l.vthPos, `${p}.vthPos`);
         c.pos(l.vthNeg, `${p}.vthNeg`, true);
         if (l.reset !== 'subtract' && l.reset !== 'zero') c.r.fail(`${p}.reset`, `unknown reset ${JSON.stringify(l.reset)}`);
+        for (const k of ['gridStep', 'membraneClamp'] as const) {
+          if (l[k] === undefined) continue;
+          if (version < SNN_FORMAT_VERSION_FIXED) c.r.fail(`${p}.${k}`, `fixed-point fields need format version ${SNN_FORMAT_VERSION_FIXED}, the file says ${version}`);
+          const a = c.f32(l[k], `${p}.${k}`, outS.c);
+          for (let j = 0; j < a.length; j++) if (!(a[j] > 0) || (k === 'gridStep' && !Number.isFinite(a[j]))) c.r.fail(`${p}.${k}[${j}]`, `${a[j]} must be a positive number`);
+        }
         break;
       }
       case 'maxpool': {
@@ -332,7 +349,7 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
   if (buf.length < PREFIX_BYTES) fail(file, `${buf.length} bytes is too short for a .snn file (truncated?)`);
   if (buf.subarray(0, 8).toString('latin1') !== SNN_MAGIC) fail(file, 'not a neuroemu .snn file (magic bytes "NEUROSNN" missing)');
   const version = buf.readUInt32LE(8);
-  if (version !== SNN_FORMAT_VERSION) fail(`${file}: formatVersion`, `${version} is not supported (this neuroemu reads version ${SNN_FORMAT_VERSION})`);
+  if (version !== SNN_FORMAT_VERSION && version !== SNN_FORMAT_VERSION_FIXED) fail(`${file}: formatVersion`, `${version} is not supported (this neuroemu reads versions ${SNN_FORMAT_VERSION} and ${SNN_FORMAT_VERSION_FIXED})`);
   const hLen = buf.readUInt32LE(12);
   if (PREFIX_BYTES + hLen > buf.length) fail(`${file}: header`, `${hLen} bytes announced but the file has ${buf.length - PREFIX_BYTES} after the prefix (truncated?)`);
   let header: unknown;
@@ -392,7 +409,7 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
     r.fail('ann.storage', `${JSON.stringify(annH.storage)} must be "spec" or "embedded"`);
   }
 
-  const layers = checkLayers(c, r.decode(h.layers, 'layers'), ann);
+  const layers = checkLayers(c, r.decode(h.layers, 'layers'), ann, version);
   const readouts = checkReadouts(c, r.decode(h.readouts, 'readouts'), ann, layers);
   const snn: SnnNetwork = {
     formatVersion: version,

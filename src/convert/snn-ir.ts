@@ -12,7 +12,14 @@
  */
 import type { Network, Shape } from '../model/ir.ts';
 
+/** the version `convert` writes (float networks) */
 export const SNN_FORMAT_VERSION = 1;
+/**
+ * Version 2: some conv layers carry fixed-point fields (`gridStep`, `membraneClamp`, written by
+ * `quantizeForChip`). A version-1 reader refuses such a file instead of silently running it as
+ * float; this one reads 1 and 2.
+ */
+export const SNN_FORMAT_VERSION_FIXED = 2;
 
 export type NormMode = 'layer' | 'percentile' | 'channel';
 /** how λ is read from the activation statistics: the max, or a percentile such as 99.9 */
@@ -69,6 +76,20 @@ export interface SnnConvLayer extends SnnLayerBase {
   /** magnitude of the negative threshold (Infinity for 'if' and 'integrate') */
   vthNeg: number;
   reset: ResetMode;
+  /**
+   * Fixed-point precision (set by `quantizeForChip`, src/convert/quantize.ts; absent = float):
+   * per output channel (neuron), the step Δ of its integer grid. Its incoming weights, its bias
+   * and its thresholds are integers × Δ (float32 values of that grid), and the constant input
+   * current of an analog-input layer is rounded to the grid too (src/sim/plan.ts `analogDrive`),
+   * so the membrane stays on the grid.
+   */
+  gridStep?: Float32Array;
+  /**
+   * Saturating membrane, per output channel (absent = unbounded): after each tick's input and bias
+   * are integrated, V is clamped to [−membraneClamp[c], +membraneClamp[c]] before the threshold
+   * test (both engines).
+   */
+  membraneClamp?: Float32Array;
 }
 
 /** spike max-pool: forwards the spikes of the input unit with the highest spike count so far */

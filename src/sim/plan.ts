@@ -120,6 +120,12 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
           if (!(Math.fround(c.vthPos) > 0 && Number.isFinite(c.vthPos))) fail(at, `vthPos ${c.vthPos} must be a positive number`);
           if ((c.rule === 'ibt' || c.rule === 'signed') && !(Math.fround(c.vthNeg) > 0 && Number.isFinite(c.vthNeg))) fail(at, `vthNeg ${c.vthNeg} must be a positive number`);
         }
+        for (const k of ['gridStep', 'membraneClamp'] as const) {
+          const a = c[k];
+          if (a === undefined) continue;
+          if (!(a instanceof Float32Array) || a.length !== c.outShape.c) fail(at, `${k} must be a float32 array of ${c.outShape.c} values (one per output channel)`);
+          for (let j = 0; j < a.length; j++) if (!(a[j] > 0) || (k === 'gridStep' && !Number.isFinite(a[j]))) fail(at, `${k}[${j}] ${a[j]} must be a positive number`);
+        }
         const readsInput = sources[0] < 0;
         const weightBytes = c.weights.length * 4;
         const sortInput = !readsInput || poisson ? (policy === 'always' || (policy === 'auto' && weightBytes > SORT_WEIGHT_BYTES)) : false;
@@ -173,7 +179,10 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
 
 /**
  * The constant input current of an analog-input conv, C×H×W: fround(Σ W̃·x + b̃), the sum in
- * float64 (order: input channel, ky, kx).
+ * float64 (order: input channel, ky, kx). A fixed-point layer (`gridStep` Δ per output channel,
+ * set by src/convert/quantize.ts) gets fround(round((Σ W̃·x + b̃)/Δ)·Δ) (Math.round: halves up): the real-valued image enters the
+ * chip as an integer current per neuron (as a bias-style input does on Loihi), on the grid of the
+ * layer's weights and membrane.
  */
 export function analogDrive(l: SnnConvLayer, input: Float32Array): Float32Array {
   const { c: cin, h: inH, w: inW } = l.inShape;
@@ -203,7 +212,9 @@ export function analogDrive(l: SnnConvLayer, input: Float32Array): Float32Array 
       }
     }
     const plane = o * outH * outW, b = l.biases[o];
-    for (let p = 0; p < outH * outW; p++) out[plane + p] = acc[p] + b;
+    const step = l.gridStep?.[o];
+    if (step !== undefined) for (let p = 0; p < outH * outW; p++) out[plane + p] = Math.round((acc[p] + b) / step) * step;
+    else for (let p = 0; p < outH * outW; p++) out[plane + p] = acc[p] + b;
   }
   return out;
 }

@@ -7,8 +7,8 @@
  * Order of events that both engines share (so their membranes agree bit for bit):
  * - a conv delivers its input spikes in list order (or stably sorted by input channel when the
  *   plan says so); within a spike the order does not matter (each membrane gets one add);
- * - then V += bias (or the analog drive), fire, reset, per neuron in (y, x, c) order, which is
- *   also the order of the output spike list;
+ * - then V += bias (or the analog drive), saturate (a layer with a membraneClamp), fire, reset,
+ *   per neuron in (y, x, c) order, which is also the order of the output spike list;
  * - a max-pool forwards, for each input spike in list order, the windows it wins in row-major order;
  * - a route concatenates its sources in order; an upsample emits each spike's block row-major.
  */
@@ -48,6 +48,8 @@ interface RefConv {
   /** thresholds in force (float32 values; setThresholds changes them between runs) */
   vthPos: number;
   vthNeg: number;
+  /** saturating membrane bound per channel (null: unbounded) */
+  clamp: Float32Array | null;
   /** weights as [ci][ky][kx][j], j over the group's output channels (× the Poisson scale) */
   w: Float32Array;
   scale: number;
@@ -109,7 +111,7 @@ export class ReferenceSnn implements SnnEngine {
         const src = lp.sources[0];
         const srcCap = src < 0 ? I.c * I.h * I.w : plan.layers[src].listCap;
         rl.conv = {
-          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
+          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), clamp: l.membraneClamp ?? null, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
           stamp: new Int32Array(lp.out.h * lp.out.w * l.groups), taps: new Float64Array(l.groups), active: new Float64Array(l.groups),
           sorted: new SpikeList(lp.conv.sortInput ? srcCap : 0),
         };
@@ -260,7 +262,7 @@ export class ReferenceSnn implements SnnEngine {
     }
   }
 
-  /** V += bias (or drive); fire; reset; the output list in (y, x, c) order. */
+  /** V += bias (or drive); saturate at ±clamp (fixed-point layers); fire; reset; the output list in (y, x, c) order. */
   fire(i: number): void {
     const rl = this.layers[i], cv = rl.conv!, l = cv.l;
     const { c: C, h: H, w: W } = l.outShape;
@@ -270,9 +272,11 @@ export class ReferenceSnn implements SnnEngine {
     if (drive) for (let g = 0; g < l.groups; g++) cv.active[g] += H * W;
     const vp = cv.vthPos, vn = cv.vthNeg;
     const rule = l.rule, zero = l.reset === 'zero';
+    const lim = cv.clamp;
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
       const at = (y * W + x) * C + c;
       V[at] = V[at] + (drive ? drive[at] : b[c]);
+      if (lim) V[at] = Math.min(Math.max(V[at], -lim[c]), lim[c]);
       if (rule === 'integrate') continue;
       const v = V[at];
       if (v >= vp) {
