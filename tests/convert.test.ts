@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { convReference, forwardReference } from '../src/ann/reference.ts';
 import { convertCommand } from '../src/cli/convert.ts';
 import { ActivationStats, calibrateInputs } from '../src/convert/calibrate.ts';
@@ -17,6 +16,7 @@ import { faceSamplePhotos } from '../src/model/faceapi.ts';
 import type { ConvLayer, Layer, Network } from '../src/model/ir.ts';
 import { loadModel } from '../src/model/load.ts';
 import { UserError } from '../src/util/errors.ts';
+import { captureCli } from './helpers/cli.ts';
 
 const close = (a: number, b: number, tol = 1e-6) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 const conv = (p: Partial<ConvLayer> & Pick<ConvLayer, 'index' | 'inputs' | 'inShape' | 'outShape'>): ConvLayer => ({
@@ -421,19 +421,7 @@ test('corrupted files are user errors naming the file and the field', () => {
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-async function runConvert(args: string[]): Promise<{ out: string; err: string }> {
-  let out = '', err = '';
-  const w1 = process.stdout.write.bind(process.stdout), w2 = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    await yargs(args).command(convertCommand).strict().exitProcess(false).fail((msg, e) => { throw e ?? new UserError(msg); }).parseAsync();
-  } finally {
-    process.stdout.write = w1;
-    process.stderr.write = w2;
-  }
-  return { out, err };
-}
+const runConvert = (args: string[]) => captureCli(convertCommand as never, args);
 
 test('CLI: convert the face detector with 2 sample photos at 224; the file loads back', async () => {
   const photos = faceSamplePhotos().slice(0, 2);

@@ -1,16 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faceSamplePhotos } from '../src/model/faceapi.ts';
+import { runBin } from './helpers/cli.ts';
 
-const bin = new URL('../bin/neuroemu', import.meta.url).pathname;
-const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const run = runBin;
 const dir = mkdtempSync(join(tmpdir(), 'neuroemu-run-'));
 const photo = faceSamplePhotos()[0];
 

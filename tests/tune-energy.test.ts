@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { tuneCommand } from '../src/cli/tune.ts';
 import { calibrateModel, convertCalibrated } from '../src/convert/from-model.ts';
 import type { SnnNetwork } from '../src/convert/snn-ir.ts';
@@ -23,26 +22,13 @@ import {
   applyThresholdsFile, readThresholdsFile, scaleNetwork, spikingLayers, thresholdSchedule, withThresholdSchedule, type ThresholdAssignment,
 } from '../src/tune/thresholds-file.ts';
 import { UserError } from '../src/util/errors.ts';
+import { captureCli } from './helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'neuroemu-tune-energy-'));
 const photos = faceSamplePhotos();
 const root = new URL('..', import.meta.url).pathname;
 
-async function tuneCli(argv: string[]): Promise<{ out: string; err: string }> {
-  let out = '', err = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    await yargs(['tune', ...argv]).command(tuneCommand as never).strict().fail((msg, e) => {
-      throw e ?? new UserError(msg);
-    }).parseAsync();
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { out, err };
-}
+const tuneCli = (argv: string[]) => captureCli(tuneCommand as never, ['tune', ...argv]);
 
 /** The independent truth: a fresh emulation of exactly `ticks` ticks (mapped here unless a mapping is given), energy and latency per frame. */
 async function emulateAt(snn: SnnNetwork, a: ThresholdAssignment | null, chip: string, inputs: Float32Array[], ticks: number, seed: number, mapping?: Mapping) {

@@ -3,7 +3,6 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import yargs from 'yargs';
 import { tuneCommand } from '../src/cli/tune.ts';
 import { calibrateModel, convertCalibrated } from '../src/convert/from-model.ts';
 import type { SnnConvLayer, SnnNetwork } from '../src/convert/snn-ir.ts';
@@ -20,6 +19,7 @@ import {
 } from '../src/tune/thresholds-file.ts';
 import type { ImageRun } from '../src/tune/workers.ts';
 import { UserError } from '../src/util/errors.ts';
+import { captureCli } from './helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'neuroemu-tune-'));
 const W = { wSop: 0.2, wLat: 0.2, target: 0.95, latencyReference: 'untuned' as const, apWindow: 0, latencyRule: 'first' as const };
@@ -276,21 +276,7 @@ test('two-phase: the scheduled simulator equals running the two threshold sets b
 // ---------------------------------------------------------------------------------------------
 // end to end
 
-async function tuneCli(argv: string[]): Promise<{ out: string; err: string }> {
-  let out = '', err = '';
-  const ow = process.stdout.write.bind(process.stdout), ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
-  try {
-    await yargs(['tune', ...argv]).command(tuneCommand as never).strict().fail((msg, e) => {
-      throw e ?? new UserError(msg);
-    }).parseAsync();
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { out, err };
-}
+const tuneCli = (argv: string[]) => captureCli(tuneCommand as never, ['tune', ...argv]);
 
 test('tune end to end (face 224, 2+2 images, T=32, budget 8): workers and in-process give the same bytes; the file applies', async () => {
   const common = [
