@@ -8,8 +8,7 @@ import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFile } from '../tune/thresholds-file.ts';
-import { checkTimesteps, modelOptions } from './options.ts';
+import { applyThresholdsFlag, checkTimesteps, modelOptions } from './options.ts';
 
 interface ConvergenceArgs {
   model: string;
@@ -53,7 +52,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
     const truth = args.truth ? loadTruth(args.truth, [], model.net.classNames).images : undefined;
     const res = await runConvergence(model, images, {
       timesteps: T, truth, truthName: args.truth, baseSettings: { fuseLinear: args['fuse-linear'] },
-      tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => { const a = applyThresholdsFile(snn, args.thresholds!); for (const w of a.warnings) process.stderr.write(`warning: ${w}\n`); return a; } } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
+      tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => applyThresholdsFlag(snn, args.thresholds)! } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
       onProgress: (m) => process.stderr.write(`${m}\n`),
     });
     const pct = (f: number) => `${Math.round(f * 100)}%`;

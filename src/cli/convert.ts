@@ -5,11 +5,11 @@ import { convertNetworkWithReport, defaultSettings } from '../convert/convert.ts
 import { absoluteModelSpec } from '../convert/from-model.ts';
 import { lambdaRange } from '../convert/normalize.ts';
 import { saveSnn } from '../convert/snn-file.ts';
-import type { NormMode, NormStatistic } from '../convert/snn-ir.ts';
+import type { NormMode } from '../convert/snn-ir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
-import { modelOptions } from './options.ts';
+import { modelOptions, parseStatistic } from './options.ts';
 
 interface ConvertArgs {
   model: string;
@@ -25,14 +25,6 @@ interface ConvertArgs {
   'fuse-linear': boolean;
   vth: number;
   out: string;
-}
-
-export function parseStatistic(s: string | undefined, norm: NormMode): NormStatistic {
-  if (s === undefined) return defaultSettings({ norm }).statistic;
-  if (s === 'max') return 'max';
-  const p = Number(s);
-  if (s.trim() === '' || !Number.isFinite(p) || p <= 0 || p > 100) fail('--statistic', `"${s}" must be max or a percentile in (0, 100], e.g. 99.9`);
-  return p;
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toPrecision(4));

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import type { NormMode } from '../convert/snn-ir.ts';
 import { loadAnnModel, snnFromModel } from '../convert/from-model.ts';
 import { detectImagesAnn, toDetectionsFile } from '../detect/ann-detect.ts';
 import { evaluate } from '../detect/map.ts';
@@ -9,9 +8,7 @@ import type { Detection, ImageDetections } from '../detect/types.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { parseStatistic } from './convert.ts';
-import { applyThresholdsFile } from '../tune/thresholds-file.ts';
-import { checkTimesteps, modelOptions, parseTickList, snnOptions } from './options.ts';
+import { applyThresholdsFlag, checkTimesteps, modelOptions, parseTickList, snnOptions, snnSettingsFrom } from './options.ts';
 
 interface DetectArgs {
   images: string[];
@@ -81,15 +78,13 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     if (args['dump-raw']) fail('--dump-raw', 'only applies to the ANN engines');
     const T = checkTimesteps(args.timesteps);
     const checkpoints = args.checkpoints === 'auto' ? defaultCheckpoints(T) : parseTickList(args.checkpoints, '--checkpoints', T) ?? [];
-    const norm = args.norm as NormMode;
     const converted = snnFromModel(spec, {
       calib: args.calib,
       images: args.images,
-      settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
+      settings: snnSettingsFrom(args),
       onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`),
     });
-    const tuned = args.thresholds ? applyThresholdsFile(converted.snn, args.thresholds) : undefined;
-    for (const w of tuned?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+    const tuned = applyThresholdsFlag(converted.snn, args.thresholds);
     const snn = tuned ? tuned.snn : converted.snn;
     const res = await detectImagesSnn(snn, args.images, {
       timesteps: T, checkpoints, threshold, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress, wrap: tuned?.wrap,

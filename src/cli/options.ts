@@ -1,6 +1,9 @@
 /** Option groups shared by several commands, so every command spells them the same way. */
 import type { Argv } from 'yargs';
-import { UserError } from '../util/errors.ts';
+import { defaultSettings } from '../convert/convert.ts';
+import type { NeuronModel, NormMode, NormStatistic, SnnNetwork } from '../convert/snn-ir.ts';
+import { applyThresholdsFile, type AppliedThresholds } from '../tune/thresholds-file.ts';
+import { fail, UserError } from '../util/errors.ts';
 
 export function modelOptions<T>(y: Argv<T>) {
   return y
@@ -37,4 +40,26 @@ export function parseTickList(s: string | undefined, flag: string, max: number):
 export function checkTimesteps(t: number | undefined, flag = '--timesteps'): number {
   if (t === undefined || !Number.isInteger(t) || t < 1 || t > 1_000_000) throw new UserError(`${flag}: ${t} must be an integer in 1..1000000`);
   return t;
+}
+
+export function parseStatistic(s: string | undefined, norm: NormMode): NormStatistic {
+  if (s === undefined) return defaultSettings({ norm }).statistic;
+  if (s === 'max') return 'max';
+  const p = Number(s);
+  if (s.trim() === '' || !Number.isFinite(p) || p <= 0 || p > 100) fail('--statistic', `"${s}" must be max or a percentile in (0, 100], e.g. 99.9`);
+  return p;
+}
+
+/** The conversion settings of snnOptions' flags (--norm, --statistic, --neuron). */
+export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string }): { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
+  const norm = args.norm as NormMode;
+  return { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as NeuronModel };
+}
+
+/** `--thresholds FILE` applied to a network, its warnings on stderr; undefined without the flag. */
+export function applyThresholdsFlag(snn: SnnNetwork, file: string | undefined): AppliedThresholds | undefined {
+  if (!file) return undefined;
+  const applied = applyThresholdsFile(snn, file);
+  for (const w of applied.warnings) process.stderr.write(`warning: ${w}\n`);
+  return applied;
 }

@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
 import { snnFromModel } from '../convert/from-model.ts';
-import type { NormMode, SnnConvLayer, SnnNetwork } from '../convert/snn-ir.ts';
+import type { SnnConvLayer, SnnNetwork } from '../convert/snn-ir.ts';
 import { describeQuantization, quantizeForChip, thresholdOnGrid, type QuantizationReport, type QuantScale } from '../convert/quantize.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
@@ -20,9 +20,8 @@ import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { emulateInWorker, type EmulateOutcome } from '../report/emulate-worker.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { parseStatistic } from './convert.ts';
-import { applyThresholdsFile, withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
-import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
+import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
+import { applyThresholdsFlag, checkTimesteps, modelOptions, snnOptions, snnSettingsFrom } from './options.ts';
 
 interface RunArgs {
   model: string;
@@ -122,7 +121,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (args) => {
     const T = checkTimesteps(args.timesteps);
     const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
-    const norm = args.norm as NormMode;
     const chips = (args.chip ?? []).map(String);
     if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');
     const chipParams = chips.map((c) => loadChip(c).params);
@@ -130,11 +128,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const converted = snnFromModel(spec, {
       calib: args.calib,
       images: args.images,
-      settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
+      settings: snnSettingsFrom(args),
       onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${f}`),
     });
-    const tuned = args.thresholds ? applyThresholdsFile(converted.snn, args.thresholds) : undefined;
-    for (const w of tuned?.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+    const tuned = applyThresholdsFlag(converted.snn, args.thresholds);
     const snn = tuned ? tuned.snn : converted.snn;
     const net = snn.ann;
     const images = args.images?.length ? args.images : net.format === 'face-api' ? faceSamplePhotos() : fail('--images', 'give the frames (the sample photos are the default only for the face detector)');

@@ -9,8 +9,7 @@ import { parseAxes, parseShard, type RunSettings } from '../sweep/space.ts';
 import { axesOfRows, runSweep, sweepOutputs, writeSweepReport } from '../sweep/sweep.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { parseStatistic } from './convert.ts';
-import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
+import { checkTimesteps, modelOptions, parseStatistic, snnOptions } from './options.ts';
 
 interface SweepArgs {
   model: string;

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { absoluteModelSpec, snnFromModel } from '../convert/from-model.ts';
-import type { NormMode } from '../convert/snn-ir.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { loadChip, type Chip } from '../hw/chip-schema.ts';
 import { imageKey, truthFromDetections, type TruthImage } from '../detect/map.ts';
@@ -15,8 +14,7 @@ import {
 } from '../tune/threshold.ts';
 import { THRESHOLDS_FORMAT, THRESHOLDS_VERSION, writeThresholdsFile, type ThresholdsFile } from '../tune/thresholds-file.ts';
 import { EvalPool, type PreparedImage } from '../tune/workers.ts';
-import { parseStatistic } from './convert.ts';
-import { checkTimesteps, modelOptions, snnOptions } from './options.ts';
+import { checkTimesteps, modelOptions, snnOptions, snnSettingsFrom } from './options.ts';
 
 interface TuneArgs {
   model: string;
@@ -211,7 +209,6 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     }
 
     const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
-    const norm = args.norm as NormMode;
     // λ from the tuning images unless told otherwise: the held-out images stay unseen by the conversion too
     const calib = args.calib?.length ? args.calib : args.images;
     const leaked = calib.filter((f) => args.holdout.some((h) => imageKey(h) === imageKey(f)));
@@ -219,7 +216,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     const { snn } = snnFromModel(spec, {
       calib,
       images: args.images,
-      settings: { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as 'ibt' | 'if' },
+      settings: snnSettingsFrom(args),
       onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`),
     });
     const net = snn.ann;
