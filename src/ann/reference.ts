@@ -3,7 +3,7 @@
  * It is the second opinion the tests hold the WASM kernels to, and the benchmark's baseline;
  * clarity over speed.
  */
-import type { ConvLayer, Layer, MaxPoolLayer, Network } from '../model/ir.ts';
+import type { ConvLayer, Layer, MaxPoolLayer, Network, Shape } from '../model/ir.ts';
 import { shapeSize } from '../model/ir.ts';
 
 const LEAKY_SLOPE_F32 = Math.fround(0.1);
@@ -20,34 +20,54 @@ export function activate(x: number, l: ConvLayer): number {
   }
 }
 
-export function convReference(l: ConvLayer, input: Float32Array): Float32Array {
+/** What a convolution's arithmetic needs of its layer (a graph-IR conv, or an SNN conv). */
+export interface ConvGeometry {
+  inShape: Shape;
+  outShape: Shape;
+  size: number;
+  stride: number;
+  pad: number;
+  groups: number;
+  /** OIHW [out][in/groups][k][k] */
+  weights: Float32Array;
+}
+
+/**
+ * Output channel `o` of a convolution without bias, summed in float64 into `acc` (out_h × out_w;
+ * order: input channel, ky, kx): the ANN reference and the SNN's analog input drive share it.
+ */
+export function convChannelF64(l: ConvGeometry, input: Float32Array, o: number, acc: Float64Array): void {
   const { c: cin, h: inH, w: inW } = l.inShape;
   const { c: cout, h: outH, w: outW } = l.outShape;
   const cinG = cin / l.groups, coutG = cout / l.groups;
   const k = l.size, s = l.stride, pad = l.pad;
-  const out = new Float32Array(shapeSize(l.outShape));
-  const acc = new Float64Array(outH * outW);
-  for (let o = 0; o < cout; o++) {
-    acc.fill(0);
-    const g = Math.floor(o / coutG);
-    for (let i = 0; i < cinG; i++) {
-      const ci = g * cinG + i;
-      for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
-        const wv = l.weights[((o * cinG + i) * k + ky) * k + kx];
-        if (wv === 0) continue;
-        for (let oy = 0; oy < outH; oy++) {
-          const iy = oy * s + ky - pad;
-          if (iy < 0 || iy >= inH) continue;
-          const rowIn = ci * inH * inW + iy * inW;
-          const rowOut = oy * outW;
-          for (let ox = 0; ox < outW; ox++) {
-            const ix = ox * s + kx - pad;
-            if (ix < 0 || ix >= inW) continue;
-            acc[rowOut + ox] += wv * input[rowIn + ix];
-          }
+  acc.fill(0);
+  const g = Math.floor(o / coutG);
+  for (let i = 0; i < cinG; i++) {
+    const ci = g * cinG + i;
+    for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
+      const wv = l.weights[((o * cinG + i) * k + ky) * k + kx];
+      if (wv === 0) continue;
+      for (let oy = 0; oy < outH; oy++) {
+        const iy = oy * s + ky - pad;
+        if (iy < 0 || iy >= inH) continue;
+        const rowIn = (ci * inH + iy) * inW, rowOut = oy * outW;
+        for (let ox = 0; ox < outW; ox++) {
+          const ix = ox * s + kx - pad;
+          if (ix < 0 || ix >= inW) continue;
+          acc[rowOut + ox] += wv * input[rowIn + ix];
         }
       }
     }
+  }
+}
+
+export function convReference(l: ConvLayer, input: Float32Array): Float32Array {
+  const { c: cout, h: outH, w: outW } = l.outShape;
+  const out = new Float32Array(shapeSize(l.outShape));
+  const acc = new Float64Array(outH * outW);
+  for (let o = 0; o < cout; o++) {
+    convChannelF64(l, input, o, acc);
     const plane = o * outH * outW;
     for (let p = 0; p < outH * outW; p++) {
       let v = acc[p];

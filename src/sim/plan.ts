@@ -19,6 +19,7 @@ import type { Shape } from '../model/ir.ts';
 import { convOut, shapeSize } from '../model/ir.ts';
 import type { SnnConvLayer, SnnLayer, SnnNetwork } from '../convert/snn-ir.ts';
 import { fail } from '../util/errors.ts';
+import { convChannelF64 } from '../ann/reference.ts';
 
 /** weights larger than this (bytes, float32) → the conv sorts its input spikes by channel */
 export const SORT_WEIGHT_BYTES = 1 << 20;
@@ -185,32 +186,11 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
  * layer's weights and membrane.
  */
 export function analogDrive(l: SnnConvLayer, input: Float32Array): Float32Array {
-  const { c: cin, h: inH, w: inW } = l.inShape;
   const { c: cout, h: outH, w: outW } = l.outShape;
-  const cinG = cin / l.groups, coutG = cout / l.groups;
-  const k = l.size, s = l.stride, pad = l.pad;
   const out = new Float32Array(cout * outH * outW);
   const acc = new Float64Array(outH * outW);
   for (let o = 0; o < cout; o++) {
-    acc.fill(0);
-    const g = Math.floor(o / coutG);
-    for (let i = 0; i < cinG; i++) {
-      const ci = g * cinG + i;
-      for (let ky = 0; ky < k; ky++) for (let kx = 0; kx < k; kx++) {
-        const wv = l.weights[((o * cinG + i) * k + ky) * k + kx];
-        if (wv === 0) continue;
-        for (let oy = 0; oy < outH; oy++) {
-          const iy = oy * s + ky - pad;
-          if (iy < 0 || iy >= inH) continue;
-          const rowIn = (ci * inH + iy) * inW, rowOut = oy * outW;
-          for (let ox = 0; ox < outW; ox++) {
-            const ix = ox * s + kx - pad;
-            if (ix < 0 || ix >= inW) continue;
-            acc[rowOut + ox] += wv * input[rowIn + ix];
-          }
-        }
-      }
-    }
+    convChannelF64(l, input, o, acc);
     const plane = o * outH * outW, b = l.biases[o];
     const step = l.gridStep?.[o];
     if (step !== undefined) for (let p = 0; p < outH * outW; p++) out[plane + p] = Math.round((acc[p] + b) / step) * step;
