@@ -7,12 +7,13 @@
  * - on the face detector (224 px, 2 photos): the rows of replayed points equal a fresh emulation on
  *   the point's chip (the independent truth); shards merged give exactly the unsharded file; a
  *   killed run resumed gives exactly the uninterrupted file (no duplicate, no lost row);
+ * - a killed run's temporary trace is removed when the sweep is resumed;
  * - the CLI refuses a bad point with one line, exit 2, and writes nothing.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chipWithOverrides } from '../src/hw/chip-schema.ts';
@@ -248,11 +249,18 @@ test('a killed sweep resumed gives exactly the uninterrupted results: no duplica
   await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.on('exit', r)));
   assert.is(child.signalCode, 'SIGKILL', 'the sweep finished before it could be killed');
   const before = readResults(out).rows.length;
+  // a trace being written by a process that is gone (pid 999999), as a kill leaves one behind
+  const id = readResults(out).rows[0].sweep;
+  const stale = join(tmpdir(), `neuroemu-sweep-${id}-999999-1.trace.999999.tmp`);
+  writeFileSync(stale, 'partial');
   assert.ok(before >= 1 && before < 6, `${before} rows after the kill`);
   const r = sweep([...vary, '--workers', '0', '--out', out]);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`\\(${before} were already in`));
   assert.is(readFileSync(out, 'utf8'), reference);
+  // the traces of runs that are gone are removed from the temporary directory
+  assert.not.ok(existsSync(stale));
+  assert.equal(readdirSync(tmpdir()).filter((f) => f.startsWith('neuroemu-sweep-') && f.includes(`-${child.pid}-`)), []);
   // once more: nothing to do, same bytes
   const again = sweep([...vary, '--workers', '0', '--out', out]);
   assert.match(again.stdout, /this run: 0 simulated, 0 more priced/);

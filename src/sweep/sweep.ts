@@ -8,7 +8,7 @@
  * once with a trace and every point of it priced by replay (worker.ts). Groups run in parallel
  * worker threads.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calibrateModel, convertCalibrated, isSnnModel, loadAnnModel } from '../convert/from-model.ts';
@@ -124,6 +124,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
       done.add(Number(r.point));
     }
   }
+  removeStaleTraces(id);
   const todo = validated.filter((v) => !done.has(v.point.index));
   const groups = new Map<string, typeof todo>();
   for (const v of todo) {
@@ -247,6 +248,20 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     groups: new Set(validated.map((v) => v.point.simKey)).size,
   });
   return { sweep: id, points: total, shardPoints: validated.length, skipped: validated.length - todo.length, simulated, replayed, refused, complete, files };
+}
+
+/** Traces a killed run of this sweep left in the temporary directory (its process is gone). */
+function removeStaleTraces(id: string): void {
+  const re = new RegExp(`^neuroemu-sweep-${id}-(\\d+)-\\d+\\.trace(\\.\\d+\\.tmp)?$`); // finished or being written
+  for (const f of readdirSync(tmpdir())) {
+    const m = re.exec(f);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), f), { force: true });
+    }
+  }
 }
 
 /** Writes the JSON summary and the two SVG plots of a set of rows. */
