@@ -509,7 +509,7 @@ test('fuzz sweep --vary: mutated arguments → UserError or axes whose points va
   const seeds = ['core.neurons=256,512,1024', 'energy.synop_pJ=10:30:5', 'timesteps=64,128', 'noc.multicast=true,false', 'timing.synop_ns=0.5:2:0.5', 'neuron=ibt,if', 'timing.tick.rule=barrier'];
   const junk = ['=', ',', ':', '.', '-', 'e', '1', '0', ' ', 'x', '..', '::', ',,', '1e309', 'NaN', '-1', 'value'];
   const f = new Fuzzer();
-  const fixed = { timesteps: 16, thresholds: null, norm: 'channel', statistic: null, neuron: 'ibt' };
+  const fixed = { timesteps: 16, thresholds: null, norm: 'channel', statistic: null, neuron: 'ibt', placement: 'layers' };
   for (let k = 0; k < 300 * SCALE; k++) {
     let a = pick(rand, seeds);
     for (let m = 0, n = 1 + int(rand, 3); m < n; m++) {

@@ -233,6 +233,29 @@ test('face detector at 224 and 416 on TrueNorth and Loihi', () => {
   }
 });
 
+test('placement by image regions: a valid placement, fewer chip crossings per spike than layer after layer; one chip: the same', () => {
+  const snn = convert({ model: 'face', size: 224 });
+  for (const chipName of ['truenorth', 'loihi']) {
+    const byLayers = run('face@224 layers', snn, chipName);
+    const byRegions = run('face@224 regions', snn, chipName, { autoBoard: true, placement: 'regions' });
+    assert.ok(byRegions.chipsUsed > 1, `${chipName}: several chips`);
+    assert.is(byRegions.coresUsed, byLayers.coresUsed);
+    assert.ok(byRegions.notes.some((n) => /placement: cores ordered by \d+x\d+ regions/.test(n)));
+    // spikes of the large early layers mostly stay on their chip
+    const crossings = (m: Mapping, i: number) => m.layers[i]!.perSpike!.chipCrossings;
+    const early = [0, 1, 2, 3].filter((i) => byLayers.layers[i]?.perSpike);
+    assert.ok(early.length >= 2);
+    const sum = (m: Mapping) => early.reduce((a, i) => a + crossings(m, i), 0);
+    assert.ok(sum(byRegions) < 0.7 * sum(byLayers), `${chipName}: ${sum(byRegions)} vs ${sum(byLayers)} crossings per spike`);
+  }
+  // a network on one chip: one region, the layer order
+  const small = convert({ model: 'face', size: 64 });
+  const a = mapNetwork(small, loadChip('truenorth').params, { autoBoard: true });
+  const b = mapNetwork(small, loadChip('truenorth').params, { autoBoard: true, placement: 'regions' });
+  assert.is(a.chipsUsed, 1);
+  assert.equal(Array.from(b.placement.router), Array.from(a.placement.router));
+});
+
 test('yolov2-tiny-voc at 416 maps onto multi-chip TrueNorth and Loihi boards', () => {
   const snn = convert({ model: 'yolov2-tiny-voc', weights: 'synthetic', size: 416 });
   const tn = run('yolov2-tiny-voc@416', snn, 'truenorth');

@@ -29,7 +29,7 @@ import { UserError } from '../src/util/errors.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'neuroemu-sweep-'));
 const bin = join(PROJECT_ROOT, 'bin', 'neuroemu');
-const fixed: RunSettings = { timesteps: 16, thresholds: null, norm: 'channel', statistic: null, neuron: 'ibt' };
+const fixed: RunSettings = { timesteps: 16, thresholds: null, norm: 'channel', statistic: null, neuron: 'ibt', placement: 'layers' };
 
 const throwsUser = (f: () => unknown, re: RegExp) => {
   try {
@@ -104,11 +104,11 @@ test('simulation groups: energy and timing constants share a simulation, geometr
   assert.is.not(pts[0].point.simKey, pts[8].point.simKey); // 512 vs 1024 neurons per core
 });
 
-test('run fields: norm, neuron, thresholds, statistic set the point\'s run and split the groups', () => {
-  const pts = validatePoints('loihi', parseAxes(['norm=channel,layer', 'neuron=ibt,if', 'thresholds=none,t.json', 'statistic=max,99.9']), fixed, null);
-  assert.is(pts.length, 16);
-  assert.is(new Set(pts.map((p) => p.point.simKey)).size, 16);
-  assert.equal(pts[15].point.run, { timesteps: 16, thresholds: 't.json', norm: 'layer', statistic: 99.9, neuron: 'if' });
+test('run fields: norm, neuron, thresholds, statistic, placement set the point\'s run and split the groups', () => {
+  const pts = validatePoints('loihi', parseAxes(['norm=channel,layer', 'neuron=ibt,if', 'thresholds=none,t.json', 'statistic=max,99.9', 'placement=layers,regions']), fixed, null);
+  assert.is(pts.length, 32);
+  assert.is(new Set(pts.map((p) => p.point.simKey)).size, 32);
+  assert.equal(pts[31].point.run, { timesteps: 16, thresholds: 't.json', norm: 'layer', statistic: 99.9, neuron: 'if', placement: 'regions' });
   assert.is(pts[0].point.run.thresholds, null); // none: untuned
   assert.equal(pts[0].point.chipSet, {});
 });

@@ -24,7 +24,8 @@ import { loadModel } from '../model/load.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { modelOptions } from './options.ts';
+import { modelOptions, placementOption } from './options.ts';
+import type { PlacementOrder } from '../hw/mapper.ts';
 
 interface MapArgs {
   model: string;
@@ -35,6 +36,7 @@ interface MapArgs {
   chip: string;
   board?: string;
   'auto-board': boolean;
+  placement: string;
   svg?: string;
   json?: string;
   rate: number;
@@ -203,7 +205,7 @@ export const mapCommand: CommandModule<object, MapArgs> = {
   command: 'map',
   describe: 'Map a spiking network onto a chip model: partition into cores, place on the mesh, route; print utilization, fan-in splits and fan-out splitters',
   builder: (y) =>
-    modelOptions(y)
+    placementOption(modelOptions(y))
       .option('model', {
         type: 'string',
         default: 'face',
@@ -226,7 +228,7 @@ export const mapCommand: CommandModule<object, MapArgs> = {
     const board = args.board !== undefined ? parseBoard(args.board) : undefined;
     const chip = loadChip(args.chip);
     const snn = networkFor(args, progress);
-    const m = mapNetwork(snn, chip.params, { board, autoBoard: args['auto-board'], onProgress: progress });
+    const m = mapNetwork(snn, chip.params, { board, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, onProgress: progress });
     process.stdout.write(mapReport(m));
     if (args.svg) {
       const rates = snn.layers.map(() => args.rate);

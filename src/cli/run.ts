@@ -21,7 +21,8 @@ import { emulateInWorker, type EmulateOutcome } from '../report/emulate-worker.t
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
-import { applyThresholdsFlag, checkTimesteps, modelOptions, snnOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom } from './options.ts';
+import type { PlacementOrder } from '../hw/mapper.ts';
 
 interface RunArgs {
   model: string;
@@ -36,6 +37,7 @@ interface RunArgs {
   csv?: string;
   trace?: string;
   'auto-board': boolean;
+  placement: string;
   'candidate-threshold': number;
   norm: string;
   statistic?: string;
@@ -94,7 +96,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'The main job: energy per frame, latency, SOPs, cores and AP of the spiking detector on each chip, against the ANN baseline',
   builder: (y) =>
-    snnOptions(modelOptions(y))
+    placementOption(snnOptions(modelOptions(y)))
       .option('images', { type: 'string', array: true, describe: 'frames (default: the six face-api sample photos)' })
       .option('chip', { type: 'string', array: true, default: ['truenorth', 'loihi'], describe: 'chip names (chips/) or chip files; NAME@VARIANT for a variant' })
       .option('timesteps', { type: 'number', default: 64, describe: 'ticks per frame' })
@@ -179,9 +181,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const pr = precision[ci];
       const net = pr ? pr.snn : snn, schedule = pr ? pr.schedule : tuned?.schedule;
       outcomes[ci] = workers > 0
-        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), schedule }, progress)
+        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule }, progress)
         : await emulateFrames(net, chipParams[ci], inputs, {
-          timesteps: T, seed: args.seed, autoBoard: args['auto-board'], trace: traceFor(ci), onProgress: progress,
+          timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), onProgress: progress,
           wrap: schedule ? (sim) => withThresholdSchedule(sim, schedule) : undefined,
         });
       progress(`${chips[ci]}: emulated (${((performance.now() - t0) / 1000).toFixed(1)} s after the start)`);

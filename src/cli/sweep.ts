@@ -9,7 +9,7 @@ import { parseAxes, parseShard, type RunSettings } from '../sweep/space.ts';
 import { axesOfRows, runSweep, sweepOutputs, writeSweepReport } from '../sweep/sweep.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { checkTimesteps, modelOptions, parseStatistic, snnOptions } from './options.ts';
+import { checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions } from './options.ts';
 
 interface SweepArgs {
   model: string;
@@ -24,6 +24,7 @@ interface SweepArgs {
   norm: string;
   statistic?: string;
   neuron: string;
+  placement: string;
   calib?: string[];
   seed: number;
   'auto-board': boolean;
@@ -61,18 +62,18 @@ const mergeCommand: CommandModule<object, MergeArgs> = {
 /** The sweep's options are not merge's: yargs makes options global unless told (its types omit the flag). */
 const notGlobal = <T>(y: Argv<T>): Argv<T> => (y as unknown as { global(keys: string[], global: boolean): Argv<T> }).global(SWEEP_OPTIONS, false);
 
-const SWEEP_OPTIONS = ['model', 'weights', 'size', 'names', 'norm', 'statistic', 'neuron', 'calib', 'seed', 'chip', 'vary', 'images', 'timesteps', 'thresholds', 'auto-board', 'candidate-threshold', 'workers', 'out', 'shard'];
+const SWEEP_OPTIONS = ['model', 'weights', 'size', 'names', 'norm', 'statistic', 'neuron', 'calib', 'seed', 'chip', 'vary', 'images', 'timesteps', 'thresholds', 'auto-board', 'candidate-threshold', 'workers', 'out', 'shard', 'placement'];
 
 export const sweepCommand: CommandModule<object, SweepArgs> = {
   command: 'sweep',
   describe: 'Design-space sweep: the cross product of chip fields and run settings, priced by emulation or trace replay; resumable, shardable',
   builder: (y: Argv<object>) => notGlobal(
-    snnOptions(modelOptions(y))
+    placementOption(snnOptions(modelOptions(y)))
       .command(mergeCommand as never)
       .option('chip', { type: 'string', default: 'loihi', describe: 'base chip: a name (chips/), a chip .json file, NAME@VARIANT' })
       .option('vary', {
         type: 'string', array: true,
-        describe: 'PATH=a,b,c or PATH=LO:HI:STEP (inclusive); PATH is a chip field (core.neurons, energy.synop_pJ, timing.synop_ns, noc.multicast, ...) or timesteps, thresholds, norm, statistic, neuron; repeat for a cross product',
+        describe: 'PATH=a,b,c or PATH=LO:HI:STEP (inclusive); PATH is a chip field (core.neurons, energy.synop_pJ, timing.synop_ns, noc.multicast, ...) or timesteps, thresholds, norm, statistic, neuron, placement; repeat for a cross product',
       })
       .option('images', { type: 'string', array: true, describe: 'frames (default: the six face-api sample photos)' })
       .option('timesteps', { type: 'number', default: 64, describe: 'ticks per frame, when not varied' })
@@ -96,6 +97,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       norm,
       statistic: args.statistic === undefined ? null : parseStatistic(args.statistic, norm as never),
       neuron: args.neuron,
+      placement: args.placement,
     };
     if (!Number.isInteger(args.workers) || args.workers < 0) fail('--workers', `${args.workers} must be an integer >= 0`);
     const t0 = performance.now();

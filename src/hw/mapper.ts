@@ -97,7 +97,18 @@ export interface MapOptions {
   autoBoard?: boolean;
   /** progress lines (the CLI prints them on stderr) */
   onProgress?: (line: string) => void;
+  /**
+   * The order of cores along the placement path (placement.ts): 'layers' (default) puts each
+   * layer's cores after the previous layer's; 'regions' cuts the image into an R×R grid of
+   * regions (R = ⌈√chips⌉) and places the cores of every layer whose tiles centre in one region
+   * together, regions in snake order, so a layer's spikes to the next layer mostly stay on their
+   * chip.
+   */
+  placement?: PlacementOrder;
 }
+
+export type PlacementOrder = 'layers' | 'regions';
+export const PLACEMENT_ORDERS: readonly PlacementOrder[] = ['layers', 'regions'];
 
 export interface TileShape {
   h: number;
@@ -753,22 +764,33 @@ export function mapNetwork(snn: SnnNetwork, chip: ChipParams, opts: MapOptions =
     next += count;
   }
   // slots: layer order; inside a layer by tile start (y, x, c), partial-sum cores before accumulators
+  // ('regions': first by the region of the image the tile centres in, see MapOptions.placement)
+  const placementOrder = opts.placement ?? 'layers';
+  const R = placementOrder === 'regions' ? Math.max(1, Math.ceil(Math.sqrt(Math.ceil(total / chip.chip.cores)))) : 1;
   const slotOf = new Int32Array(total);
+  const regional: [number, number, number, number][] = []; // region rank, layer, rank in layer, core id
   for (let i = 0; i < n; i++) {
     const p = plans[i], T = tiled[i];
     if (!p || !T) continue;
-    const order: [number, number, number, number, number, number][] = [];
+    const order: [number, number, number, number, number, number, number][] = [];
     const push = (G: TileGrid, cell: number, id: number, role: number, j: number) => {
       const tc = cell % G.nc, txy = Math.floor(cell / G.nc), tx = txy % G.nx, ty = Math.floor(txy / G.nx);
-      order.push([ty * G.h, tx * G.w, tc * G.c, role, j, id]);
+      const ry = Math.min(R - 1, Math.floor(((ty * G.h + Math.min(G.h, T.H - ty * G.h) / 2) / T.H) * R));
+      const rx = Math.min(R - 1, Math.floor(((tx * G.w + Math.min(G.w, T.W - tx * G.w) / 2) / T.W) * R));
+      order.push([ty * G.h, tx * G.w, tc * G.c, role, j, id, ry * R + (ry % 2 ? R - 1 - rx : rx)]);
     };
     if (T.split) for (let cell = 0; cell < T.split.grid.count; cell++) for (let j = 0; j < T.split.m; j++) push(T.split.grid, cell, T.split.base + cell * T.split.m + j, 0, j);
     for (let cell = 0; cell < T.grid.count; cell++) push(T.grid, cell, T.neuronBase + cell, 1, 0);
     order.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3] || a[4] - b[4]);
-    order.forEach((o, k) => (slotOf[o[5]] = firstCore[i] + k));
+    if (placementOrder === 'regions') order.forEach((o, k) => regional.push([o[6], i, k, o[5]]));
+    else order.forEach((o, k) => (slotOf[o[5]] = firstCore[i] + k));
+  }
+  if (placementOrder === 'regions') {
+    regional.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    regional.forEach((o, k) => (slotOf[o[3]] = k));
   }
   const placement = placeCores(chip, board, total, slotOf);
-  progress(`map: ${thousandsOf(total)} cores placed on ${placement.chipsUsed} chip${placement.chipsUsed === 1 ? '' : 's'} (${boardNote})`);
+  progress(`map: ${thousandsOf(total)} cores placed on ${placement.chipsUsed} chip${placement.chipsUsed === 1 ? '' : 's'} (${boardNote}; ${placementOrder === 'regions' ? `placement by ${R}x${R} image regions` : 'placement layer after layer'})`);
 
   // phase 3: route tables
   const cores: CoreArrays = {
@@ -857,6 +879,7 @@ export function mapNetwork(snn: SnnNetwork, chip: ChipParams, opts: MapOptions =
 
   // notes
   const notes: string[] = [boardNote];
+  if (placementOrder === 'regions') notes.push(`placement: cores ordered by ${R}x${R} regions of the image (every layer's cores of a region together, regions in snake order), then by layer`);
   const first = layers.find((l) => l?.analogInput);
   if (first)
     notes.push(`${layerLabel(snn.layers[first.layer])} reads the analog image: its input current is computed once per image by the host (constant every tick); its neurons are mapped, it uses no input axons or synapses on chip`);

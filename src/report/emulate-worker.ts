@@ -7,6 +7,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import type { ChipRunResult, FrameResult } from '../hw/account.ts';
 import { loadChip } from '../hw/chip-schema.ts';
+import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
@@ -18,6 +19,7 @@ export interface EmulateJob {
   timesteps: number;
   seed: number;
   autoBoard: boolean;
+  placement?: PlacementOrder;
   trace?: string;
   /** a two-phase threshold schedule (from a thresholds file) */
   schedule?: ThresholdSchedule;
@@ -52,7 +54,7 @@ async function workerMain(job: EmulateJob): Promise<void> {
     const chip = loadChip(job.chip).params;
     const s = job.schedule;
     const em = await emulateFrames(job.snn, chip, job.inputs, {
-      timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, trace: job.trace,
+      timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace,
       onProgress: (line) => post({ kind: 'progress', line }),
       wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
     });

@@ -12,7 +12,7 @@
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import { Accountant, NocTally, geometryOf, type ChipRunResult, type FrameResult, type TickResult } from '../hw/account.ts';
 import type { ChipParams } from '../hw/chip-schema.ts';
-import { mapNetwork, type Mapping } from '../hw/mapper.ts';
+import { mapNetwork, type Mapping, type PlacementOrder } from '../hw/mapper.ts';
 import { TraceWriter } from '../hw/trace.ts';
 import { buildAcctTables, type AcctTables } from './acct.ts';
 import { createSimulator, type Simulator } from './simulator.ts';
@@ -24,6 +24,8 @@ export interface EmulateOptions {
   seed?: number;
   /** board too small: take the smallest square board that fits (mapper option) */
   autoBoard?: boolean;
+  /** order of the cores along the placement path (mapper option; default 'layers') */
+  placement?: PlacementOrder;
   /** a mapping of this network on this chip made beforehand (default: mapped here) */
   mapping?: Mapping;
   /** accounting tables of that mapping built beforehand (default: built here) */
@@ -58,7 +60,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   if (!Number.isInteger(T) || T < 1) throw new Error(`emulateFrames: timesteps must be a positive integer, got ${T}`);
   const seed = opts.seed ?? 1;
   const progress = opts.onProgress ?? (() => {});
-  const mapping = opts.mapping ?? mapNetwork(snn, chip, { autoBoard: opts.autoBoard, onProgress: progress });
+  const mapping = opts.mapping ?? mapNetwork(snn, chip, { autoBoard: opts.autoBoard, placement: opts.placement, onProgress: progress });
   if (mapping.chip !== chip && !sameGeometryChip(mapping.chip, chip)) throw new Error(`emulateFrames: the mapping was made for ${mapping.chipName}, a chip of another geometry than ${chip.name}`);
   const acct = opts.accounting ?? buildAcctTables(mapping);
   const sim = await createSimulator(snn, { seed, accounting: acct });

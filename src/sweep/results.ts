@@ -64,7 +64,7 @@ export function csvColumns(axes: Axis[]): string[] {
   return [
     'point', 'sweep', 'points', 'chip', 'varied',
     ...axes.filter((a) => a.chip).map((a) => a.path),
-    'timesteps', 'norm', 'statistic', 'neuron', 'thresholds', 'seed',
+    'timesteps', 'norm', 'statistic', 'neuron', 'thresholds', 'placement', 'seed',
     'status', ...FIGURE_COLUMNS, 'config',
   ];
 }
@@ -94,7 +94,7 @@ export function csvRow(axes: Axis[], r: RowInput): string[] {
   return [
     p.index, r.sweep, r.points, r.chip, p.label,
     ...axes.filter((a) => a.chip).map((a) => p.chipSet[a.path]),
-    p.run.timesteps, p.run.norm, p.run.statistic ?? 'default', p.run.neuron, p.run.thresholds ?? 'none', r.seed,
+    p.run.timesteps, p.run.norm, p.run.statistic ?? 'default', p.run.neuron, p.run.thresholds ?? 'none', p.run.placement, r.seed,
     r.status, ...figs, JSON.stringify(r.config),
   ].map(cell);
 }

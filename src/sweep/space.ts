@@ -4,7 +4,7 @@
  *
  *   PATH   a chip field by its dotted path in the chip file (core.neurons, energy.synop_pJ,
  *          timing.synop_ns, noc.multicast, ...), or a run field: timesteps, thresholds (a file
- *          written by `neuroemu tune`, or none), norm, statistic, neuron.
+ *          written by `neuroemu tune`, or none), norm, statistic, neuron, placement.
  *   VALUES a list `a,b,c`, or an inclusive range `LO:HI:STEP` (10:30:5 = 10,15,20,25,30).
  *
  * The first axis is the outermost loop: point k's coordinates are k's digits in the mixed radix
@@ -33,6 +33,7 @@ export const RUN_FIELDS: Record<string, (v: AxisValue) => string | null> = {
   norm: (v) => (v === 'channel' || v === 'layer' || v === 'percentile' ? null : 'expected channel, layer or percentile'),
   statistic: (v) => (v === 'max' || (typeof v === 'number' && v > 0 && v <= 100) ? null : 'expected max or a percentile in (0, 100]'),
   neuron: (v) => (v === 'ibt' || v === 'if' ? null : 'expected ibt or if'),
+  placement: (v) => (v === 'layers' || v === 'regions' ? null : 'expected layers or regions'),
 };
 
 export const MAX_POINTS = 1_000_000;
@@ -105,6 +106,8 @@ export interface RunSettings {
   norm: string;
   statistic: 'max' | number | null;
   neuron: string;
+  /** core order along the placement path (src/hw/mapper.ts) */
+  placement: string;
 }
 
 export interface SweepPoint {
@@ -199,7 +202,7 @@ export function validatePoints(
       chips.set(ck, chip);
     }
     const c = chip.params;
-    const simKey = JSON.stringify([p.snnKey, p.run.timesteps, chipGeometry(c), c.board]);
+    const simKey = JSON.stringify([p.snnKey, p.run.timesteps, p.run.placement, chipGeometry(c), c.board]);
     out.push({ point: { ...p, simKey }, chip });
   }
   return selectShard(out, shard);

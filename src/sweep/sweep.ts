@@ -21,6 +21,7 @@ import { apAgainst } from '../detect/map.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import type { ImageDetections } from '../detect/types.ts';
 import { loadChip } from '../hw/chip-schema.ts';
+import type { PlacementOrder } from '../hw/mapper.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
 import type { ModelSpec } from '../model/load.ts';
@@ -177,7 +178,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     const write = (p: SweepPoint, status: string, figures: PointFigures | null, ap50: number | null) => {
       const config = {
         chip: baseName, set: p.chipSet, model: modelShown, ...fixedShown, timesteps: p.run.timesteps, norm: p.run.norm, statistic: p.run.statistic,
-        neuron: p.run.neuron, thresholds: p.run.thresholds, seed: o.seed,
+        neuron: p.run.neuron, thresholds: p.run.thresholds, placement: p.run.placement, seed: o.seed,
       };
       appendRow(files.csv, columns, csvRow(axes, { point: p, sweep: id, points: total, chip: baseName, seed: o.seed, status, figures, ap50, config }));
       rowsDone++;
@@ -186,7 +187,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
       const first = members[0].point;
       const s = snnFor(first);
       const job: GroupJob = {
-        snn: s.snn, schedule: s.schedule, inputs, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard,
+        snn: s.snn, schedule: s.schedule, inputs, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder,
         traceFile: join(tmpdir(), `neuroemu-sweep-${id}-${process.pid}-${k}.trace`),
         points: members.map((m) => ({ index: m.point.index, chip: m.chip.params })),
       };

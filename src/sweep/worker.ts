@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import type { ChipParams } from '../hw/chip-schema.ts';
+import type { PlacementOrder } from '../hw/mapper.ts';
 import { replayTraceOnChips } from '../hw/trace.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
@@ -28,6 +29,7 @@ export interface GroupJob {
   timesteps: number;
   seed: number;
   autoBoard: boolean;
+  placement: PlacementOrder;
   /** where the group's trace is written (deleted when the group is done) */
   traceFile: string;
   /** the group's points; the first one's chip is simulated */
@@ -50,7 +52,7 @@ export async function priceGroup(job: GroupJob, post: (m: GroupMsg) => void): Pr
     try {
       const s = job.schedule;
       const em = await emulateFrames(job.snn, job.points[0].chip, job.inputs, {
-        timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, trace: job.traceFile,
+        timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.traceFile,
         wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       });
       readouts = em.readouts;
