@@ -43,6 +43,26 @@ test('run: per-chip report, the JSON keys of the contract, one CSV row per chip 
   assert.match(rows[0], /^chip,frame,image,timesteps,energy_J,latency_s/);
 });
 
+test('run --placement regions: same spikes and AP, the placement named in the report; a bad value exits 2', () => {
+  const args = ['run', '--size', '224', '--timesteps', '8', '--images', photo, '--calib', photo, '--chip', 'loihi', '--workers', '0'];
+  const a = run(...args, '--json', join(dir, 'layers.json'));
+  const b = run(...args, '--placement', 'regions', '--json', join(dir, 'regions.json'));
+  assert.is(a.code, 0, a.err);
+  assert.is(b.code, 0, b.err);
+  assert.match(b.out, /note: placement: cores ordered by \d+x\d+ regions of the image/);
+  const [ja] = JSON.parse(readFileSync(join(dir, 'layers.json'), 'utf8'));
+  const [jb] = JSON.parse(readFileSync(join(dir, 'regions.json'), 'utf8'));
+  // the placement moves cores, not spikes: the network's counts and AP are the same
+  assert.is(jb.counts.sops, ja.counts.sops);
+  assert.is(jb.counts.spikes, ja.counts.spikes);
+  assert.is(jb.accuracy.ap50_vs_ann, ja.accuracy.ap50_vs_ann);
+  assert.is(jb.mapping.cores, ja.mapping.cores);
+  assert.ok(jb.counts.chip_crossings < ja.counts.chip_crossings, `${jb.counts.chip_crossings} vs ${ja.counts.chip_crossings} crossings`);
+  const bad = run(...args, '--placement', 'random');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /placement/);
+});
+
 test('run: a network that does not fit is refused with the constraint and the numbers, exit 2', () => {
   const r = run('run', '--size', '128', '--timesteps', '2', '--images', photo, '--calib', photo, '--chip', 'odin', '--no-auto-board');
   assert.is(r.code, 2, r.out + r.err);
