@@ -108,17 +108,20 @@ export function lineChart(series: Series[], opt: ChartOptions): string {
     out.push(`<line x1="${m.l}" y1="${num(Y(h.y))}" x2="${m.l + pw}" y2="${num(Y(h.y))}" stroke="#999" stroke-dasharray="4 3"/>`);
     out.push(`<text x="${m.l + pw - 4}" y="${num(Y(h.y) - 3)}" text-anchor="end" fill="#666">${esc(h.label)}</text>`);
   }
-  // point labels: emphasized series first; a label that would overlap one already placed is
-  // left out, and one that would cross the right edge is set to the left of its mark
+  // point labels: emphasized series first; each label takes the first of four places around its
+  // mark (right above, right below, left above, left below) that stays inside the chart and
+  // overlaps no label placed before; a label with no such place is left out
   const placed: Array<[number, number, number, number]> = [];
   const labelAt = (x: number, y: number, text: string): string | null => {
     const w = text.length * 5.2, h = 10;
-    let x0 = x + 6;
-    if (x0 + w > m.l + pw) x0 = x - 6 - w;
-    const box: [number, number, number, number] = [x0, y - 5 - h, x0 + w, y - 5];
-    if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) return null;
-    placed.push(box);
-    return `<text x="${num(x0)}" y="${num(y - 5)}" font-size="9" fill="#333">${esc(text)}</text>`;
+    for (const [x0, base] of [[x + 6, y - 5], [x + 6, y + 5 + h], [x - 6 - w, y - 5], [x - 6 - w, y + 5 + h]]) {
+      const box: [number, number, number, number] = [x0, base - h, x0 + w, base];
+      if (box[0] < 2 || box[2] > W - 2 || box[1] < m.t || box[3] > m.t + ph + 12) continue;
+      if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+      placed.push(box);
+      return `<text x="${num(x0)}" y="${num(base)}" font-size="9" fill="#333">${esc(text)}</text>`;
+    }
+    return null;
   };
   const labelled = new Map<number, string[]>();
   [...series.keys()].sort((a, b) => Number(!!series[b].emphasis) - Number(!!series[a].emphasis)).forEach((i) => {
