@@ -14,10 +14,12 @@ import {
 } from '../tune/threshold.ts';
 import { THRESHOLDS_FORMAT, THRESHOLDS_VERSION, writeThresholdsFile, type ThresholdsFile } from '../tune/thresholds-file.ts';
 import { EvalPool, type PreparedImage } from '../tune/workers.ts';
-import { checkTimesteps, modelOptions, snnOptions, snnSettingsFrom } from './options.ts';
+import { checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom } from './options.ts';
+import type { PlacementOrder } from '../hw/mapper.ts';
 
 interface TuneArgs {
   model: string;
+  placement: string;
   weights?: string;
   size?: number;
   names?: string;
@@ -88,7 +90,7 @@ const energyPointJson = (p: EnergyPoint | null) =>
 function energyJson(en: HoldoutEnergy) {
   return {
     what: 'mean over the held-out frames of the energy and latency of ticks 1..t, each network emulated as `neuroemu run` does (chip file constants); t = the ticks it needs to reach each target (null: not reached within the report ticks) and T',
-    frames: en.frames, seed: en.seed, autoBoard: en.autoBoard, timesteps: en.timesteps, reportTimesteps: en.reportTimesteps,
+    frames: en.frames, seed: en.seed, autoBoard: en.autoBoard, placement: en.placement, timesteps: en.timesteps, reportTimesteps: en.reportTimesteps,
     chips: en.chips.map((c) => ({
       chip: c.chip, file: c.file, ...(c.variant ? { variant: c.variant } : {}), cores: c.cores, chips: c.chips,
       networks: c.networks.map((n) => ({
@@ -151,7 +153,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
   command: 'tune',
   describe: 'Threshold balancing by Bayesian optimization (optionally two-phase): faster convergence and fewer SOPs at the same AP',
   builder: (y) =>
-    snnOptions(modelOptions(y))
+    placementOption(snnOptions(modelOptions(y)))
       .option('calib', { type: 'string', array: true, describe: 'calibration images of the conversion (λ); default: the tuning images, so the held-out images stay unseen' })
       .option('images', { type: 'string', array: true, demandOption: true, describe: 'tuning images: every candidate is evaluated on them' })
       .option('holdout', { type: 'string', array: true, demandOption: true, describe: 'held-out images for the closing report (never seen by the search)' })
@@ -275,7 +277,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       process.stderr.write(`energy per frame: ${result.holdout.results.length} networks on ${chips.map((c) => c.name).join(', ')}, ${args.holdout.length} held-out images\n`);
       try {
         energy = await priceHoldout(result, {
-          snn, inputs: sets.holdout.map((p) => p.input), chips, seed: args.seed, autoBoard: true,
+          snn, inputs: sets.holdout.map((p) => p.input), chips, seed: args.seed, autoBoard: true, placement: args.placement as PlacementOrder,
           onProgress: (m) => process.stderr.write(`${m}\n`),
         });
       } catch (e) {

@@ -110,7 +110,7 @@ import { convergenceCheckpoints } from '../report/convergence.ts';
 import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import type { Chip } from '../hw/chip-schema.ts';
-import { mapNetwork } from '../hw/mapper.ts';
+import { mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
 import { si } from '../hw/report.ts';
 import { buildAcctTables } from '../sim/acct.ts';
 import { emulateFrames } from '../sim/emulate.ts';
@@ -585,6 +585,8 @@ export interface HoldoutEnergy {
   frames: number;
   seed: number;
   autoBoard: boolean;
+  /** core order along the placement path */
+  placement: PlacementOrder;
   timesteps: number;
   reportTimesteps: number;
   chips: ChipEnergy[];
@@ -601,6 +603,8 @@ export interface PriceOptions {
   seed: number;
   /** board too small: the smallest square board that fits (default true, as `run`) */
   autoBoard?: boolean;
+  /** core order along the placement path (default 'layers', as `run`) */
+  placement?: PlacementOrder;
   onProgress?: (msg: string) => void;
 }
 
@@ -618,7 +622,7 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
   if (nF === 0) throw new Error('priceHoldout: no held-out images');
   const chips: ChipEnergy[] = [];
   for (const { name, chip } of o.chips) {
-    const mapping = mapNetwork(o.snn, chip.params, { autoBoard, onProgress: (m) => log(`${name}: ${m}`) });
+    const mapping = mapNetwork(o.snn, chip.params, { autoBoard, placement: o.placement, onProgress: (m) => log(`${name}: ${m}`) });
     const accounting = buildAcctTables(mapping);
     const networks: NetworkEnergy[] = [];
     let used = { cores: 0, chips: 0 };
@@ -666,7 +670,7 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
     }
     chips.push({ chip: name, file: chip.file, ...(chip.variant ? { variant: chip.variant } : {}), cores: used.cores, chips: used.chips, networks });
   }
-  return { frames: nF, seed: o.seed, autoBoard, timesteps: T, reportTimesteps: r.reportTimesteps, chips };
+  return { frames: nF, seed: o.seed, autoBoard, placement: o.placement ?? 'layers', timesteps: T, reportTimesteps: r.reportTimesteps, chips };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -801,7 +805,7 @@ function energyLines(r: TuneResult, en: HoldoutEnergy, name: (l: HoldoutResult['
   const targets = r.holdout.targets;
   out.push(
     `energy per frame on chip models: the held-out images (mean of ${en.frames} frame${en.frames === 1 ? '' : 's'}), each network emulated as \`neuroemu run\` does ` +
-      `(mapping, routes, per-event energy, tick timing; constants from the chip file; seed ${en.seed}${en.autoBoard ? ', auto-board' : ''}), ` +
+      `(mapping, routes, per-event energy, tick timing; constants from the chip file; seed ${en.seed}${en.autoBoard ? ', auto-board' : ''}${en.placement === 'layers' ? '' : `, placement by ${en.placement}`}), ` +
       `energy of ticks 1..t priced at the ticks t each network needs to reach ${targets.map(pct).join(' and ')} of the ANN's AP (the ticks above: energy to accuracy) and at T = ${T}:`,
   );
   const cell = (p: EnergyPoint | null) => (p === null ? `never within ${R}` : `${si(p.energyPerFrameJ, 'J')} @${p.ticks}`);
