@@ -267,6 +267,22 @@ test('a killed sweep resumed gives exactly the uninterrupted results: no duplica
   assert.is(readFileSync(out, 'utf8'), reference);
 });
 
+test('a point the mapper refuses gets a row saying why, and the sweep goes on', () => {
+  const out = join(dir, 'refused.csv');
+  const r = spawnSync(process.execPath, [bin, 'sweep', '--chip', 'loihi', '--size', '224', '--timesteps', '4', '--images', photos[0], '--calib', photos[0],
+    '--no-auto-board', '--vary', 'board.chips_x=1,24', '--vary', 'board.chips_y=1', '--workers', '0', '--out', out], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /1 refused by the mapper/);
+  const rows = readResults(out).rows;
+  assert.match(rows[0].status, /^refused: loihi: cores per board: the network needs [\d,]+ cores.*the board has 128/);
+  assert.is(rows[0].energy_per_frame_J, '');
+  assert.is(rows[1].status, 'ok');
+  assert.ok(Number(rows[1].energy_per_frame_J) > 0);
+  const summary = JSON.parse(readFileSync(out.replace('.csv', '.summary.json'), 'utf8'));
+  assert.equal(summary.refused.map((x: { point: number }) => x.point), [0]);
+  assert.equal(summary.pareto_front.map((x: { point: number }) => x.point), [1]);
+});
+
 test('CLI: a bad point, a bad --vary, another sweep in --out: one line, exit 2, nothing written', () => {
   const out = join(dir, 'never.csv');
   const bad = sweep(['--vary', 'core.neurons=1024,0', '--out', out]);
