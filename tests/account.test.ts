@@ -34,7 +34,7 @@ const close = (a: number, b: number, what: string, rel = 1e-12) => assert.ok(Mat
 
 
 test('toy: the mapping the hand arithmetic rests on', () => {
-  const m = mapNetwork(toyNet(), toyChip());
+  const m = mapNetwork(toyNet(), toyChip(), { placement: 'layers' });
   // 2 neurons per core: each layer is one core per pixel (1×1×2 tiles); cores 0, 1 = layer 0,
   // cores 2, 3 = layer 1; snake placement: chip 0 holds (0,0), (0,1), chip 1 (1,0), (1,1)
   assert.equal([m.coresUsed, m.chipsUsed, m.routersUsed], [4, 2, 4]);
@@ -54,7 +54,7 @@ test('toy: the mapping the hand arithmetic rests on', () => {
 test('toy: events, energy by kind, hops, packets, tick times and the busiest link by hand', async () => {
   const chip = toyChip();
   const ticks: TickResult[] = [];
-  const r = await emulateFrames(toyNet(), chip, [Float32Array.of(1, 1)], { timesteps: 4, onTick: (_f, t) => ticks.push(t) });
+  const r = await emulateFrames(toyNet(), chip, [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers', onTick: (_f, t) => ticks.push(t) });
   const t = r.totals;
   // spikes: tick 2: 2 (channel 0, both pixels), tick 4: 4 → 6 spikes, each 2 packets, 2 E-W hops,
   // 1 N-S hop, 2 crossings, 2 + 2 synaptic events
@@ -124,7 +124,7 @@ test('fixed tick: a slow toy chip overruns its period at tick 4 only', async () 
   chip.timing.tick = { rule: 'fixed', periodS: 500 * ns };
   chip.timing.eventS.synop = 100 * ns;
   const ticks: TickResult[] = [];
-  const r = await emulateFrames(toyNet(), chip, [Float32Array.of(1, 1)], { timesteps: 4, onTick: (_f, t) => ticks.push(t) });
+  const r = await emulateFrames(toyNet(), chip, [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers', onTick: (_f, t) => ticks.push(t) });
   // no barrier on a fixed-tick chip; tick 2: 4 × 100 + 40 = 440 ns + drain 59 = 499 ns < 500 (fits);
   // tick 4: 8 × 100 + 40 = 840 + 59 = 899 ns > 500: an overrun, the tick lasts 899 ns
   assert.equal(ticks.map((t) => t.overrun), [false, false, false, true]);
@@ -475,7 +475,7 @@ test('accounting changes neither readouts nor counts', async () => {
 
 test('a mapping of another network, or the reference engine, is refused', async () => {
   const { net } = mixedNet(1, 'analog');
-  const m = mapNetwork(toyNet(), toyChip());
+  const m = mapNetwork(toyNet(), toyChip(), { placement: 'layers' });
   await createSimulator(net, { mapping: m }).then(() => assert.unreachable('accepted'), (e) => assert.match((e as Error).message, /another network/));
   await createSimulator(toyNet(), { mapping: m, engine: 'reference' }).then(() => assert.unreachable('accepted'), (e) => assert.match((e as Error).message, /wasm engine/));
   const plain = await createSimulator(toyNet());

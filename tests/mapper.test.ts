@@ -236,7 +236,7 @@ test('face detector at 224 and 416 on TrueNorth and Loihi', () => {
 test('placement by image regions: a valid placement, fewer chip crossings per spike than layer after layer; one chip: the same', () => {
   const snn = convert({ model: 'face', size: 224 });
   for (const chipName of ['truenorth', 'loihi']) {
-    const byLayers = run('face@224 layers', snn, chipName);
+    const byLayers = run('face@224 layers', snn, chipName, { autoBoard: true, placement: 'layers' });
     const byRegions = run('face@224 regions', snn, chipName, { autoBoard: true, placement: 'regions' });
     assert.ok(byRegions.chipsUsed > 1, `${chipName}: several chips`);
     assert.is(byRegions.coresUsed, byLayers.coresUsed);
@@ -250,7 +250,7 @@ test('placement by image regions: a valid placement, fewer chip crossings per sp
   }
   // a network on one chip: one region, the layer order
   const small = convert({ model: 'face', size: 64 });
-  const a = mapNetwork(small, loadChip('truenorth').params, { autoBoard: true });
+  const a = mapNetwork(small, loadChip('truenorth').params, { autoBoard: true, placement: 'layers' });
   const b = mapNetwork(small, loadChip('truenorth').params, { autoBoard: true, placement: 'regions' });
   assert.is(a.chipsUsed, 1);
   assert.equal(Array.from(b.placement.router), Array.from(a.placement.router));

@@ -46,7 +46,7 @@ const syn = (m: Mapping, L: number, y: number, x: number, c: number) => spikeCos
 // ---------------------------------------------------------------------------------------------
 
 test('toy: tiles, cores and placement by hand', () => {
-  const m = mapNetwork(toyNet(), toyChip());
+  const m = mapNetwork(toyNet(), toyChip(), { placement: 'layers' });
   // layer 1 (mapped first, it has no consumer): neurons h·w·c ≤ 8 and axons R(h)·C(w)·2 ≤ 18 with
   // R(1) = R(2) = 3 (a 1- or 2-row tile reads 3 input rows somewhere), R(4) = 4: so h, w ≤ 2; c = 2,
   // 2×2 → 8 neurons, 3·3·2 = 18 axons, 4 cores (c = 1 would need 8).
@@ -75,7 +75,7 @@ test('toy: tiles, cores and placement by hand', () => {
 });
 
 test('toy: route table entries and hop counts by hand (unicast)', () => {
-  const m = mapNetwork(toyNet(), toyChip());
+  const m = mapNetwork(toyNet(), toyChip(), { placement: 'layers' });
   const t = m.routes;
   // layer 0 fires; layer 1 ('integrate') and the analog input have no table
   assert.is(t.layerInfo[0 * LAYER_FIELDS + T_HAS], 1);
@@ -126,7 +126,7 @@ test('toy: route table entries and hop counts by hand (unicast)', () => {
 });
 
 test('toy: multicast counts tree edges once', () => {
-  const m = mapNetwork(toyNet(), toyChip({ noc: { multicast: true } }));
+  const m = mapNetwork(toyNet(), toyChip({ noc: { multicast: true } }), { placement: 'layers' });
   // (1,2,0) from router (1,0): paths to (2,0), (3,0), (3,1), (2,1) share the links (1,0)-(2,0) and
   // (2,0)-(3,0); the tree is E-W {(1,0)-(2,0), (2,0)-(3,0)}, N-S {(3,0)-(3,1), (2,0)-(2,1)}: 2 + 2
   // edges, one of them across the chip boundary; one packet
@@ -139,7 +139,7 @@ test('toy: multicast counts tree edges once', () => {
 test('Poisson input: the host-injected input spikes have a table (row n), priced at the destinations only', () => {
   const snn = toyNet();
   snn.settings.input = 'poisson';
-  const m = mapNetwork(snn, toyChip({ board: { chipsX: 2, chipsY: 2 } }));
+  const m = mapNetwork(snn, toyChip({ board: { chipsX: 2, chipsY: 2 } }), { placement: 'layers' });
   assert.is(m.layers[0]!.analogInput, false);
   assert.ok(m.cores.axons[0] > 0);
   assert.is(m.routes.layerInfo[2 * LAYER_FIELDS + T_HAS], 1);
@@ -183,13 +183,13 @@ test('XY routing and chip crossings on a 2×2 board by hand', () => {
 
 test('cores sharing a router: tile-local deliveries make no mesh hop', () => {
   // 8 cores per chip on one router of a 1×1 mesh: every packet stays in its router
-  const m = mapNetwork(toyNet(), toyChip({ chip: { cores: 8, tilesX: 1, tilesY: 1, coresPerTile: 8 }, board: { chipsX: 1, chipsY: 1 } }));
+  const m = mapNetwork(toyNet(), toyChip({ chip: { cores: 8, tilesX: 1, tilesY: 1, coresPerTile: 8 }, board: { chipsX: 1, chipsY: 1 } }), { placement: 'layers' });
   const a = spikeCost(m, 0, 1, 2, 0);
   assert.equal([a.packets, a.hopsTile, a.hopsEW, a.hopsNS, a.chipCrossings], [4, 4, 0, 0, 0]);
 });
 
 test('expected traffic by hand on the toy', () => {
-  const m = mapNetwork(toyNet(), toyChip());
+  const m = mapNetwork(toyNet(), toyChip(), { placement: 'layers' });
   const tr = expectedTraffic(m, [0.5, 0.5]);
   // rate 0.5 × 2 channels per key = 1 spike per tick per position. Row 0 sources: core 0 (0,0) and
   // core 1 (1,0), positions y 0-1. Destination cores per position (core 0): (0,0)→1, (0,1)→2,
@@ -223,7 +223,7 @@ test('route and upsample wiring: a spike reaches the real consumers', () => {
   const r = routeLayer(4, [2, 3], [u.outShape, e.outShape]);
   const f = convLayer(5, 4, r.outShape, { filters: 4, size: 3, pad: 1, groups: 2, rule: 'integrate' });
   const snn = makeSnn({ c: 1, h: 2, w: 2 }, [a, b, u, e, r, f], [5]);
-  const m = mapNetwork(snn, toyChip({ core: { neurons: 1024, axons: 1024 }, board: { chipsX: 2, chipsY: 2 } }));
+  const m = mapNetwork(snn, toyChip({ core: { neurons: 1024, axons: 1024 }, board: { chipsX: 2, chipsY: 2 } }), { placement: 'layers' });
   // route and upsample layers get no cores and no table
   assert.is(m.layers[2], null);
   assert.is(m.layers[4], null);

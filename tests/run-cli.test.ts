@@ -43,9 +43,9 @@ test('run: per-chip report, the JSON keys of the contract, one CSV row per chip 
   assert.match(rows[0], /^chip,frame,image,timesteps,energy_J,latency_s/);
 });
 
-test('run --placement regions: same spikes and AP, the placement named in the report; a bad value exits 2', () => {
+test('run --placement layers vs regions (the default): same spikes and AP, the placement named in the report; a bad value exits 2', () => {
   const args = ['run', '--size', '224', '--timesteps', '8', '--images', photo, '--calib', photo, '--chip', 'loihi', '--workers', '0'];
-  const a = run(...args, '--json', join(dir, 'layers.json'));
+  const a = run(...args, '--placement', 'layers', '--json', join(dir, 'layers.json'));
   const b = run(...args, '--placement', 'regions', '--json', join(dir, 'regions.json'));
   assert.is(a.code, 0, a.err);
   assert.is(b.code, 0, b.err);

@@ -120,7 +120,7 @@ test('another geometry is refused with the reason', async () => {
 const TOY = join(PROJECT_ROOT, 'traces', 'toy.bin');
 
 test('traces/toy.bin replays to the hand-computed toy figures', async () => {
-  if (process.env.NEUROEMU_WRITE_TOY_TRACE) await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1)], { timesteps: 4, trace: TOY });
+  if (process.env.NEUROEMU_WRITE_TOY_TRACE) await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers', trace: TOY });
   assert.ok(existsSync(TOY), 'traces/toy.bin is missing (regenerate: NEUROEMU_WRITE_TOY_TRACE=1 node --import tsx tests/trace.test.ts)');
   const r = replayTrace(TOY, toyChip());
   // tests/account.test.ts derives these by hand: 1696 pJ of events, ticks 440 + 539 + 440 + 579 ns,
@@ -131,7 +131,7 @@ test('traces/toy.bin replays to the hand-computed toy figures', async () => {
   assert.equal([r.counts.synaptic_events, r.counts.packets, r.counts.hops, r.counts.chip_crossings, r.counts.sops], [24, 12, 18, 12, 24]);
   // and a fresh recording replays to the same figures
   const fresh = join(dir, 'toy.bin');
-  await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1)], { timesteps: 4, trace: fresh });
+  await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers', trace: fresh });
   assert.equal(figures(replayTrace(fresh, toyChip())), figures(r));
 });
 
@@ -152,7 +152,7 @@ test('truncated, foreign and missing files are refused', async () => {
 
 test('a failed run leaves no trace file', async () => {
   const file = join(dir, 'failed.trace');
-  await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1), new Float32Array(3)], { timesteps: 2, trace: file }).then(
+  await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1), new Float32Array(3)], { timesteps: 2, placement: 'layers', trace: file }).then(
     () => assert.unreachable('a bad input was accepted'),
     (e) => assert.match((e as Error).message, /input has 3 values/),
   );

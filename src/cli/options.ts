@@ -4,7 +4,7 @@ import { defaultSettings } from '../convert/convert.ts';
 import type { NeuronModel, NormMode, NormStatistic, SnnNetwork } from '../convert/snn-ir.ts';
 import { applyThresholdsFile, type AppliedThresholds } from '../tune/thresholds-file.ts';
 import { fail, UserError } from '../util/errors.ts';
-import { PLACEMENT_ORDERS } from '../hw/mapper.ts';
+import { DEFAULT_PLACEMENT, PLACEMENT_ORDERS } from '../hw/mapper.ts';
 
 export function modelOptions<T>(y: Argv<T>) {
   return y
@@ -68,7 +68,7 @@ export function applyThresholdsFlag(snn: SnnNetwork, file: string | undefined): 
 /** --placement: the order of cores along the placement path (src/hw/mapper.ts MapOptions.placement). */
 export function placementOption<T>(y: Argv<T>) {
   return y.option('placement', {
-    type: 'string', choices: PLACEMENT_ORDERS as unknown as string[], default: 'layers',
+    type: 'string', choices: PLACEMENT_ORDERS as unknown as string[], default: DEFAULT_PLACEMENT,
     describe: 'core order along the placement path: layers (each layer after the previous) or regions (image regions, every layer of a region together: less chip-to-chip traffic)',
   });
 }

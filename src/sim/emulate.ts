@@ -24,7 +24,7 @@ export interface EmulateOptions {
   seed?: number;
   /** board too small: take the smallest square board that fits (mapper option) */
   autoBoard?: boolean;
-  /** order of the cores along the placement path (mapper option; default 'layers') */
+  /** order of the cores along the placement path (mapper option; default DEFAULT_PLACEMENT) */
   placement?: PlacementOrder;
   /** a mapping of this network on this chip made beforehand (default: mapped here) */
   mapping?: Mapping;

@@ -105,7 +105,9 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     }
   });
   const modelShown = Object.fromEntries(Object.entries(o.model).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'string' ? shortenPaths(v) : v]));
-  const fixedShown = { ...o.fixed, images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? 'default', auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
+  // the run fields that are not varied (a varied field's default does not define the sweep)
+  const fixedRun = Object.fromEntries(Object.entries(o.fixed).filter(([k]) => !axes.some((a) => a.path === k)));
+  const fixedShown = { ...fixedRun, images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? 'default', auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
   const definition = {
     version: 1, chip: baseName, chipSpec: base.spec, axes: axes.map((a) => [a.path, a.values]), model: modelShown,
     fixed: { ...fixedShown, images: imageHashes, calib: o.calib?.map((f) => sha256Hex(readFileSync(f))) ?? 'default' }, seed: o.seed,

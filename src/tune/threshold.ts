@@ -110,7 +110,7 @@ import { convergenceCheckpoints } from '../report/convergence.ts';
 import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import type { Chip } from '../hw/chip-schema.ts';
-import { mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
+import { DEFAULT_PLACEMENT, mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
 import { si } from '../hw/report.ts';
 import { buildAcctTables } from '../sim/acct.ts';
 import { emulateFrames } from '../sim/emulate.ts';
@@ -603,7 +603,7 @@ export interface PriceOptions {
   seed: number;
   /** board too small: the smallest square board that fits (default true, as `run`) */
   autoBoard?: boolean;
-  /** core order along the placement path (default 'layers', as `run`) */
+  /** core order along the placement path (default DEFAULT_PLACEMENT, as `run`) */
   placement?: PlacementOrder;
   onProgress?: (msg: string) => void;
 }
@@ -670,7 +670,7 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
     }
     chips.push({ chip: name, file: chip.file, ...(chip.variant ? { variant: chip.variant } : {}), cores: used.cores, chips: used.chips, networks });
   }
-  return { frames: nF, seed: o.seed, autoBoard, placement: o.placement ?? 'layers', timesteps: T, reportTimesteps: r.reportTimesteps, chips };
+  return { frames: nF, seed: o.seed, autoBoard, placement: o.placement ?? DEFAULT_PLACEMENT, timesteps: T, reportTimesteps: r.reportTimesteps, chips };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -805,7 +805,7 @@ function energyLines(r: TuneResult, en: HoldoutEnergy, name: (l: HoldoutResult['
   const targets = r.holdout.targets;
   out.push(
     `energy per frame on chip models: the held-out images (mean of ${en.frames} frame${en.frames === 1 ? '' : 's'}), each network emulated as \`neuroemu run\` does ` +
-      `(mapping, routes, per-event energy, tick timing; constants from the chip file; seed ${en.seed}${en.autoBoard ? ', auto-board' : ''}${en.placement === 'layers' ? '' : `, placement by ${en.placement}`}), ` +
+      `(mapping, routes, per-event energy, tick timing; constants from the chip file; seed ${en.seed}${en.autoBoard ? ', auto-board' : ''}${`, placement by ${en.placement}`}), ` +
       `energy of ticks 1..t priced at the ticks t each network needs to reach ${targets.map(pct).join(' and ')} of the ANN's AP (the ticks above: energy to accuracy) and at T = ${T}:`,
   );
   const cell = (p: EnergyPoint | null) => (p === null ? `never within ${R}` : `${si(p.energyPerFrameJ, 'J')} @${p.ticks}`);
