@@ -169,12 +169,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
 
     // 5. the groups, in parallel
     const t0 = performance.now();
-    let simSeconds = 0, simsDone = 0, replaySeconds = 0, replaysDone = 0, rowsDone = 0;
+    // a simulation's time is taken as proportional to its ticks (per frame, the same network)
+    let simSeconds = 0, simTicksDone = 0, simsDone = 0, replaySeconds = 0, replaysDone = 0, rowsDone = 0;
+    let simTicksLeft = [...groups.values()].reduce((a, g) => a + g[0].point.run.timesteps, 0);
     const eta = () => {
-      if (simsDone === 0) return 'ETA after the first simulation';
-      const perSim = simSeconds / simsDone, perReplay = replaysDone ? replaySeconds / replaysDone : 0;
+      if (simTicksDone === 0) return 'ETA after the first simulation';
+      const perTick = simSeconds / simTicksDone, perReplay = replaysDone ? replaySeconds / replaysDone : 0;
       const lanes = Math.max(1, Math.min(o.workers, nSims - simsDone));
-      const left = ((nSims - simsDone) * perSim + (todo.length - rowsDone) * perReplay) / lanes;
+      const left = (simTicksLeft * perTick + (todo.length - rowsDone) * perReplay) / lanes;
       return `ETA ${fmtDuration(left)}`;
     };
     const write = (p: SweepPoint, status: string, figures: PointFigures | null, ap50: number | null) => {
@@ -199,6 +201,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
         if (m.kind === 'progress') progress(m.line);
         else if (m.kind === 'simulated') {
           simSeconds += m.seconds;
+          simTicksDone += first.run.timesteps;
+          simTicksLeft -= first.run.timesteps;
           simsDone++;
           simulated++;
           const snnImages: ImageDetections[] = m.readouts.map((raws, i) => ({
@@ -209,6 +213,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
         } else if (m.kind === 'refused') {
           for (const mm of members) write(mm.point, `refused: ${m.reason}`, null, null);
           refused += members.length;
+          simTicksLeft -= first.run.timesteps;
           simsDone++;
           progress(`[${rowsDone}/${todo.length}] ${members.length} point${members.length > 1 ? 's' : ''} refused (${first.label}): ${m.reason}`);
         } else if (m.kind === 'priced') {
