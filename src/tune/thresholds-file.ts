@@ -30,7 +30,6 @@
  * the other sections document how the file was made. Every problem is a one-line UserError naming
  * the file and the field.
  */
-import type { Argv } from 'yargs';
 import type { SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import { validateSettings } from '../convert/convert.ts';
 import { imageKey } from '../detect/map.ts';
@@ -374,12 +373,4 @@ export function applyThresholdsFile(snn: SnnNetwork, file: string): AppliedThres
     wrap: (sim) => withThresholdSchedule(sim, schedule),
     warnings,
   };
-}
-
-/** The `--thresholds FILE` flag of detect, convergence and run. */
-export function thresholdOptions<T>(y: Argv<T>) {
-  return y.option('thresholds', {
-    type: 'string',
-    describe: 'threshold scales written by `neuroemu tune` (JSON): applied to the converted network, two-phase switch included',
-  });
 }
