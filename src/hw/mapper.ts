@@ -82,6 +82,7 @@ import {
   makeGrid,
   type CopiesMap,
   type DestLists,
+  type LayerGeometry,
   type LayerRouteStats,
   type RouteTables,
   type TileGrid,
@@ -220,22 +221,8 @@ export function thousandsOf(n: number): string {
 
 type MappedLayer = SnnConvLayer | SnnMaxPoolLayer;
 
-interface Geo {
+interface Geo extends LayerGeometry {
   L: MappedLayer;
-  index: number;
-  kind: 'conv' | 'maxpool';
-  H: number;
-  W: number;
-  C: number;
-  inH: number;
-  inW: number;
-  inC: number;
-  k: number;
-  s: number;
-  pad: number;
-  groups: number;
-  cinG: number;
-  coutG: number;
   analog: boolean;
   emits: boolean;
   F: number;

@@ -123,13 +123,8 @@ export interface CopiesMap {
   max: number;
 }
 
-/**
- * A mapped conv or max-pool layer as routing sees it: its geometry and how its neurons are
- * numbered on cores. Neuron (y, x, c) lives on core neuronBase + cellOf(grid, y, x, c). A split
- * layer (fan-in over the axons of a core) also has m partial-sum neurons per neuron: partial j of
- * (y, x, c) lives on core split.base + cellOf(split.grid, y, x, c)·m + j.
- */
-export interface TiledLayer {
+/** A conv or max-pool layer's shapes and kernel, as the mapper and the route builder read them. */
+export interface LayerGeometry {
   index: number;
   kind: 'conv' | 'maxpool';
   H: number;
@@ -145,6 +140,15 @@ export interface TiledLayer {
   groups: number;
   cinG: number;
   coutG: number;
+}
+
+/**
+ * A mapped conv or max-pool layer as routing sees it: its geometry and how its neurons are
+ * numbered on cores. Neuron (y, x, c) lives on core neuronBase + cellOf(grid, y, x, c). A split
+ * layer (fan-in over the axons of a core) also has m partial-sum neurons per neuron: partial j of
+ * (y, x, c) lives on core split.base + cellOf(split.grid, y, x, c)·m + j.
+ */
+export interface TiledLayer extends LayerGeometry {
   grid: TileGrid;
   neuronBase: number;
   split: null | {
