@@ -14,10 +14,9 @@
  * 0.5 GMAC/s, so each conv layer is timed once after a JIT warm-up on a small network, and the
  * whole frame once. GMAC/s = multiply-accumulates (out_h·out_w·filters·cin/groups·k²) / time.
  */
-import { writeFileSync } from 'node:fs';
 
 import { join } from 'node:path';
-import { argv, json, machineInfo, nowS, opt, progress } from './common.ts';
+import { emitSummary, machineInfo, nowS, opt, progress } from './common.ts';
 import { convReference, forwardReference, maxpoolReference } from '../src/ann/reference.ts';
 import { WasmAnn } from '../src/ann/wasm.ts';
 import { loadImage } from '../src/image/decode.ts';
@@ -146,11 +145,7 @@ function round(x: number | null): number | null {
   return x === null ? null : Number(x.toPrecision(4));
 }
 
-const outIdx = argv.indexOf('--out');
-if (outIdx >= 0) writeFileSync(argv[outIdx + 1], JSON.stringify(summary, null, 2) + '\n');
-if (json) {
-  process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-} else {
+if (!emitSummary(summary)) {
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   const fmt = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
   console.log(`${net.name} ${size}x${size} (synthetic:1), single thread — ${machine.cpu}, node ${machine.node}`);

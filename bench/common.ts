@@ -1,5 +1,5 @@
 /** What every benchmark script shares: its flags, progress on stderr, the machine it ran on. */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 
 /** the script's arguments */
@@ -26,4 +26,13 @@ function cpuModel(): string {
 /** the machine, for the JSON summary (load average: the other vCPU may be busy) */
 export function machineInfo() {
   return { cpu: cpuModel(), cores: availableParallelism(), node: process.version, platform: `${process.platform} ${process.arch}`, loadAvg1m: loadavg()[0] };
+}
+
+/** The JSON summary: written to `--out FILE` when given, printed with `--json`; true when printed (skip the text report). */
+export function emitSummary(summary: unknown): boolean {
+  const text = JSON.stringify(summary, null, 2) + '\n';
+  const i = argv.indexOf('--out');
+  if (i >= 0) writeFileSync(argv[i + 1], text);
+  if (json) process.stdout.write(text);
+  return json;
 }

@@ -26,10 +26,9 @@
  *    reported, the median over all runs beside it (the VM's other vCPU is shared with other work).
  * Scatter timings likewise: 3 rounds, the quietest round's median.
  */
-import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { argv, json, machineInfo, nowS, opt, progress } from './common.ts';
+import { argv, emitSummary, machineInfo, nowS, opt, progress } from './common.ts';
 import { createAnnEngine } from '../src/ann/engine.ts';
 import type { SnnConvLayer, SnnLayer, SnnNetwork } from '../src/convert/snn-ir.ts';
 import { SNN_FORMAT_VERSION } from '../src/convert/snn-ir.ts';
@@ -392,11 +391,7 @@ const summary = {
   networks: netRows,
 };
 
-const outIdx = argv.indexOf('--out');
-if (outIdx >= 0) writeFileSync(argv[outIdx + 1], JSON.stringify(summary, null, 2) + '\n');
-if (json) {
-  process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-} else {
+if (!emitSummary(summary)) {
   const pad = (s: string | number, n: number) => String(s).padStart(n);
   const fmt = (x: number | null, d = 2) => (x === null ? '-' : x.toFixed(d));
   console.log(`SNN core, single thread — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)} at start, ${machine.loadAvg1mAtEnd.toFixed(2)} at end`);

@@ -4,7 +4,7 @@
  * that differ only in energy and timing constants, one replay per chip and all 8 in one pass
  * over the trace (src/hw/trace.ts replayTraceOnChips, what `neuroemu sweep` does).
  *
- *   npm run -s bench:sweep [-- --size 416 --timesteps 64 --frames 6] [--json]
+ *   npm run -s bench:sweep [-- --size 416 --timesteps 64 --frames 6] [--json] [--out FILE]
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { loadImage } from '../src/image/decode.ts';
 import { preprocess } from '../src/image/preprocess.ts';
 import { faceSamplePhotos } from '../src/model/faceapi.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
-import { json, machineInfo, nowS, opt, progress } from './common.ts';
+import { emitSummary, machineInfo, nowS, opt, progress } from './common.ts';
 
 const size = opt('--size', 416);
 const T = opt('--timesteps', 64);
@@ -50,8 +50,7 @@ const summary = {
   emulate_with_trace_s: emulateS, trace_bytes: traceBytes, replay_one_chip_s: replayOneS, replay_8_chips_one_pass_s: replayManyS,
   per_point_s: { emulated: emulateS, replayed_alone: replayOneS, replayed_in_batch_of_8: replayManyS / chips.length },
 };
-if (json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-else {
+if (!emitSummary(summary)) {
   console.log(`sweep pricing — face ${size}, ${photos.length} frames × ${T} ticks on loihi (${live.totals.mapping.cores.toLocaleString('en-US')} cores); ${machine.cpu}, load ${machine.loadAvg1m.toFixed(2)}`);
   console.log(`  emulate (with trace)        ${emulateS.toFixed(2)} s per point (trace ${(traceBytes / 2 ** 20).toFixed(1)} MiB)`);
   console.log(`  replay, one chip            ${replayOneS.toFixed(2)} s per point (${(emulateS / replayOneS).toFixed(1)}× faster)`);
