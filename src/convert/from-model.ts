@@ -63,9 +63,9 @@ export interface CalibratedModel {
 
 export function calibrateModel(
   spec: ModelSpec,
-  opts: { calib?: string[]; images?: string[]; onImage?: (i: number, n: number, file: string) => void },
+  opts: { calib?: string[]; images?: string[]; onImage?: (i: number, n: number, file: string) => void; /** the spec's ANN, when the caller has loaded it */ net?: Network },
 ): CalibratedModel {
-  const net = loadAnnModel(spec);
+  const net = opts.net ?? loadAnnModel(spec);
   const calib = opts.calib && opts.calib.length ? opts.calib : defaultCalibration(net, opts.images ?? []);
   if (calib.length === 0) fail('--calib', 'no calibration images (give --calib IMAGES)');
   const stats = calibrate(net, calib, { onImage: opts.onImage ? (i, n, f) => opts.onImage!(i, n, f) : undefined });

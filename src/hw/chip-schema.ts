@@ -585,14 +585,15 @@ export function loadChip(nameOrFile: string): Chip {
 
 /**
  * A chip with fields replaced by dotted path, as a design-space sweep varies them:
- * `chipWithOverrides('loihi', { 'core.neurons': 512, 'energy.synop_pJ': 15 }, 'point 3')`.
+ * `chipWithOverrides('loihi', { 'core.neurons': 512, 'energy.synop_pJ': 15 }, 'point 3')`; the base
+ * may be a chip already loaded (a sweep builds many variants of one).
  * A path that names a figure ({value, source, ...}) keeps its shape: the value is replaced, the
  * source becomes neuroemu's with tag U and a note naming the file's own figure, so a report never
  * passes a swept value off as a published one. A path may end in `.value`. The result is
  * validated against the schema; errors name `label` and the field.
  */
-export function chipWithOverrides(nameOrFile: string, set: Record<string, unknown>, label: string): Chip {
-  const base = loadChip(nameOrFile);
+export function chipWithOverrides(baseChip: string | Chip, set: Record<string, unknown>, label: string): Chip {
+  const base = typeof baseChip === 'string' ? loadChip(baseChip) : baseChip;
   const doc = structuredClone(base.spec) as unknown as Record<string, unknown>;
   delete doc.variants;
   const shown = `${base.file}${base.variant ? '@' + base.variant : ''} ${label}`;

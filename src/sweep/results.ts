@@ -6,7 +6,7 @@
  * Rows hold no wall-clock figure, so the same sweep gives the same bytes however it was run
  * (in one process, resumed, or as shards merged).
  */
-import { appendFileSync, existsSync, readFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import type { ChipRunResult } from '../hw/account.ts';
@@ -143,7 +143,7 @@ export function readResults(file: string, opts: { repair?: boolean } = {}): Resu
 
 /** Appends one row (the header first when the file is new): at most this row is lost on a kill. */
 export function appendRow(file: string, columns: string[], cells: string[]): void {
-  if (!existsSync(file) || readFileSync(file, 'utf8').length === 0) appendFileSync(file, csvLine(columns));
+  if (!existsSync(file) || statSync(file).size === 0) appendFileSync(file, csvLine(columns));
   appendFileSync(file, csvLine(cells));
 }
 

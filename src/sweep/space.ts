@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { chipGeometry } from '../hw/trace.ts';
-import { chipWithOverrides, type Chip } from '../hw/chip-schema.ts';
+import { chipWithOverrides, loadChip, type Chip } from '../hw/chip-schema.ts';
 import { UserError } from '../util/errors.ts';
 
 export type AxisValue = number | string | boolean;
@@ -192,13 +192,14 @@ export function validatePoints(
   const out: { point: SweepPoint; chip: Chip }[] = [];
   // a chip is a function of the chip fields only: build each distinct one once
   const chips = new Map<string, Chip>();
+  const baseChip = loadChip(base);
   for (let i = 0; i < total; i++) {
     // every point is validated, also those of other shards: all shards refuse the same sweep
     const p = pointAt(axes, i, fixed);
     const ck = JSON.stringify(p.chipSet);
     let chip = chips.get(ck);
     if (!chip) {
-      chip = chipWithOverrides(base, p.chipSet, `sweep point ${i} (${p.label})`);
+      chip = chipWithOverrides(baseChip, p.chipSet, `sweep point ${i} (${p.label})`);
       chips.set(ck, chip);
     }
     const c = chip.params;

@@ -146,7 +146,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   let simulated = 0, replayed = 0, refused = 0;
   if (todo.length) {
     // 4. the networks: calibrate once, convert once per conversion setting
-    const calibrated = snnFile ? undefined : calibrateModel(o.model, { calib: o.calib, images, onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${shortenPaths(f)}`) });
+    const calibrated = snnFile ? undefined : calibrateModel(o.model, { net: net0, calib: o.calib, images, onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${shortenPaths(f)}`) });
     const snns = new Map<string, { snn: SnnNetwork; schedule?: ThresholdSchedule }>();
     const snnFor = (p: SweepPoint) => {
       let s = snns.get(p.snnKey);
