@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { loadChip, type ChipParams } from '../src/hw/chip-schema.ts';
+import { loadChip } from '../src/hw/chip-schema.ts';
 import { mapNetwork, type Mapping } from '../src/hw/mapper.ts';
 import { placeCores, slotAt, smallestSquareBoard } from '../src/hw/placement.ts';
 import {
@@ -19,27 +19,8 @@ import { calibrate } from '../src/convert/calibrate.ts';
 import { convertNetwork, defaultSettings } from '../src/convert/convert.ts';
 import { faceSamplePhotos } from '../src/model/faceapi.ts';
 import { loadModel } from '../src/model/load.ts';
+import { meshToyChip as toyChip, meshToyNet as toyNet } from './helpers/toy-chip.ts';
 
-/** A generic-style chip with tiny cores: 4 cores per chip on a 2×2 router mesh, one core per router. */
-function toyChip(over: { core?: Partial<ChipParams['core']>; noc?: Partial<ChipParams['noc']>; board?: ChipParams['board']; chip?: Partial<ChipParams['chip']> } = {}): ChipParams {
-  const p = structuredClone(loadChip('generic').params);
-  p.name = 'toy';
-  p.board = over.board ?? { chipsX: 2, chipsY: 1 };
-  p.chip = { cores: 4, tilesX: 2, tilesY: 2, coresPerTile: 1, mgmtCores: 0, ...over.chip };
-  p.core = {
-    ...p.core, neurons: 8, axons: 18, synapseMemoryBits: 1 << 20, bitsPerSynapse: 1, maxSynapses: 1 << 20, sharesKernels: true,
-    maxWeightsPerNeuron: Infinity, maxFanoutPerNeuron: Infinity, maxFanoutPerCore: Infinity, ...over.core,
-  };
-  p.noc = { ...p.noc, multicast: false, maxHopSpan: Infinity, routeEntries: Infinity, ...over.noc };
-  return p;
-}
-
-/** conv 1→2 (3×3, pad 1) on a 4×4 analog image, then conv 2→2 (3×3, pad 1) read out. */
-function toyNet(): SnnNetwork {
-  const a = convLayer(0, -1, { c: 1, h: 4, w: 4 }, { filters: 2, size: 3, pad: 1 });
-  const b = convLayer(1, 0, a.outShape, { filters: 2, size: 3, pad: 1, rule: 'integrate' });
-  return makeSnn({ c: 1, h: 4, w: 4 }, [a, b], [1]);
-}
 
 const syn = (m: Mapping, L: number, y: number, x: number, c: number) => spikeCost(m, L, y, x, c).synops;
 

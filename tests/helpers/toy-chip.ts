@@ -1,7 +1,10 @@
 /**
- * The hand-computed toy of tests/account.test.ts (also replayed from traces/toy.bin by
- * tests/trace.test.ts): a two-core, two-chip board and a two-layer network whose every event,
- * joule and nanosecond is worked out by hand in tests/account.test.ts.
+ * Toy chips and networks whose mappings the tests work out by hand:
+ * - toyChip/toyNet: the toy of tests/account.test.ts (also replayed from traces/toy.bin by
+ *   tests/trace.test.ts): a two-core, two-chip board and a two-layer network whose every event,
+ *   joule and nanosecond is worked out by hand there;
+ * - meshToyChip/meshToyNet: tiny cores on a 2×2 router mesh, for tests/mapper.test.ts and
+ *   tests/routing.test.ts.
  */
 import { loadChip, type ChipParams } from '../../src/hw/chip-schema.ts';
 import type { SnnNetwork } from '../../src/convert/snn-ir.ts';
@@ -55,4 +58,28 @@ export function toyNet(): SnnNetwork {
   const l0 = convLayer(0, -1, input, { filters: 2, size: 1, rule: 'if', vthPos: 1, weights: Float32Array.of(0.5, 0.25) });
   const l1 = convLayer(1, 0, l0.outShape, { filters: 2, size: 3, pad: 1, rule: 'integrate', weights: new Float32Array(2 * 2 * 9).fill(1) });
   return makeSnn(input, [l0, l1], [1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// the mapper and routing tests' toy: tiny cores on a 2×2 router mesh
+
+/** A generic-style chip with tiny cores: 4 cores per chip on a 2×2 router mesh, one core per router. */
+export function meshToyChip(over: { core?: Partial<ChipParams['core']>; noc?: Partial<ChipParams['noc']>; board?: ChipParams['board']; chip?: Partial<ChipParams['chip']> } = {}): ChipParams {
+  const p = structuredClone(loadChip('generic').params);
+  p.name = 'toy';
+  p.board = over.board ?? { chipsX: 2, chipsY: 1 };
+  p.chip = { cores: 4, tilesX: 2, tilesY: 2, coresPerTile: 1, mgmtCores: 0, ...over.chip };
+  p.core = {
+    ...p.core, neurons: 8, axons: 18, synapseMemoryBits: 1 << 20, bitsPerSynapse: 1, maxSynapses: 1 << 20, sharesKernels: true,
+    maxWeightsPerNeuron: Infinity, maxFanoutPerNeuron: Infinity, maxFanoutPerCore: Infinity, ...over.core,
+  };
+  p.noc = { ...p.noc, multicast: false, maxHopSpan: Infinity, routeEntries: Infinity, ...over.noc };
+  return p;
+}
+
+/** conv 1→2 (3×3, pad 1) on a 4×4 analog image, then conv 2→2 (3×3, pad 1) read out. */
+export function meshToyNet(): SnnNetwork {
+  const a = convLayer(0, -1, { c: 1, h: 4, w: 4 }, { filters: 2, size: 3, pad: 1 });
+  const b = convLayer(1, 0, a.outShape, { filters: 2, size: 3, pad: 1, rule: 'integrate' });
+  return makeSnn({ c: 1, h: 4, w: 4 }, [a, b], [1]);
 }
