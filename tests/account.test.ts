@@ -278,6 +278,22 @@ async function record(net: SnnNetwork, image: Float32Array, chip: ChipParams, T:
   return { m, cores, expect, sops: sim.counts().totals.sops, counts: sim.counts(), poolEvents, linkPackets, hopsPerTick, maxActiveRatio };
 }
 
+/** Per layer: the spikes generated on its cores are the layer's spikes (a pool's: the ones it
+ * forwarded), and a conv's active updates are the simulator's active neurons. */
+function assertLayerCounts(r: Recorded): void {
+  for (const l of r.m.layers) {
+    if (!l) continue;
+    let spikes = 0, active = 0;
+    for (let c = l.firstCore; c < l.firstCore + l.cores; c++) {
+      spikes += r.cores[c * CORE_KINDS + CK.spikes];
+      active += r.cores[c * CORE_KINDS + CK.active];
+    }
+    const lc = r.counts.layers[l.layer].total;
+    if (l.emits) assert.is(spikes, lc.posSpikes + lc.negSpikes, `layer ${l.layer} spikes`);
+    if (l.kind === 'conv') assert.is(active, lc.activeNeurons, `layer ${l.layer} active`);
+  }
+}
+
 function assertTotals(r: Recorded, label: string): void {
   let spikes = 0;
   for (let i = 0; i < r.cores.length; i++) {
@@ -319,19 +335,7 @@ test('Σ synaptic events = SOPs + max-pool input events without copies and split
   for (let k = 0; k < r.m.coresUsed; k++) syn += r.cores[k * CORE_KINDS + CK.synops];
   assert.ok(r.poolEvents > 100);
   assert.is(syn, r.sops + r.poolEvents);
-  // per layer: the spikes generated on its cores are the layer's spikes (a pool's: the ones it
-  // forwarded), and a conv's active updates are the simulator's active neurons
-  for (const l of r.m.layers) {
-    if (!l) continue;
-    let spikes = 0, active = 0;
-    for (let c = l.firstCore; c < l.firstCore + l.cores; c++) {
-      spikes += r.cores[c * CORE_KINDS + CK.spikes];
-      active += r.cores[c * CORE_KINDS + CK.active];
-    }
-    const lc = r.counts.layers[l.layer].total;
-    if (l.emits) assert.is(spikes, lc.posSpikes + lc.negSpikes, `layer ${l.layer} spikes`);
-    if (l.kind === 'conv') assert.is(active, lc.activeNeurons, `layer ${l.layer} active`);
-  }
+  assertLayerCounts(r);
   assertTotals(r, 'no split');
 });
 
@@ -353,17 +357,7 @@ test('face detector at 96: core totals = Σ spikeCost on TrueNorth (copies, spli
     // Loihi has no copies and no splits here: a conv's active updates (depthwise groups included)
     // are the simulator's active neurons, and its cores' spikes the layer's spikes
     assert.ok(snn.layers.some((l) => l.kind === 'conv' && l.groups > 1), 'has grouped convs');
-    for (const l of r.m.layers) {
-      if (!l) continue;
-      let spikes = 0, active = 0;
-      for (let c = l.firstCore; c < l.firstCore + l.cores; c++) {
-        spikes += r.cores[c * CORE_KINDS + CK.spikes];
-        active += r.cores[c * CORE_KINDS + CK.active];
-      }
-      const lc = r.counts.layers[l.layer].total;
-      if (l.emits) assert.is(spikes, lc.posSpikes + lc.negSpikes, `layer ${l.layer} spikes`);
-      if (l.kind === 'conv') assert.is(active, lc.activeNeurons, `layer ${l.layer} active`);
-    }
+    assertLayerCounts(r);
   }
 });
 
