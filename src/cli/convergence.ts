@@ -8,7 +8,9 @@ import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFlag, checkTimesteps, modelOptions } from './options.ts';
+import { applyThresholdsFlag, checkTimesteps, modelOptions, snnSettingsFrom } from './options.ts';
+import { DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeSettings } from '../convert/convert.ts';
+import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
 
 interface ConvergenceArgs {
   model: string;
@@ -25,6 +27,11 @@ interface ConvergenceArgs {
   seed: number;
   'fuse-linear': boolean;
   thresholds?: string;
+  threshold?: number;
+  'v-init'?: number;
+  'readout-start'?: number;
+  statistic?: string;
+  combos?: string;
 }
 
 export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
@@ -41,6 +48,11 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       .option('svg', { type: 'string', default: 'convergence.svg', describe: 'SVG plot of the four curves' })
       .option('fuse-linear', { type: 'boolean', default: false, describe: 'fold linear convs (face-api\'s depthwise) into the next conv; default false: kept as signed neurons, which measured faster and 7x cheaper in SOPs' })
       .option('thresholds', { type: 'string', describe: 'add a fifth curve: channel-wise + IBT with the threshold scales written by `neuroemu tune`' })
+      .option('threshold', { type: 'number', describe: 'operating score threshold of the fidelity columns (precision/recall/F1 against the ANN\'s detections above it); default: the model\'s own (0.5)' })
+      .option('combos', { type: 'string', describe: 'comma-separated norm/neuron pairs to run (default: layer/if,layer/ibt,channel/if,channel/ibt)' })
+      .option('statistic', { type: 'string', describe: 'λ statistic: max or a percentile such as 99.99 (default: max)' })
+      .option('v-init', { type: 'number', describe: `initial membrane as a fraction of the threshold (default ${DEFAULT_V_INIT})` })
+      .option('readout-start', { type: 'number', describe: `readout warm-up ticks (default ${DEFAULT_READOUT_START})` })
       .option('seed', { type: 'number', default: 1, describe: 'simulation seed (Poisson input only; recorded)' })
       .example('$0 convergence --model face --timesteps 1024', 'the ablation on the face detector and its six sample photos')
       .example('$0 convergence --model face --size 224 --timesteps 256 --csv c.csv --svg c.svg', 'a quicker run at 224') as never,
@@ -50,8 +62,17 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
     const images = args.images?.length ? args.images : args.model === 'face' ? faceSamplePhotos() : fail('--images', 'give the images to detect on');
     const model = calibrateModel(spec, { calib: args.calib, images, onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`) });
     const truth = args.truth ? loadTruth(args.truth, [], model.net.classNames).images : undefined;
+    if (args.threshold !== undefined && !(args.threshold >= 0 && args.threshold < 1)) fail('--threshold', `${args.threshold} must be in [0, 1)`);
+    const combos = args.combos?.split(',').map((c) => {
+      const [norm, neuron] = c.trim().split('/');
+      if (!['layer', 'channel', 'percentile'].includes(norm) || !['if', 'ibt'].includes(neuron)) fail('--combos', `"${c}" must be NORM/NEURON with NORM layer, channel or percentile and NEURON if or ibt`);
+      return { norm: norm as NormMode, neuron: neuron as NeuronModel };
+    });
+    const extra = snnSettingsFrom({ norm: 'channel', neuron: 'ibt', statistic: args.statistic, 'v-init': args['v-init'], 'readout-start': args['readout-start'] });
+    const base = defaultSettings({ ...extra, fuseLinear: args['fuse-linear'] });
     const res = await runConvergence(model, images, {
-      timesteps: T, truth, truthName: args.truth, baseSettings: { fuseLinear: args['fuse-linear'] },
+      timesteps: T, truth, truthName: args.truth, combos, threshold: args.threshold,
+      baseSettings: { fuseLinear: base.fuseLinear, vInit: base.vInit, readoutStart: base.readoutStart, ...(args.statistic !== undefined ? { statistic: base.statistic } : {}) },
       tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => applyThresholdsFlag(snn, args.thresholds)! } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
       onProgress: (m) => process.stderr.write(`${m}\n`),
     });
@@ -60,7 +81,8 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
     process.stdout.write(
       `neuroemu convergence — model ${model.net.name}, input ${model.net.input.w}x${model.net.input.h}, ${images.length} images, ${T} ticks, seed ${res.seed}\n` +
         `AP@0.5 (VOC all-point) against ${res.truth === 'ann' ? 'the ANN\'s own detections (ANN AP = 1 by definition)' : `${res.truth} (ANN AP = ${res.annAp.toFixed(4)})`}; ` +
-        `SNN candidates at score > ${args['candidate-threshold']}; λ from ${model.calib.length} calibration images (max statistic); analog input, reset by subtraction, linear convs ${args['fuse-linear'] ? 'fused' : 'kept as signed neurons'}\n\n`,
+        `SNN candidates at score > ${args['candidate-threshold']}; F1 at the operating point score > ${res.threshold} against the ANN's ${res.annDetections} detections there (IoU >= 0.5); ` +
+        `λ from ${model.calib.length} calibration images; ${describeSettings(base).replace(/^norm \S+ /, 'statistic ').replace(/, neuron \S+/, '')}, linear convs ${args['fuse-linear'] ? 'fused' : 'kept as signed neurons'}\n\n`,
     );
     // AP at an eighth and a half of the run, and at its end
     const ticksRun = res.curves[0].points.map(([t]) => t);
@@ -69,10 +91,15 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
     const rows = res.curves.map((c) => {
       const final = c.points[c.points.length - 1][1];
       const at = (t: number) => c.points.find(([k]) => k === t)?.[1];
+      const f1At = (t: number) => c.fidelity.find(([k]) => k === t)?.[1].f1;
+      const lastF = c.fidelity[c.fidelity.length - 1][1];
       return [
         c.norm, c.tuned ? `${c.neuron} (${c.tuned})` : c.neuron,
         ...shown.map((t) => (at(t) === undefined ? '' : at(t)!.toFixed(3))), final.toFixed(3),
         ...res.targets.map((f) => tick(c.firstReached[f])),
+        ...shown.map((t) => (f1At(t) === undefined ? '' : f1At(t)!.toFixed(3))), lastF.f1.toFixed(3),
+        lastF.bias.mean === null ? 'n/a' : lastF.bias.mean.toFixed(2),
+        ...res.targets.map((f) => tick(c.f1Reached[f])),
         thousands(c.sops / images.length / T),
       ];
     });
@@ -80,7 +107,9 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       formatTable(
         [
           { header: 'norm', align: 'left' }, { header: 'neuron', align: 'left' }, ...shown.map((t) => ({ header: `AP@${t}` })), { header: `AP@${T}` },
-          ...res.targets.map((f) => ({ header: `ticks to ${pct(f)}` })), { header: 'SOPs/tick/image' },
+          ...res.targets.map((f) => ({ header: `ticks to ${pct(f)}` })),
+          ...shown.map((t) => ({ header: `F1@${t}` })), { header: `F1@${T}` }, { header: `bias@${T}` },
+          ...res.targets.map((f) => ({ header: `ticks to F1 ${f}` })), { header: 'SOPs/tick/image' },
         ],
         rows,
       ) + '\n',
@@ -97,10 +126,25 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       });
       lines.push(`speed-up of channel-wise over layer-wise (${neuron}): ${parts.join(', ')}`);
     }
+    for (const neuron of ['if', 'ibt'] as const) {
+      const lay = res.curves.find((c) => c.norm === 'layer' && c.neuron === neuron && !c.tuned);
+      const ch = res.curves.find((c) => c.norm === 'channel' && c.neuron === neuron && !c.tuned);
+      if (!lay || !ch) continue;
+      const parts = res.targets.map((f) => {
+        const a = lay.f1Reached[f], b = ch.f1Reached[f];
+        return `F1 ${f}: ${a !== null && b !== null ? `${(a / b).toFixed(2)}x` : `layer ${tick(a)}, channel ${tick(b)}`}`;
+      });
+      lines.push(`speed-up of channel-wise over layer-wise at the operating point (${neuron}): ${parts.join(', ')}`);
+    }
     process.stdout.write(`\n${lines.join('\n')}\n(the paper reports 2.3 to 4 times faster convergence for channel-wise normalization)\n`);
-    const header = ['tick', ...res.curves.map((c) => `ap50_${c.norm}_${c.neuron}${c.tuned ? '_tuned' : ''}`)];
+    const tag = (c: (typeof res.curves)[number]) => `${c.norm}_${c.neuron}${c.tuned ? '_tuned' : ''}`;
+    const header = ['tick', ...res.curves.map((c) => `ap50_${tag(c)}`), ...res.curves.flatMap((c) => [`f1_${tag(c)}`, `precision_${tag(c)}`, `recall_${tag(c)}`, `logit_bias_${tag(c)}`])];
     const ticks = res.curves[0].points.map(([t]) => t);
-    const csvRows = ticks.map((t, k) => [t, ...res.curves.map((c) => c.points[k][1].toFixed(6))]);
+    const num = (x: number | null) => (x === null ? '' : x.toFixed(6));
+    const csvRows = ticks.map((t, k) => [
+      t, ...res.curves.map((c) => c.points[k][1].toFixed(6)),
+      ...res.curves.flatMap((c) => { const f = c.fidelity[k][1]; return [num(f.f1), num(f.precision), num(f.recall), num(f.bias.mean)]; }),
+    ]);
     writeFileAtomic(args.csv, stringify([header, ...csvRows]));
     writeFileAtomic(args.svg, lineChart(
       res.curves.map((c) => ({ name: `${c.norm}-wise, ${c.neuron.toUpperCase()}${c.tuned ? ', tuned' : ''}`, points: c.points, emphasis: c.norm === 'channel' && c.neuron === 'ibt' })),

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { calibrate } from '../convert/calibrate.ts';
-import { convertNetworkWithReport, defaultSettings } from '../convert/convert.ts';
+import { convertNetworkWithReport, defaultSettings, describeSettings } from '../convert/convert.ts';
 import { absoluteModelSpec } from '../convert/from-model.ts';
 import { lambdaRange } from '../convert/normalize.ts';
 import { saveSnn } from '../convert/snn-file.ts';
@@ -70,10 +70,9 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     snn.annSpec = absoluteModelSpec({ model: args.model, weights: args.weights, size: args.size, names: args.names });
     saveSnn(args.out, snn);
 
-    const st = settings.statistic === 'max' ? 'max' : `p${settings.statistic}`;
     process.stdout.write(
       `neuroemu convert — model ${net.name} (${net.source}), input ${net.input.w}x${net.input.h}\n` +
-        `settings: norm ${settings.norm}, statistic ${st}, neuron ${settings.neuron}, reset ${settings.reset}, input ${settings.input} (λ_in = 1), ` +
+        `settings: ${describeSettings(settings)} (λ_in = 1), ` +
         `fuse-linear ${settings.fuseLinear}, vth ${settings.vth}\n` +
         `calibration: ${calib.length} image${calib.length === 1 ? '' : 's'} in ${calibS.toFixed(2)} s; percentiles from log histograms, nearest rank over non-zero values, ≤0.5 % error\n\n`,
     );

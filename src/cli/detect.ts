@@ -1,10 +1,13 @@
 import type { CommandModule } from 'yargs';
 import { loadAnnModel, snnFromModel } from '../convert/from-model.ts';
 import { detectImagesAnn, toDetectionsFile } from '../detect/ann-detect.ts';
+import { describeSettings } from '../convert/convert.ts';
 import { evaluate } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
 import { loadTruth } from '../detect/truth.ts';
 import type { Detection, ImageDetections } from '../detect/types.ts';
+import { fidelityAtThreshold, fidelityJson, type Fidelity } from '../detect/fidelity.ts';
+import { readDetectionsFile } from '../detect/truth.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
@@ -29,6 +32,9 @@ interface DetectArgs {
   calib?: string[];
   seed: number;
   thresholds?: string;
+  'candidate-threshold': number;
+  'v-init'?: number;
+  'readout-start'?: number;
 }
 
 function printDetections(images: ImageDetections[]): void {
@@ -51,7 +57,8 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option('threshold', { type: 'number', describe: 'score threshold (default: the source framework\'s, 0.5)' })
       .option('timesteps', { type: 'number', describe: 'snn: ticks to simulate per image' })
       .option('checkpoints', { type: 'string', describe: 'snn: comma-separated ticks at which to decode too, e.g. 8,16,32 ("auto": 1,2,3,4,6,8,12,...)' })
-      .option('reference', { type: 'string', describe: 'snn: detections JSON or ground truth (VOC/YOLO/COCO) to score each checkpoint against (AP@0.5)' })
+      .option('reference', { type: 'string', describe: 'snn: detections JSON (e.g. the ANN\'s) or ground truth (VOC/YOLO/COCO) to score each checkpoint against: AP@0.5, and precision/recall/F1 and score bias at --threshold' })
+      .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'snn with --reference: score threshold of the candidates scored for AP (the printed detections are those above --threshold)' })
       .option('json', { type: 'string', describe: 'write the detections JSON to this file' })
       .option('thresholds', { type: 'string', describe: 'snn: threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('dump-raw', { type: 'string', describe: 'ann: write the final conv output of the first image as {layer, shape:[C,H,W], data}' })
@@ -86,34 +93,55 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     });
     const tuned = applyThresholdsFlag(converted.snn, args.thresholds);
     const snn = tuned ? tuned.snn : converted.snn;
+    const opThreshold = threshold ?? snn.ann.scoreThreshold;
+    const cand = args['candidate-threshold'];
+    if (!(cand >= 0 && cand <= 1)) fail('--candidate-threshold', `${cand} must be between 0 and 1`);
+    // candidates down to the candidate threshold when they are scored (AP needs the whole curve);
+    // NMS lets only a higher score suppress a box, so the operating-point detections are a filter of them
+    const decodeAt = args.reference ? Math.min(cand, opThreshold) : opThreshold;
     const res = await detectImagesSnn(snn, args.images, {
-      timesteps: T, checkpoints, threshold, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress, wrap: tuned?.wrap,
+      timesteps: T, checkpoints, threshold: decodeAt, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress, wrap: tuned?.wrap,
     });
-    printDetections(res.images);
-    let scored: { tick: number; ap50: number | null }[] | undefined;
+    const atOperatingPoint = (images: ImageDetections[]) => images.map((im) => ({ ...im, detections: im.detections.filter((d) => d.score > opThreshold) }));
+    printDetections(atOperatingPoint(res.images));
+    let scored: { tick: number; ap50: number | null; fidelity: Fidelity }[] | undefined;
     if (args.reference) {
       const truth = loadTruth(args.reference, res.images, snn.ann.classNames);
+      const isDetections = truth.kind === 'detections';
+      const reference = isDetections
+        ? readDetectionsFile(args.reference, snn.ann.classNames).images
+        : truth.images.map((t) => ({ file: t.file, width: t.width ?? 0, height: t.height ?? 0, detections: t.boxes.map((b) => ({ ...b, score: 1, classId: 0 })) }));
       scored = res.checkpoints.map((c) => ({
         tick: c.tick,
         ap50: evaluate(truth.images, c.images, { metric: 'voc', iou: 0.5 }).map,
+        fidelity: fidelityAtThreshold(reference, c.images, { threshold: opThreshold, bias: isDetections }),
       }));
-      process.stdout.write(`\nAP@0.5 (VOC all-point) against ${args.reference}, per checkpoint tick:\n`);
-      process.stdout.write(formatTable([{ header: 'tick' }, { header: 'AP@0.5' }], scored.map((s) => [s.tick, s.ap50 === null ? 'n/a' : s.ap50.toFixed(4)])) + '\n');
+      process.stdout.write(`\nagainst ${args.reference} per checkpoint tick: AP@0.5 (VOC all-point, SNN candidates at score > ${decodeAt}); at the operating point score > ${opThreshold}: precision, recall, F1 (IoU >= 0.5, greedy by score)${isDetections ? ', and the logit bias of the reference\'s boxes (SNN best candidate − reference)' : ''}:\n`);
+      const sgn = (x: number | null) => (x === null ? 'n/a' : (x >= 0 ? '+' : '−') + Math.abs(x).toFixed(2));
+      process.stdout.write(
+        formatTable(
+          [{ header: 'tick' }, { header: 'AP@0.5' }, { header: 'P' }, { header: 'R' }, { header: 'F1' }, { header: 'matched' }, ...(isDetections ? [{ header: 'bias mean' }, { header: 'bias worst' }] : [])],
+          scored.map((s) => {
+            const f = s.fidelity;
+            return [s.tick, s.ap50 === null ? 'n/a' : s.ap50.toFixed(4), f.precision.toFixed(3), f.recall.toFixed(3), f.f1.toFixed(3), `${f.matched}/${f.reference} (${f.detections})`, ...(isDetections ? [sgn(f.bias.mean), sgn(f.bias.worst)] : [])];
+          }),
+        ) + '\n',
+      );
     }
     const s = snn.settings;
     if (tuned) process.stdout.write(`\n${tuned.description}`);
-    process.stdout.write(`\nsnn: ${T} ticks, norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, seed ${args.seed}\n`);
+    process.stdout.write(`\nsnn: ${T} ticks, ${describeSettings(s)}, seed ${args.seed}\n`);
     if (args.json) {
       const file = {
-        ...toDetectionsFile(snn.ann, 'snn', res.images),
+        ...toDetectionsFile(snn.ann, 'snn', atOperatingPoint(res.images)),
         timesteps: T,
         seed: args.seed,
         settings: s,
         ...(args.thresholds ? { thresholds: args.thresholds } : {}),
         checkpoints: res.checkpoints.map((c, k) => ({
           tick: c.tick,
-          ...(scored ? { ap50: scored[k].ap50 } : {}),
-          images: toDetectionsFile(snn.ann, 'snn', c.images).images,
+          ...(scored ? { ap50: scored[k].ap50, fidelity: fidelityJson(scored[k].fidelity) } : {}),
+          images: toDetectionsFile(snn.ann, 'snn', atOperatingPoint(c.images)).images,
         })),
       };
       writeFileAtomic(args.json, JSON.stringify(file, null, 1) + '\n');

@@ -1,3 +1,4 @@
+import { describeSettings } from '../convert/convert.ts';
 import type { CommandModule } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
 import { snnFromModel } from '../convert/from-model.ts';
@@ -161,7 +162,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const alreadyFixed = snn.layers.some((l) => l.kind === 'conv' && l.gridStep !== undefined);
     process.stdout.write(
       `neuroemu run — ${net.name} ${net.input.w}x${net.input.h} (${shortenPaths(net.source)}), ${images.length} frames × ${T} ticks, seed ${args.seed}\n` +
-        `spiking network: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}; ` +
+        `spiking network: ${describeSettings(s)}; ` +
         `λ from ${snn.calibration.images.length} calibration images\n` +
         (tuned ? `${tuned.description}\n` : '') +
         (alreadyFixed ? 'note: the network file is already fixed-point (quantized); "float" below means "as stored"\n' : '') +

@@ -1,3 +1,4 @@
+import { describeSettings } from '../convert/convert.ts';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { absoluteModelSpec, snnFromModel } from '../convert/from-model.ts';
@@ -294,7 +295,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       formatTuneReport(result, {
         model: `model ${net.name}, input ${net.input.w}x${net.input.h}`,
         description:
-          `conversion: norm ${s.norm} (${s.statistic === 'max' ? 'max' : `p${s.statistic}`}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, ` +
+          `conversion: ${describeSettings(s)}, ` +
           `linear layers ${s.fuseLinear ? 'fused' : 'signed'}; λ from ${snn.calibration.images.length} calibration images${args.calib?.length ? '' : ' (the tuning images)'}; ANN reference at score > ${annThreshold}, SNN candidates at > ${args['candidate-threshold']}`,
       }, energy),
     );

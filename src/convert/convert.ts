@@ -42,8 +42,15 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     input: over.input ?? 'analog',
     fuseLinear: over.fuseLinear ?? false, // measured: see README "Linear layers"
     vth: over.vth ?? 1,
+    vInit: over.vInit ?? DEFAULT_V_INIT,
+    readoutStart: over.readoutStart ?? DEFAULT_READOUT_START,
   };
 }
+
+/** membrane initialisation, as a fraction of the threshold (measured: README "Fidelity at the operating point") */
+export const DEFAULT_V_INIT = 0;
+/** readout warm-up ticks (measured: README "Fidelity at the operating point") */
+export const DEFAULT_READOUT_START = 0;
 
 export function validateSettings(s: SnnSettings, where = 'settings'): void {
   const oneOf = (field: string, v: unknown, allowed: readonly unknown[]) => {
@@ -56,6 +63,19 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   oneOf('input', s.input, ['analog', 'poisson']);
   oneOf('fuseLinear', s.fuseLinear, [true, false]);
   if (typeof s.vth !== 'number' || !Number.isFinite(s.vth) || s.vth <= 0) fail(`${where}.vth`, `${s.vth} must be a positive number`);
+  if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
+  if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
+}
+
+/**
+ * The settings in words, as every report prints them beside its figures:
+ * "norm channel (max), neuron ibt, reset subtract, input analog, V₀ 0.5·vth, readout since tick 16".
+ */
+export function describeSettings(s: SnnSettings): string {
+  const st = s.statistic === 'max' ? 'max' : `p${s.statistic}`;
+  const v0 = s.vInit ? `V₀ ${s.vInit}·vth` : 'V₀ 0';
+  const ro = s.readoutStart ? `readout V(t)−V(${s.readoutStart}) over t−${s.readoutStart} ticks (V/t up to tick ${s.readoutStart})` : 'readout V(t)/t';
+  return `norm ${s.norm} (${st}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, ${v0}, ${ro}`;
 }
 
 /** What the conversion did to each SNN layer, for the CLI summary. */

@@ -48,6 +48,20 @@ export interface SnnSettings {
   fuseLinear: boolean;
   /** base threshold (normalized units) */
   vth: number;
+  /**
+   * Initial membrane of every spiking neuron, as a fraction of its threshold in force at tick 0
+   * (V₀ = vInit·vth+, on the neuron's fixed-point grid where it has one). 0 = start at rest (absent
+   * in files written before it existed); 0.5 is the θ/2 of Rueckauer et al. 2017 and Bu et al.
+   * (AAAI 2022): it centres each neuron's rounding error instead of always truncating.
+   */
+  vInit?: number;
+  /**
+   * Readout warm-up in ticks: the detection layer's membrane is cleared at the end of tick
+   * `readoutStart`, so from then on the output is the membrane integrated since that tick divided
+   * by the ticks since (before it, the plain average V(t)/t). 0 = the plain average from tick 1
+   * (absent in older files). It drops the deep layers' start-up transient from the average.
+   */
+  readoutStart?: number;
 }
 
 interface SnnLayerBase {

@@ -7,6 +7,10 @@
  * precision-recall curve is complete, as detection benchmarks do. "Ticks to reach X %" is the
  * first checkpoint at which AP >= X % of the ANN's AP (and, as a stricter column in the CSV, the
  * first checkpoint from which it stays there).
+ *
+ * Beside AP, never instead of it: the fidelity at the operating point (src/detect/fidelity.ts):
+ * the SNN's detections above the model's score threshold (or `threshold`) against the ANN's above
+ * it, precision/recall/F1 and the logit bias per checkpoint, and "ticks to F1 >= X".
  */
 import { convertCalibrated, type CalibratedModel } from '../convert/from-model.ts';
 import type { NeuronModel, NormMode, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
@@ -14,6 +18,7 @@ import type { Simulator } from '../sim/simulator.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { evaluate, truthFromDetections, type TruthImage } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
+import { fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
 
 export interface ConvergenceCurve {
   norm: NormMode;
@@ -26,6 +31,10 @@ export interface ConvergenceCurve {
   firstReached: Record<string, number | null>;
   /** per target fraction: first checkpoint tick from which AP stays at or above it, or null */
   settled: Record<string, number | null>;
+  /** [tick, fidelity at the operating threshold against the ANN] per checkpoint (src/detect/fidelity.ts) */
+  fidelity: Array<[number, Fidelity]>;
+  /** per target F1 (absolute, e.g. 0.95): first checkpoint tick whose F1 reaches it, or null */
+  f1Reached: Record<string, number | null>;
   sops: number;
   spikes: number;
   simSeconds: number;
@@ -37,6 +46,10 @@ export interface ConvergenceResult {
   annAp: number;
   truth: 'ann' | string;
   targets: number[];
+  /** the operating score threshold the fidelity is measured at */
+  threshold: number;
+  /** ANN detections above it */
+  annDetections: number;
   curves: ConvergenceCurve[];
   seed: number;
 }
@@ -58,6 +71,8 @@ export async function runConvergence(
     truth?: TruthImage[];
     truthName?: string;
     candidateThreshold?: number;
+    /** operating score threshold for the fidelity (default: the model's own) */
+    threshold?: number;
     seed?: number;
     combos?: Array<{ norm: NormMode; neuron: NeuronModel }>;
     /** conversion settings shared by every combination (e.g. fuseLinear, statistic) */
@@ -69,6 +84,9 @@ export async function runConvergence(
 ): Promise<ConvergenceResult> {
   const T = opts.timesteps;
   const ann = await detectImagesAnn(model.net, images);
+  const opThreshold = opts.threshold ?? model.net.scoreThreshold;
+  const annOp = opThreshold === model.net.scoreThreshold ? ann : await detectImagesAnn(model.net, images, { threshold: opThreshold });
+  const candidates = Math.min(opts.candidateThreshold ?? 0.05, opThreshold);
   const truth = opts.truth ?? truthFromDetections(ann.images);
   const annAp = opts.truth ? evaluate(truth, ann.images, { metric: 'voc', iou: 0.5 }).map ?? 0 : 1;
   const combos = opts.combos ?? [
@@ -84,7 +102,7 @@ export async function runConvergence(
     const snn = applied ? applied.snn : converted;
     const t0 = performance.now();
     const res = await detectImagesSnn(snn, images, {
-      timesteps: T, checkpoints: ticks, threshold: opts.candidateThreshold ?? 0.05, seed: opts.seed ?? 1,
+      timesteps: T, checkpoints: ticks, threshold: candidates, seed: opts.seed ?? 1,
       onImage: (i, f) => opts.onProgress?.(`${c.norm}/${c.neuron}${c.tuned ? ' tuned' : ''} [${i + 1}/${images.length}] ${f}`),
       wrap: applied?.wrap,
     });
@@ -99,11 +117,15 @@ export async function runConvergence(
       for (let k = points.length - 1; k >= 0 && points[k][1] >= goal; k--) s = points[k][0];
       settled[f] = s;
     }
+    const fidelity = res.checkpoints.map((k): [number, Fidelity] => [k.tick, fidelityAtThreshold(annOp.images, k.images, { threshold: opThreshold })]);
+    const f1Reached: Record<string, number | null> = {};
+    for (const f of CONVERGENCE_TARGETS) f1Reached[f] = fidelity.find(([, x]) => x.f1 >= f - 1e-12)?.[0] ?? null;
     curves.push({
-      norm: c.norm, neuron: c.neuron, ...(c.tuned ? { tuned: c.tuned } : {}), points, firstReached, settled, simSeconds,
+      norm: c.norm, neuron: c.neuron, ...(c.tuned ? { tuned: c.tuned } : {}), points, firstReached, settled, fidelity, f1Reached, simSeconds,
       sops: res.counts.reduce((a, x) => a + x.totals.sops, 0),
       spikes: res.counts.reduce((a, x) => a + x.totals.posSpikes + x.totals.negSpikes, 0),
     });
   }
-  return { timesteps: T, images, annAp, truth: opts.truthName ?? 'ann', targets: CONVERGENCE_TARGETS, curves, seed: opts.seed ?? 1 };
+  const annDetections = annOp.images.reduce((a, im) => a + im.detections.filter((d) => d.score > opThreshold).length, 0);
+  return { timesteps: T, images, annAp, truth: opts.truthName ?? 'ann', targets: CONVERGENCE_TARGETS, threshold: opThreshold, annDetections, curves, seed: opts.seed ?? 1 };
 }

@@ -27,7 +27,7 @@
  * src/sim/counters.ts (what each count means). Deterministic: the same network, input and seed
  * give the same spikes, counts and readout bytes, in either engine.
  */
-import type { SnnNetwork } from '../convert/snn-ir.ts';
+import type { SnnConvLayer, SnnNetwork } from '../convert/snn-ir.ts';
 import type { SimCounts } from './counters.ts';
 import type { SnnEngine, SnnEngineKind } from './engine.ts';
 import { membraneFrom, planSimulation, readoutFrom, type PlanOptions, type SimPlan } from './plan.ts';
@@ -104,8 +104,14 @@ class SimulatorImpl implements AccountingSimulator {
   readonly core: SnnEngine;
   readonly accounting: AcctTables | null;
 
+  /** SnnSettings.vInit and readoutStart (0 when absent: files written before they existed) */
+  private readonly vInit: number;
+  private readonly readoutStart: number;
+
   constructor(net: SnnNetwork, core: SnnEngine, seed: number) {
     this.net = net;
+    this.vInit = net.settings?.vInit ?? 0;
+    this.readoutStart = net.settings?.readoutStart ?? 0;
     this.core = core;
     this.plan = core.plan;
     this.engine = core.kind;
@@ -128,16 +134,49 @@ class SimulatorImpl implements AccountingSimulator {
 
   reset(input: Float32Array): void {
     this.core.reset(input, this.seed);
+    if (this.vInit > 0) for (const l of this.net.layers) if (l.kind === 'conv' && l.rule !== 'integrate') this.initMembrane(l);
+  }
+
+  /** V₀ = vInit·vth+ for every neuron of a spiking conv (on its fixed-point grid, if any) */
+  private initMembrane(l: SnnConvLayer): void {
+    const { V, offset, pix } = this.core.membraneView(l.index);
+    const vth = this.thresholds(l.index).vthPos;
+    const C = l.outShape.c, plane = l.outShape.h * l.outShape.w;
+    for (let c = 0; c < C; c++) {
+      const step = l.gridStep?.[c];
+      const v0 = Math.fround(step !== undefined ? Math.round((this.vInit * vth) / step) * step : this.vInit * vth);
+      for (let p = 0; p < plane; p++) V[offset + p * pix + c] = v0;
+    }
   }
 
   run(ticks: number): void {
+    const R = this.readoutStart;
+    if (R > 0 && this.core.tick < R && this.core.tick + ticks >= R) {
+      // the readout starts integrating afresh after tick R (see SnnSettings.readoutStart)
+      const first = R - this.core.tick;
+      this.core.run(first);
+      for (const r of this.net.readouts) {
+        const { V, offset, pix } = this.core.membraneView(r.layer);
+        const l = this.net.layers[r.layer];
+        const C = l.outShape.c, plane = l.outShape.h * l.outShape.w;
+        for (let p = 0; p < plane; p++) V.fill(0, offset + p * pix, offset + p * pix + C);
+      }
+      this.core.run(ticks - first);
+      return;
+    }
     this.core.run(ticks);
+  }
+
+  /** ticks the readout has integrated: t, or t − readoutStart once past it */
+  get readoutTicks(): number {
+    const t = this.core.tick, R = this.readoutStart;
+    return R > 0 && t > R ? t - R : t;
   }
 
   readout(): Float32Array[] {
     return this.net.readouts.map((r) => {
       const { V, offset, pix } = this.core.membraneView(r.layer);
-      return readoutFrom(V, offset, pix, this.net.layers[r.layer], this.core.tick);
+      return readoutFrom(V, offset, pix, this.net.layers[r.layer], this.readoutTicks);
     });
   }
 
@@ -162,6 +201,8 @@ class SimulatorImpl implements AccountingSimulator {
     const v = { vthPos: Math.fround(vthPos), vthNeg: signed ? Math.fround(vthNeg) : l.vthNeg };
     this.core.setThresholds(layer, v.vthPos, v.vthNeg);
     this.vth.set(layer, v);
+    // thresholds set before the first tick (a schedule's phase 1) also set where the membrane starts
+    if (this.core.tick === 0 && this.vInit > 0) this.initMembrane(l);
   }
 
   thresholds(layer: number): { vthPos: number; vthNeg: number } {
