@@ -198,6 +198,14 @@ export const P_STRIDE = 18;
 export const P_PAD = 19;
 /** i32[inH·inW·C] net spike count (+1 −1) of every input unit, channels-last */
 export const P_COUNT = 20;
+/** POOL_GATE or POOL_MAX */
+export const P_RULE = 21;
+/** POOL_MAX: i32[outH·outW·C] net count each output neuron has emitted (= the window's max count) */
+export const P_EMIT = 22;
+/** count-gated: forward the spike of the window's current winner (Rueckauer 2017) */
+export const POOL_GATE = 0;
+/** max-count: the output's net count follows the window's highest net count (±1 when it moves) */
+export const POOL_MAX = 1;
 
 // route (KIND_ROUTE)
 export const R_NSRC = 16;

@@ -15,9 +15,13 @@
  *            fire (if: V ≥ vth+ → +1; signed: also V ≤ −vth− → −1; integrate: never), reset
  *            (subtract the crossed threshold, or zero); compact the spikes into the output list in
  *            (y, x, c) order.
- *   maxpool  count-gated (Rueckauer 2017): the net spike counts of the input units are updated
- *            with this tick's spikes FIRST, then each window forwards the spike of its unit with the
- *            highest count (ties: the first unit in row-major window order) if that unit spiked.
+ *   maxpool  the net spike counts of the input units are updated with this tick's spikes FIRST;
+ *            then, rule 'gate' (count-gated, Rueckauer 2017): each window forwards the spike of its
+ *            unit with the highest count (ties: the first unit in row-major window order) if that
+ *            unit spiked; rule 'max' (max-count): each window touched by a spike compares the
+ *            highest net count in it with the net count it has emitted so far and, when they differ,
+ *            emits one spike of that sign, so its output count is exactly the window's max count
+ *            (counts move by at most 1 per tick, so one spike always closes the gap).
  *   route    concatenation of the sources' lists (channel offsets).
  *   upsample every spike becomes stride² spikes.
  *
@@ -53,7 +57,7 @@ import {
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
   N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_RNG, N_SCRATCH, N_TICK,
-  P_COUNT, P_PAD, P_SIZE, P_SRC, P_STRIDE,
+  P_COUNT, P_EMIT, P_PAD, P_RULE, P_SIZE, P_SRC, P_STRIDE, POOL_MAX,
   R_NSRC, R_SRCS, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
   U_SRC, U_STRIDE,
 } from './snn-memory';
@@ -518,6 +522,7 @@ export function pool(net: usize, d: usize): void {
   const size = fi(d, P_SIZE), st = fi(d, P_STRIDE), pb = fi(d, P_PAD);
   const cnt = fa(d, P_COUNT), inList = fa(src, L_LIST);
   const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
+  const maxRule = fi(d, P_RULE) == POOL_MAX, emitted = fa(d, P_EMIT);
   const pixB = <usize>C << 2, rowB = <usize>inW * pixB;
   // accounting: a pool neuron's first input event of the tick makes it active
   const pStamp = fa(d, A_PSTAMP), actOff = fa(d, A_ACTOFF), actPairs = fa(d, A_ACTPAIRS);
@@ -573,6 +578,24 @@ export function pool(net: usize, d: usize): void {
             store<i32>(a, tick);
             addActivity(coreCnt, actOff, actPairs, u);
           }
+        }
+        if (maxRule) {
+          // the window's highest net count against what this output has emitted
+          let m = i32.MIN_VALUE;
+          for (let yy = ya; yy < yb; yy++) {
+            const rp = cOff + <usize>yy * rowB;
+            for (let xx = xa; xx < xb2; xx++) m = max(m, load<i32>(rp + <usize>xx * pixB));
+          }
+          const ea = emitted + (<usize>((oy * outW + ox) * C + c) << 2);
+          const e = load<i32>(ea);
+          if (m != e) {
+            const down = i32(m < e);
+            store<i32>(ea, e + 1 - (down << 1));
+            store<i32>(out, encode(oy, ox, c, down, cb, xb));
+            out += 4;
+            addF64(down ? negTot : posTot, c, 1.0);
+          }
+          continue;
         }
         let win = 1;
         if (size == 2) {

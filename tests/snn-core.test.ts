@@ -149,13 +149,13 @@ test('SOPs: one SOP per weight added; taps outside the output are not counted', 
  * first and firing → 1; t7 B 4:3 → 1; t8 B 5:4, B fires → 1. Six spikes in 8 ticks.
  * With B first: t2 B, t4 B, t5 B, t6 tie → B wins but is silent → 0, t7 B, t8 B: five.
  */
-async function poolCase(engine: SnnEngineKind, aFirst: boolean, size: number, stride: number): Promise<{ out: Float32Array; counts: SimCounts; sim: Simulator }> {
+async function poolCase(engine: SnnEngineKind, aFirst: boolean, size: number, stride: number, rule: 'gate' | 'max' = 'gate'): Promise<{ out: Float32Array; counts: SimCounts; sim: Simulator }> {
   const input: Shape = { c: 1, h: 2, w: 2 };
   const img = new Float32Array(4);
   img[aFirst ? 0 : 1] = 0.5; // (0,0) or (0,1)
   img[aFirst ? 1 : 0] = 0.625;
   const spk = convLayer(0, -1, input, { filters: 1, rule: 'if', weights: Float32Array.of(1) });
-  const pool = poolLayer(1, 0, spk.outShape, size, stride);
+  const pool = { ...poolLayer(1, 0, spk.outShape, size, stride), rule };
   const read = convLayer(2, 1, pool.outShape, { filters: 1, rule: 'integrate', weights: Float32Array.of(1) });
   const sim = await createSimulator(makeSnn(input, [spk, pool, read], [2]), { engine });
   sim.reset(img);
@@ -178,6 +178,64 @@ test('max-pool gating: highest count so far (this tick included) wins, ties to t
     assert.equal(Array.from(s1.out), [6, 5, 0, 0], `${engine} stride 1, A first`);
     const s1b = await poolCase(engine, false, 2, 1);
     assert.equal(Array.from(s1b.out), [5, 4, 0, 0], `${engine} stride 1, B first`);
+  }
+});
+
+test('max-count pool: the output count is the window\'s highest count, whichever unit is first', async () => {
+  for (const engine of ENGINES) {
+    // A fires at 2, 4, 6, 8 and B at 2, 4, 5, 7, 8 (see poolCase): the max of the counts rises at
+    // t2 (1), t4 (2), t5 (3), t7 (4), t8 (5) → 5 spikes = B's count, in either order (the gate gave 6 and 5)
+    for (const aFirst of [true, false]) {
+      const a = await poolCase(engine, aFirst, 2, 2, 'max');
+      assert.equal(Array.from(a.out), [5], `${engine} aFirst=${aFirst}`);
+      assert.is(a.counts.layers[1].total.posSpikes, 5);
+      assert.is(a.counts.layers[1].total.negSpikes, 0);
+    }
+    // stride 1: (0,1) sees only the unit at (0,1) (and a silent one): its count; (1,·) silent
+    assert.equal(Array.from((await poolCase(engine, true, 2, 1, 'max')).out), [5, 5, 0, 0], `${engine} stride 1, A first`);
+    assert.equal(Array.from((await poolCase(engine, false, 2, 1, 'max')).out), [5, 4, 0, 0], `${engine} stride 1, B first`);
+    // −1 spikes: A (z = −2.5, a −1 every 4 ticks) alone in a 1×1 window: the max falls → −1 spikes;
+    // in a 2×2 window beside silent units (count 0) the max stays 0 → nothing
+    const input: Shape = { c: 1, h: 2, w: 2 };
+    const spk = convLayer(0, -1, input, { filters: 1, rule: 'ibt', vthNeg: 10, weights: Float32Array.of(1) });
+    for (const [size, want] of [[1, [-4, 4, 0, 0]], [2, [4]]] as const) {
+      const pool = { ...poolLayer(1, 0, spk.outShape, size, size), rule: 'max' as const };
+      const read = convLayer(2, 1, pool.outShape, { filters: 1, rule: 'integrate', weights: Float32Array.of(1) });
+      const sim = await createSimulator(makeSnn(input, [spk, pool, read], [2]), { engine });
+      sim.reset(Float32Array.of(-2.5, 0.25, 0, 0));
+      sim.run(16);
+      assert.equal(Array.from(sim.membrane(2)), [...want], `${engine} ${size}x${size}`);
+      assert.is(sim.counts().layers[1].total.negSpikes, size === 1 ? 4 : 0);
+    }
+  }
+});
+
+test('V₀ = vInit·vth and the readout warm-up, by hand', async () => {
+  for (const engine of ENGINES) {
+    // one IF neuron, z = 0.3, vth 1: from V₀ = 0.5 it fires at t = 2 (0.5+0.6 ≥ 1), 5 (0.1+0.9), 9, 12, 15 …
+    // (V after t ticks = 0.5 + 0.3t − spikes); from 0 at t = 4, 7, 10, 14 (float32 rounding aside, checked below)
+    const input: Shape = { c: 1, h: 1, w: 1 };
+    const spk = convLayer(0, -1, input, { filters: 1, rule: 'if', weights: Float32Array.of(1) });
+    const read = convLayer(1, 0, spk.outShape, { filters: 1, rule: 'integrate', weights: Float32Array.of(1) });
+    const run = async (settings: Record<string, number>) => {
+      const sim = await createSimulator(makeSnn(input, [spk, read], [1], settings), { engine });
+      sim.reset(Float32Array.of(0.3));
+      const out: number[] = [];
+      for (let t = 1; t <= 12; t++) {
+        sim.run(1);
+        out.push(sim.counts().layers[0].total.posSpikes);
+      }
+      return { sim, spikes: out };
+    };
+    const v0 = await run({ vInit: 0.5 });
+    // cumulative spikes per tick from V₀ = 0.5: floor(0.5 + 0.3t) (exact up to float32 at these values)
+    assert.equal(v0.spikes, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((t) => Math.floor(Math.fround(0.5 + 0.3 * t) + 1e-6)), `${engine} V₀ = 0.5`);
+    // readout warm-up 4: the readout's membrane is cleared after tick 4; at tick 12 it holds the
+    // spikes of ticks 5..12 and is divided by 8
+    const w = await run({ vInit: 0.5, readoutStart: 4 });
+    const spikesAfter4 = w.spikes[11] - w.spikes[3];
+    assert.is(w.sim.readout()[0][0], Math.fround(spikesAfter4 / 8));
+    assert.is(v0.sim.readout()[0][0], Math.fround(v0.spikes[11] / 12));
   }
 });
 
@@ -304,7 +362,9 @@ function randomNet(seed: number, coding: 'analog' | 'poisson', rules: SpikeRule[
   conv(5, r5.outShape, r5.outShape.c, 1, 1, 0, r5.outShape.c, 'integrate');
   const image = new Float32Array(cin * input.h * input.w);
   for (let i = 0; i < image.length; i++) image[i] = rand() * (rand() < 0.1 ? -0.5 : 1);
-  return { net: makeSnn(input, layers, [8, 9], { input: coding }), image };
+  // the pool rule, V₀ and the readout warm-up vary with the seed (no draw: the rest stays as it was)
+  for (const l of layers) if (l.kind === 'maxpool') l.rule = seed % 2 ? 'max' : 'gate';
+  return { net: makeSnn(input, layers, [8, 9], { input: coding, vInit: seed % 3 === 0 ? 0.5 : 0, readoutStart: seed % 4 === 1 ? 5 : 0 }), image };
 }
 
 function assertSameCounts(a: SimCounts, b: SimCounts, label: string): void {

@@ -28,7 +28,7 @@ import { fail } from '../util/errors.ts';
 import type { ActivationStats, StatSide } from './calibrate.ts';
 import { checkStatistic } from './calibrate.ts';
 import { concatLambda, effectiveConv, fuseLinearInto, normalizeConv } from './normalize.ts';
-import type { NormStatistic, SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings, SpikeRule } from './snn-ir.ts';
+import type { NormStatistic, PoolRule, SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings, SpikeRule } from './snn-ir.ts';
 import { SNN_FORMAT_VERSION } from './snn-ir.ts';
 
 /** the defaults of `neuroemu convert` (statistic: 99.9 for 'percentile', else max) */
@@ -44,11 +44,14 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     vth: over.vth ?? 1,
     vInit: over.vInit ?? DEFAULT_V_INIT,
     readoutStart: over.readoutStart ?? DEFAULT_READOUT_START,
+    pool: over.pool ?? DEFAULT_POOL,
   };
 }
 
 /** membrane initialisation, as a fraction of the threshold (measured: README "Fidelity at the operating point") */
 export const DEFAULT_V_INIT = 0;
+/** spike max-pool rule (measured: README "Fidelity at the operating point") */
+export const DEFAULT_POOL: PoolRule = 'gate';
 /** readout warm-up ticks (measured: README "Fidelity at the operating point") */
 export const DEFAULT_READOUT_START = 0;
 
@@ -63,6 +66,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   oneOf('input', s.input, ['analog', 'poisson']);
   oneOf('fuseLinear', s.fuseLinear, [true, false]);
   if (typeof s.vth !== 'number' || !Number.isFinite(s.vth) || s.vth <= 0) fail(`${where}.vth`, `${s.vth} must be a positive number`);
+  if (s.pool !== undefined) oneOf('pool', s.pool, ['gate', 'max']);
   if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
   if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
 }
@@ -261,7 +265,7 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
         const lambda = Float32Array.from(lam(l.inputs[0]));
         layers.push({
           kind: 'maxpool', index: layers.length, name: l.name, source: l.index, inputs: [snnIdx(l.inputs[0])],
-          inShape: l.inShape, outShape: l.outShape, lambda, size: l.size, stride: l.stride, padBegin: l.padBegin,
+          inShape: l.inShape, outShape: l.outShape, lambda, size: l.size, stride: l.stride, padBegin: l.padBegin, rule: settings.pool ?? 'gate',
         });
         report.push({ snnIndex: layers.length - 1, name: l.name, kind: 'maxpool', lambdaFrom: 'its input\'s, per channel', deadChannels: 0, negSaturated: 0 });
         lambdaOf.set(l.index, lambda);

@@ -299,6 +299,7 @@ function checkLayers(c: Check, v: unknown, ann: Network, version: number): SnnLa
       case 'maxpool': {
         const size = c.int(l.size, `${p}.size`, 1, 64), stride = c.int(l.stride, `${p}.stride`, 1, 64);
         c.int(l.padBegin, `${p}.padBegin`, 0, size);
+        if (l.rule !== undefined && l.rule !== 'gate' && l.rule !== 'max') c.r.fail(`${p}.rule`, `${JSON.stringify(l.rule)} is not one of gate, max`);
         if (outS.c !== inS.c || outS.h < 1 || outS.h > inS.h || outS.w > inS.w) c.r.fail(`${p}.outShape`, `${fmtShape(outS)} is not a pooling of ${fmtShape(inS)}`);
         break;
       }

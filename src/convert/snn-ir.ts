@@ -62,6 +62,8 @@ export interface SnnSettings {
    * (absent in older files). It drops the deep layers' start-up transient from the average.
    */
   readoutStart?: number;
+  /** the spike max-pool rule (absent in older files: 'gate') */
+  pool?: PoolRule;
 }
 
 interface SnnLayerBase {
@@ -106,9 +108,23 @@ export interface SnnConvLayer extends SnnLayerBase {
   membraneClamp?: Float32Array;
 }
 
-/** spike max-pool: forwards the spikes of the input unit with the highest spike count so far */
+/**
+ * How a spike max-pool turns its window's input spikes into output spikes (both keep a net count,
+ * +1 − 1, of every input unit, updated with the tick's spikes first):
+ * - 'gate' (count-gated, Rueckauer et al. 2017): forwards the spikes of the unit with the highest
+ *   count so far. Near-tied units take turns winning, so the output can carry up to the sum of
+ *   their spikes: it over-transmits.
+ * - 'max' (max-count, neuroemu's rule): the output emits +1 when the window's highest count rises
+ *   above what it has emitted and −1 when it falls below, so its net count is exactly the max of
+ *   the window's counts at every tick.
+ */
+export type PoolRule = 'gate' | 'max';
+
+/** spike max-pool (see PoolRule) */
 export interface SnnMaxPoolLayer extends SnnLayerBase {
   kind: 'maxpool';
+  /** absent: 'gate' (files written before the rule existed) */
+  rule?: PoolRule;
   size: number;
   stride: number;
   padBegin: number;

@@ -70,6 +70,8 @@ interface RefLayer {
   conv?: RefConv;
   /** max-pool: net spike count per input unit, channels-last */
   count?: Int32Array;
+  /** max-count pool: net count emitted per output neuron, channels-last */
+  emitted?: Int32Array;
 }
 
 function refWeights(l: SnnConvLayer, scale: number): Float32Array {
@@ -118,6 +120,7 @@ export class ReferenceSnn implements SnnEngine {
       } else if (lp.layer.kind === 'maxpool') {
         const s = lp.layer.inShape;
         rl.count = new Int32Array(s.c * s.h * s.w);
+        if ((lp.layer as SnnMaxPoolLayer).rule === 'max') rl.emitted = new Int32Array(lp.out.c * lp.out.h * lp.out.w);
       }
       return rl;
     });
@@ -152,6 +155,7 @@ export class ReferenceSnn implements SnnEngine {
       rl.pos.fill(0);
       rl.neg.fill(0);
       rl.count?.fill(0);
+      rl.emitted?.fill(0);
       const cv = rl.conv;
       if (!cv) continue;
       cv.V.fill(0);
@@ -297,7 +301,7 @@ export class ReferenceSnn implements SnnEngine {
     else rl.neg[c]++;
   }
 
-  /** Count-gated max-pool: counts include this tick's spikes; ties go to the first unit (row-major). */
+  /** Count-gated ('gate') or max-count ('max') max-pool: counts include this tick's spikes; gate: ties go to the first unit (row-major). */
   private pool(rl: RefLayer): void {
     const l = rl.plan.layer as SnnMaxPoolLayer;
     const inp = this.source(rl.plan.sources[0]);
@@ -315,6 +319,20 @@ export class ReferenceSnn implements SnnEngine {
         const y0 = oy * l.stride - l.padBegin;
         for (let ox = oxFirst; ox <= oxLast; ox++) {
           const x0 = ox * l.stride - l.padBegin;
+          if (rl.emitted) {
+            // max-count: the output's net count follows the window's highest count
+            let m = -Infinity;
+            for (let yy = y0; yy < y0 + l.size; yy++) for (let xx = x0; xx < x0 + l.size; xx++) {
+              if (yy >= 0 && yy < inH && xx >= 0 && xx < inW) m = Math.max(m, cnt[(yy * inW + xx) * C + c]);
+            }
+            const u = (oy * outW + ox) * C + c;
+            if (m !== rl.emitted[u]) {
+              const s = m > rl.emitted[u] ? 1 : -1;
+              rl.emitted[u] += s;
+              this.emit(rl, oy, ox, c, s);
+            }
+            continue;
+          }
           // the window's winner: highest count, first in row-major order on ties
           let best = -Infinity, by = -1, bx = -1;
           for (let yy = y0; yy < y0 + l.size; yy++) for (let xx = x0; xx < x0 + l.size; xx++) {

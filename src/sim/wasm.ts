@@ -86,6 +86,8 @@ interface SrcMem {
   conv?: ConvMem;
   poolCount?: number;
   poolCountBytes?: number;
+  /** max-count pool: net count emitted per output neuron */
+  poolEmit?: number;
 }
 
 /**
@@ -187,6 +189,8 @@ export class WasmSnn implements SnnEngine {
         const s = lp.layer.inShape;
         m.poolCountBytes = s.c * s.h * s.w * 4;
         m.poolCount = take(m.poolCountBytes);
+        const o = lp.layer.outShape;
+        if ((lp.layer as SnnMaxPoolLayer).rule === 'max') m.poolEmit = take(o.c * o.h * o.w * 4);
       }
       return m;
     });
@@ -287,7 +291,8 @@ export class WasmSnn implements SnnEngine {
         }
         case 'maxpool': {
           const pl = l as SnnMaxPoolLayer;
-          put(d, [[M.L_KIND, M.KIND_POOL], [M.P_SRC, srcDesc(lp.sources[0])], [M.P_SIZE, pl.size], [M.P_STRIDE, pl.stride], [M.P_PAD, pl.padBegin], [M.P_COUNT, m.poolCount!]]);
+          put(d, [[M.L_KIND, M.KIND_POOL], [M.P_SRC, srcDesc(lp.sources[0])], [M.P_SIZE, pl.size], [M.P_STRIDE, pl.stride], [M.P_PAD, pl.padBegin], [M.P_COUNT, m.poolCount!],
+            [M.P_RULE, pl.rule === 'max' ? M.POOL_MAX : M.POOL_GATE], [M.P_EMIT, m.poolEmit ?? 0]]);
           break;
         }
         case 'route': {
