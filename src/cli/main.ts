@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { UserError } from '../util/errors.ts';
 import { commands } from './commands.ts';
+import { expandImageList } from '../model/evalset.ts';
 
 /** Builds the yargs parser; tests drive the CLI through this without spawning a process. */
 export function buildCli(argv: string[]) {
@@ -8,6 +9,13 @@ export function buildCli(argv: string[]) {
     .scriptName('neuroemu')
     .usage('$0 <command> [options]\n\nNeuromorphic hardware emulator for Spiking-YOLO detectors.')
     .command(commands)
+    // image-set names (@evalset, @evalset:tune, @evalset:test, @samples) in any image list
+    .middleware((args) => {
+      for (const key of ['images', 'calib', 'holdout'] as const) {
+        const v = args[key];
+        if (Array.isArray(v)) args[key] = expandImageList(v.map(String), key === 'images' && args._?.[0] === 'detect' ? 'images' : `--${key}`);
+      }
+    })
     .demandCommand(1, 'Name a command; `neuroemu --help` lists them.')
     .strict()
     .recommendCommands()

@@ -7,6 +7,7 @@ import { describeQuantization, quantizeForChip, thresholdOnGrid, type Quantizati
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import { apAgainst } from '../detect/map.ts';
+import { fidelityAtThreshold, fidelityJson, formatFidelity } from '../detect/fidelity.ts';
 import type { ImageDetections } from '../detect/types.ts';
 import { loadChip } from '../hw/chip-schema.ts';
 import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
@@ -49,6 +50,9 @@ interface RunArgs {
   workers: number;
   precision: string;
   'precision-scale': string;
+  threshold?: number;
+  'v-init'?: number;
+  'readout-start'?: number;
 }
 
 /** A chip's run under `--precision chip`: the network quantized to its bits (src/convert/quantize.ts). */
@@ -104,6 +108,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('baseline', { type: 'string', choices: Object.keys(ANN_BASELINES), default: 'fp32-45nm', describe: 'ANN energy baseline: MACs × (multiply + add) energy' })
       .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip file\'s board is too small, use the smallest square board that fits (reported)' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
+      .option('threshold', { type: 'number', describe: 'operating score threshold: the SNN\'s detections above it against the ANN\'s above it give precision, recall and F1 (default: the model\'s own, 0.5)' })
       .option('precision', {
         type: 'string', choices: ['float', 'chip'], default: 'float',
         describe: 'float: float32 weights and membrane; chip: each chip\'s run quantizes weights, biases, thresholds and membrane (saturating) to its core.weight_bits / membrane_bits, and the report adds the float AP on the same frames',
@@ -140,7 +145,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const images = args.images?.length ? args.images : net.format === 'face-api' ? faceSamplePhotos() : fail('--images', 'give the frames (the sample photos are the default only for the face detector)');
     const decoded = images.map((f) => loadImage(f));
     const inputs = decoded.map((img) => preprocess(net, img));
-    const ann = await detectImagesAnn(net, images);
+    const opThreshold = args.threshold ?? net.scoreThreshold;
+    if (!(opThreshold >= 0 && opThreshold < 1)) fail('--threshold', `${args.threshold} must be in [0, 1)`);
+    const ann = await detectImagesAnn(net, images, { threshold: Math.min(opThreshold, net.scoreThreshold) });
+    // AP's reference: the ANN's detections at its own threshold (as before); F1's: at the operating threshold
+    const annAtDefault = ann.images.map((im) => ({ ...im, detections: im.detections.filter((d) => d.score > net.scoreThreshold) }));
     const macs = networkStats(net).macs;
     const baseline = annBaselineJ(macs, args.baseline);
     const s = snn.settings;
@@ -198,7 +207,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let floatAp: number | null | undefined;
     if (chipMode) {
       const raws = await floatReadouts(snn, inputs, T, args.seed, tuned?.wrap);
-      floatAp = apAgainst(ann.images, raws.map((r, i) => ({
+      floatAp = apAgainst(annAtDefault, raws.map((r, i) => ({
         file: images[i], width: decoded[i].width, height: decoded[i].height,
         detections: detectFromReadouts(snn, r, decoded[i].width, decoded[i].height, args['candidate-threshold']),
       }))).map;
@@ -211,23 +220,25 @@ export const runCommand: CommandModule<object, RunArgs> = {
         file: images[i], width: decoded[i].width, height: decoded[i].height,
         detections: detectFromReadouts(snn, raws, decoded[i].width, decoded[i].height, args['candidate-threshold']),
       }));
-      const ap = apAgainst(ann.images, snnImages).map;
+      const ap = apAgainst(annAtDefault, snnImages).map;
+      const fid = fidelityAtThreshold(ann.images, snnImages, { threshold: opThreshold });
       const r = em.totals;
       const ratio = baseline.energyJ / r.energy.per_frame_J;
       const pr = precision[ci], cp = chipParams[ci];
       const cost = pr && ap !== null && floatAp !== null && floatAp !== undefined ? floatAp - ap : null;
       const vsFloat = pr ? ` (float: ${floatAp === null || floatAp === undefined ? 'n/a' : floatAp.toFixed(4)}${cost === null ? '' : `, cost ${cost.toFixed(4)}`})` : '';
-      process.stdout.write(chipReportText(r));
+      process.stdout.write(chipReportText(r, { pricedAt: `F1 ${fid.f1.toFixed(3)} vs ANN at score > ${opThreshold}` }));
       process.stdout.write(pr
         ? `  precision          chip — ${describeQuantization(pr.report)}\n${pr.report.notes.map((n) => `  note: precision: ${n}\n`).join('')}`
         : `  precision          float (float32; --precision chip: ${cp.core.weightBits}-bit weights, ${cp.core.membraneBits}-bit membrane)\n`);
       process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${ratio >= 1 ? ratio.toFixed(1) : ratio.toPrecision(3)}\n`);
-      process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)}${vsFloat} at tick ${T} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n\n`);
+      process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)}${vsFloat} at tick ${T} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n`);
+      process.stdout.write(`  operating point    ${formatFidelity(fid)}\n\n`);
       results.push({
         ...chipReportJson(r),
         chip: chips[ci],
         baseline: { name: baseline.name, macs, per_mac_pJ: baseline.perMacPj, energy_J: baseline.energyJ, ratio, source: baseline.source },
-        accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'] },
+        accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'], at_threshold: fidelityJson(fid) },
         settings: s,
         precision: pr
           ? {

@@ -36,14 +36,15 @@ export function count(x: number): string {
 const pct = (part: number, whole: number) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)} %` : '—');
 
 /** The rows `neuroemu run` and `neuroemu replay` print per chip: [label, value]. */
-export function chipReportRows(r: ChipRunResult): [string, string][] {
+export function chipReportRows(r: ChipRunResult, opts: { pricedAt?: string } = {}): [string, string][] {
   const e = r.energy, L = r.latency, c = r.counts;
   const b = e.breakdown_J;
   const rows: [string, string][] = [];
   rows.push(['chip', r.chip]);
   rows.push(['mapping', `${count(r.mapping.cores)} cores on ${r.mapping.chips} chip${r.mapping.chips === 1 ? '' : 's'} (${count(r.mapping.tiles)} tiles)`]);
   rows.push(['frames × ticks', `${r.frames} × ${r.timesteps}${r.seed !== null ? ` (seed ${r.seed})` : ''}`]);
-  rows.push(['energy per frame', `${si(e.per_frame_J, 'J')} (total ${si(e.total_J, 'J')})`]);
+  // every energy figure says the ticks it was priced at, and (where measured) the detector's F1 there
+  rows.push(['energy per frame', `${si(e.per_frame_J, 'J')} (total ${si(e.total_J, 'J')}) at ${r.timesteps} ticks per frame${opts.pricedAt ? `, ${opts.pricedAt}` : ''}`]);
   const parts = (['synaptic', 'neuron', 'spike', 'routing', 'offchip', 'static'] as const).map((k) => `${k} ${si(b[k], 'J')} (${pct(b[k], e.per_frame_J)})`);
   rows.push(['  breakdown', parts.slice(0, 3).join(', ')]);
   rows.push(['', parts.slice(3).join(', ')]);
@@ -70,8 +71,8 @@ export function chipReportRows(r: ChipRunResult): [string, string][] {
 }
 
 /** The rows as a text block under a title line. */
-export function chipReportText(r: ChipRunResult, opts: { layers?: boolean } = {}): string {
-  const rows = chipReportRows(r);
+export function chipReportText(r: ChipRunResult, opts: { layers?: boolean; pricedAt?: string } = {}): string {
+  const rows = chipReportRows(r, opts);
   const w = Math.max(...rows.map(([k]) => k.length));
   const lines = [`${r.network} on ${r.chip}`, ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)];
   if (opts.layers) {
