@@ -429,7 +429,7 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   const r = await runConvert(['convert', '--model', 'face', '--size', '224', '--calib', ...photos, '--fuse-linear', 'true', '--out', file]);
   assert.ok(existsSync(file));
   assert.match(r.err, /calibrate \[2\/2\]/);
-  assert.match(r.out, /norm channel \(max\), neuron ibt, reset subtract, input analog, V₀ [0-9.]+(·vth)?, readout /);
+  assert.match(r.out, /norm channel \(max\), neuron ibt, reset subtract, input analog, pool (gate|max), V₀ [0-9.]+(·vth)?, readout /);
   assert.match(r.out, /conv1\/depthwise\+conv1\/pointwise\s+conv\s+ibt/);
   assert.match(r.out, /conv8\s+conv\s+integrate\s+1\.000\s+1\.000\s+1\.000/);
   const snn = loadSnn(file);

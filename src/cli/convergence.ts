@@ -9,7 +9,7 @@ import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { applyThresholdsFlag, checkTimesteps, modelOptions, snnSettingsFrom } from './options.ts';
-import { DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeSettings } from '../convert/convert.ts';
+import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeSettings } from '../convert/convert.ts';
 import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
 
 interface ConvergenceArgs {
@@ -30,6 +30,7 @@ interface ConvergenceArgs {
   threshold?: number;
   'v-init'?: number;
   'readout-start'?: number;
+  pool?: string;
   statistic?: string;
   combos?: string;
 }
@@ -51,6 +52,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       .option('threshold', { type: 'number', describe: 'operating score threshold of the fidelity columns (precision/recall/F1 against the ANN\'s detections above it); default: the model\'s own (0.5)' })
       .option('combos', { type: 'string', describe: 'comma-separated norm/neuron pairs to run (default: layer/if,layer/ibt,channel/if,channel/ibt)' })
       .option('statistic', { type: 'string', describe: 'λ statistic: max or a percentile such as 99.99 (default: max)' })
+      .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool rule (default ${DEFAULT_POOL})` })
       .option('v-init', { type: 'number', describe: `initial membrane as a fraction of the threshold (default ${DEFAULT_V_INIT})` })
       .option('readout-start', { type: 'number', describe: `readout warm-up ticks (default ${DEFAULT_READOUT_START})` })
       .option('seed', { type: 'number', default: 1, describe: 'simulation seed (Poisson input only; recorded)' })
@@ -68,11 +70,11 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       if (!['layer', 'channel', 'percentile'].includes(norm) || !['if', 'ibt'].includes(neuron)) fail('--combos', `"${c}" must be NORM/NEURON with NORM layer, channel or percentile and NEURON if or ibt`);
       return { norm: norm as NormMode, neuron: neuron as NeuronModel };
     });
-    const extra = snnSettingsFrom({ norm: 'channel', neuron: 'ibt', statistic: args.statistic, 'v-init': args['v-init'], 'readout-start': args['readout-start'] });
+    const extra = snnSettingsFrom({ norm: 'channel', neuron: 'ibt', statistic: args.statistic, pool: args.pool, 'v-init': args['v-init'], 'readout-start': args['readout-start'] });
     const base = defaultSettings({ ...extra, fuseLinear: args['fuse-linear'] });
     const res = await runConvergence(model, images, {
       timesteps: T, truth, truthName: args.truth, combos, threshold: args.threshold,
-      baseSettings: { fuseLinear: base.fuseLinear, vInit: base.vInit, readoutStart: base.readoutStart, ...(args.statistic !== undefined ? { statistic: base.statistic } : {}) },
+      baseSettings: { fuseLinear: base.fuseLinear, vInit: base.vInit, readoutStart: base.readoutStart, pool: base.pool, ...(args.statistic !== undefined ? { statistic: base.statistic } : {}) },
       tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => applyThresholdsFlag(snn, args.thresholds)! } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
       onProgress: (m) => process.stderr.write(`${m}\n`),
     });

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { calibrate } from '../convert/calibrate.ts';
-import { convertNetworkWithReport, defaultSettings, describeSettings } from '../convert/convert.ts';
+import { convertNetworkWithReport, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeSettings } from '../convert/convert.ts';
 import { absoluteModelSpec } from '../convert/from-model.ts';
 import { lambdaRange } from '../convert/normalize.ts';
 import { saveSnn } from '../convert/snn-file.ts';
@@ -9,7 +9,7 @@ import type { NormMode } from '../convert/snn-ir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
-import { modelOptions, parseStatistic } from './options.ts';
+import { modelOptions, parseStatistic, snnSettingsFrom } from './options.ts';
 
 interface ConvertArgs {
   model: string;
@@ -25,6 +25,9 @@ interface ConvertArgs {
   'fuse-linear': boolean;
   vth: number;
   out: string;
+  pool?: string;
+  'v-init'?: number;
+  'readout-start'?: number;
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toPrecision(4));
@@ -42,6 +45,9 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('input', { type: 'string', choices: ['analog', 'poisson'], default: 'analog', describe: 'input coding: analog (the image as a current every tick) or seeded Poisson spikes' })
       .option('fuse-linear', { type: 'boolean', default: false, describe: 'fold a linear conv (face-api\'s depthwise) into the 1x1 conv after it; default false (measured faster convergence, 7x fewer SOPs): kept as signed neurons' })
       .option('vth', { type: 'number', default: 1, describe: 'threshold voltage (normalized units)' })
+      .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool: max (the output's count follows the window's highest count) or gate (the current winner's spikes) (default ${DEFAULT_POOL})` })
+      .option('v-init', { type: 'number', describe: `initial membrane as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT})` })
+      .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (default ${DEFAULT_READOUT_START})` })
       .option('out', { type: 'string', demandOption: true, describe: 'the .snn file to write' })
       .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --out face224.snn', 'the face detector, channel-wise max, IBT neurons')
       .example('$0 convert --model face --calib a.jpg b.jpg --norm layer --neuron if --out face-layer-if.snn', 'the paper\'s baseline: layer-wise max, IF neurons')
@@ -56,6 +62,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       input: args.input as 'analog' | 'poisson',
       fuseLinear: args['fuse-linear'],
       vth: args.vth,
+      ...(({ pool, vInit, readoutStart }) => ({ pool, vInit, readoutStart }))(snnSettingsFrom({ norm, statistic: args.statistic, neuron: args.neuron, pool: args.pool, 'v-init': args['v-init'], 'readout-start': args['readout-start'] })),
     });
     if (!(settings.vth > 0) || !Number.isFinite(settings.vth)) fail('--vth', `${args.vth} must be a positive number`);
     const calib = (args.calib ?? []).map(String);

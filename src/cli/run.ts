@@ -20,6 +20,7 @@ import { shortenPaths } from '../report/paths.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { emulateInWorker, type EmulateOutcome } from '../report/emulate-worker.ts';
+import { describeStopRule, stopCheck, type StopRule } from '../report/stopping.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
@@ -51,6 +52,9 @@ interface RunArgs {
   precision: string;
   'precision-scale': string;
   threshold?: number;
+  'until-f1'?: number;
+  'until-stable'?: number;
+  'check-every': number;
   'v-init'?: number;
   'readout-start'?: number;
 }
@@ -109,6 +113,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip file\'s board is too small, use the smallest square board that fits (reported)' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
       .option('threshold', { type: 'number', describe: 'operating score threshold: the SNN\'s detections above it against the ANN\'s above it give precision, recall and F1 (default: the model\'s own, 0.5)' })
+      .option('until-f1', { type: 'number', describe: 'stop each frame at the first check where its F1 against the ANN (at --threshold) reaches this (an oracle: prices "energy to reach F1 X"); --timesteps is the cap' })
+      .option('until-stable', { type: 'number', describe: 'stop each frame when no readout value moved more than this over the last --check-every ticks (needs no reference); --timesteps is the cap' })
+      .option('check-every', { type: 'number', default: 8, describe: 'ticks between stopping-rule checks' })
       .option('precision', {
         type: 'string', choices: ['float', 'chip'], default: 'float',
         describe: 'float: float32 weights and membrane; chip: each chip\'s run quantizes weights, biases, thresholds and membrane (saturating) to its core.weight_bits / membrane_bits, and the report adds the float AP on the same frames',
@@ -177,8 +184,25 @@ export const runCommand: CommandModule<object, RunArgs> = {
         (alreadyFixed ? 'note: the network file is already fixed-point (quantized); "float" below means "as stored"\n' : '') +
         `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
     );
+    if (args['until-f1'] !== undefined && args['until-stable'] !== undefined) fail('--until-f1', 'give one stopping rule, not --until-f1 and --until-stable together');
+    const every = args['check-every'];
+    if (!(Number.isInteger(every) && every >= 1 && every <= T)) fail('--check-every', `${every} must be an integer tick count in 1..${T}`);
+    let stopRule: StopRule | undefined;
+    if (args['until-f1'] !== undefined) {
+      const x = args['until-f1'];
+      if (!(x > 0 && x <= 1)) fail('--until-f1', `${x} must be in (0, 1]`);
+      stopRule = { kind: 'f1', every, target: x, threshold: opThreshold, reference: ann.images };
+    } else if (args['until-stable'] !== undefined) {
+      const d = args['until-stable'];
+      if (!(d > 0 && Number.isFinite(d))) fail('--until-stable', `${d} must be a positive number`);
+      stopRule = { kind: 'stable', every, delta: d };
+    }
+    if (stopRule && args.trace) fail('--trace', 'a trace needs every frame to run the same ticks: drop --until-f1/--until-stable');
+    if (stopRule && chipMode) fail('--precision', 'chip precision with a stopping rule is not supported yet: drop --until-f1/--until-stable');
+    const sizes = decoded.map((d) => ({ width: d.width, height: d.height }));
+    if (stopRule) process.stdout.write(`stopping rule: ${describeStopRule(stopRule)}; at most ${T} ticks\n\n`);
     const results: Record<string, unknown>[] = [];
-    const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'timesteps', 'energy_J', 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
+    const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'ticks', 'energy_J', 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
     const traceFor = (ci: number) => {
       const chip = chipParams[ci];
       return args.trace ? (chips.length === 1 ? args.trace : args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
@@ -191,10 +215,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const pr = precision[ci];
       const net = pr ? pr.snn : snn, schedule = pr ? pr.schedule : tuned?.schedule;
       outcomes[ci] = workers > 0
-        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule }, progress)
+        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule, stop: stopRule ? { rule: stopRule, sizes } : undefined }, progress)
         : await emulateFrames(net, chipParams[ci], inputs, {
           timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), onProgress: progress,
           wrap: schedule ? (sim) => withThresholdSchedule(sim, schedule) : undefined,
+          stop: stopRule ? { every: stopRule.every, check: stopCheck(stopRule, net, sizes) } : undefined,
         });
       progress(`${chips[ci]}: emulated (${((performance.now() - t0) / 1000).toFixed(1)} s after the start)`);
     };
@@ -232,13 +257,19 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ? `  precision          chip — ${describeQuantization(pr.report)}\n${pr.report.notes.map((n) => `  note: precision: ${n}\n`).join('')}`
         : `  precision          float (float32; --precision chip: ${cp.core.weightBits}-bit weights, ${cp.core.membraneBits}-bit membrane)\n`);
       process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${ratio >= 1 ? ratio.toFixed(1) : ratio.toPrecision(3)}\n`);
-      process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)}${vsFloat} at tick ${T} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n`);
+      if (stopRule) {
+        const tk = em.perFrame.map((f) => f.ticks);
+        process.stdout.write(`  ticks per frame    min ${Math.min(...tk)}, mean ${Number((tk.reduce((a, b) => a + b, 0) / tk.length).toFixed(1))}, max ${Math.max(...tk)} (stopping rule; cap ${T})\n`);
+      }
+      const atTick = stopRule ? 'at each frame\'s stopping tick' : `at tick ${T}`;
+      process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)}${vsFloat} ${atTick} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n`);
       process.stdout.write(`  operating point    ${formatFidelity(fid)}\n\n`);
       results.push({
         ...chipReportJson(r),
         chip: chips[ci],
         baseline: { name: baseline.name, macs, per_mac_pJ: baseline.perMacPj, energy_J: baseline.energyJ, ratio, source: baseline.source },
         accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'], at_threshold: fidelityJson(fid) },
+        ...(stopRule ? { stopping: { rule: describeStopRule(stopRule), every: stopRule.every, ticks_per_frame: em.perFrame.map((f) => f.ticks) } } : {}),
         settings: s,
         precision: pr
           ? {
@@ -252,7 +283,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           : { mode: 'float', weight_bits: null, membrane_bits: null },
         ...(args.thresholds ? { thresholds: args.thresholds } : {}),
       });
-      em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], T, f.energy_J, f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
+      em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], f.ticks, f.energy_J, f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
     }
     if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
     if (args.csv) writeFileAtomic(args.csv, stringify(csvRows));

@@ -79,7 +79,7 @@ export function describeSettings(s: SnnSettings): string {
   const st = s.statistic === 'max' ? 'max' : `p${s.statistic}`;
   const v0 = s.vInit ? `V₀ ${s.vInit}·vth` : 'V₀ 0';
   const ro = s.readoutStart ? `readout V(t)−V(${s.readoutStart}) over t−${s.readoutStart} ticks (V/t up to tick ${s.readoutStart})` : 'readout V(t)/t';
-  return `norm ${s.norm} (${st}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, ${v0}, ${ro}`;
+  return `norm ${s.norm} (${st}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}, ${ro}`;
 }
 
 /** What the conversion did to each SNN layer, for the CLI summary. */

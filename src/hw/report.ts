@@ -42,9 +42,12 @@ export function chipReportRows(r: ChipRunResult, opts: { pricedAt?: string } = {
   const rows: [string, string][] = [];
   rows.push(['chip', r.chip]);
   rows.push(['mapping', `${count(r.mapping.cores)} cores on ${r.mapping.chips} chip${r.mapping.chips === 1 ? '' : 's'} (${count(r.mapping.tiles)} tiles)`]);
-  rows.push(['frames × ticks', `${r.frames} × ${r.timesteps}${r.seed !== null ? ` (seed ${r.seed})` : ''}`]);
+  const varying = L.ticks !== r.frames * r.timesteps;
+  rows.push(['frames × ticks', `${r.frames} × ${varying ? `up to ${r.timesteps}` : r.timesteps}${r.seed !== null ? ` (seed ${r.seed})` : ''}`]);
   // every energy figure says the ticks it was priced at, and (where measured) the detector's F1 there
-  rows.push(['energy per frame', `${si(e.per_frame_J, 'J')} (total ${si(e.total_J, 'J')}) at ${r.timesteps} ticks per frame${opts.pricedAt ? `, ${opts.pricedAt}` : ''}`]);
+  const meanTicks = L.ticks / Math.max(1, r.frames);
+  const ticksSaid = meanTicks === r.timesteps ? `${r.timesteps} ticks per frame` : `${Number(meanTicks.toFixed(1))} ticks per frame on average (stopping rule, at most ${r.timesteps})`;
+  rows.push(['energy per frame', `${si(e.per_frame_J, 'J')} (total ${si(e.total_J, 'J')}) at ${ticksSaid}${opts.pricedAt ? `, ${opts.pricedAt}` : ''}`]);
   const parts = (['synaptic', 'neuron', 'spike', 'routing', 'offchip', 'static'] as const).map((k) => `${k} ${si(b[k], 'J')} (${pct(b[k], e.per_frame_J)})`);
   rows.push(['  breakdown', parts.slice(0, 3).join(', ')]);
   rows.push(['', parts.slice(3).join(', ')]);

@@ -11,6 +11,7 @@ import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
+import { stopCheck, type StopRule } from './stopping.ts';
 
 export interface EmulateJob {
   snn: SnnNetwork;
@@ -23,6 +24,8 @@ export interface EmulateJob {
   trace?: string;
   /** a two-phase threshold schedule (from a thresholds file) */
   schedule?: ThresholdSchedule;
+  /** per-frame stopping rule (src/report/stopping.ts) and the frames' image sizes it decodes at */
+  stop?: { rule: StopRule; sizes: { width: number; height: number }[] };
 }
 
 export interface EmulateOutcome {
@@ -57,6 +60,7 @@ async function workerMain(job: EmulateJob): Promise<void> {
       timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace,
       onProgress: (line) => post({ kind: 'progress', line }),
       wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
+      stop: job.stop ? { every: job.stop.rule.every, check: stopCheck(job.stop.rule, job.snn, job.stop.sizes) } : undefined,
     });
     post({ kind: 'done', result: { totals: em.totals, perFrame: em.perFrame, readouts: em.readouts } });
   } catch (e) {

@@ -40,6 +40,12 @@ export interface EmulateOptions {
   onTick?: (frame: number, t: TickResult) => void;
   /** progress lines (stderr in the CLI) */
   onProgress?: (line: string) => void;
+  /**
+   * Per-frame stopping: every `every` ticks (from `every` on) check(frame, tick, readouts) is asked
+   * whether the frame is done; the frame then ends at that tick (its energy and latency are those
+   * of the ticks it ran; `timesteps` is the most any frame runs). Absent: every frame runs T ticks.
+   */
+  stop?: { every: number; check: (frame: number, tick: number, readouts: Float32Array[]) => boolean };
   /** links and cores listed in the result (default 10 each) */
   topLinks?: number;
   topCores?: number;
@@ -78,9 +84,16 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
     const perFrame: FrameResult[] = [];
     const readouts: Float32Array[][] = [];
     const driven = opts.wrap ? opts.wrap(sim) : sim;
+    if (opts.stop && trace) throw new Error('emulateFrames: a trace needs the same ticks in every frame (no stopping rule)');
+    const every = opts.stop ? opts.stop.every : T;
+    if (!Number.isInteger(every) || every < 1) throw new Error(`emulateFrames: stop.every must be a positive integer, got ${every}`);
     for (const input of inputs) {
       driven.reset(input);
-      driven.run(T);
+      if (!opts.stop) driven.run(T);
+      else while (driven.tick < T) {
+        driven.run(Math.min(every, T - driven.tick));
+        if (driven.tick < T && opts.stop.check(frame, driven.tick, driven.readout())) break;
+      }
       const c = sim.counts();
       const network = { sops: c.totals.sops, spikes: c.totals.posSpikes + c.totals.negSpikes };
       const f = accountant.endFrame(network);
