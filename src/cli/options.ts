@@ -1,6 +1,6 @@
 /** Option groups shared by several commands, so every command spells them the same way. */
 import type { Argv } from 'yargs';
-import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
+import { DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
 import type { NeuronModel, NormMode, NormStatistic, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import { applyThresholdsFile, type AppliedThresholds } from '../tune/thresholds-file.ts';
 import { fail, UserError } from '../util/errors.ts';
@@ -26,6 +26,7 @@ export function snnOptions<T>(y: Argv<T>) {
     .option('neuron', { type: 'string', choices: ['ibt', 'if'], default: 'ibt', describe: 'leaky layers: ibt (signed, imbalanced threshold) or if (positive spikes only)' })
     .option('calib', { type: 'string', array: true, describe: 'calibration images for on-the-fly conversion (default: the face-api sample photos for the face model, else the input images)' })
     .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool: max (the output's count follows the window's highest count) or gate (forwards the current winner's spikes, Rueckauer 2017) (default ${DEFAULT_POOL}; ignored for a .snn model)` })
+    .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR}; ignored for a .snn model)` })
     .option('v-init', { type: 'number', describe: `initial membrane of spiking neurons as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT}; ignored for a .snn model)` })
     .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (0 = V(t)/t from tick 1; default ${DEFAULT_READOUT_START}; ignored for a .snn model)` })
     .option('seed', { type: 'number', default: 1, describe: 'seed of every random choice (Poisson input); printed in reports' });
@@ -55,12 +56,17 @@ export function parseStatistic(s: string | undefined, norm: NormMode): NormStati
 }
 
 /** The conversion settings of snnOptions' flags (--norm, --statistic, --neuron, --v-init, --readout-start). */
-export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
+export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number; 'lambda-floor'?: number }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
   const norm = args.norm as NormMode;
   const out: Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } = { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as NeuronModel };
   if (args.pool !== undefined) {
     if (args.pool !== 'gate' && args.pool !== 'max') fail('--pool', `${args.pool} is not one of gate, max`);
     out.pool = args.pool;
+  }
+  const fl = args['lambda-floor'];
+  if (fl !== undefined) {
+    if (!(typeof fl === 'number' && fl >= 0 && fl <= 1)) fail('--lambda-floor', `${fl} must be a number in [0, 1]`);
+    out.lambdaFloor = fl;
   }
   const v0 = args['v-init'];
   if (v0 !== undefined) {

@@ -45,11 +45,14 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     vInit: over.vInit ?? DEFAULT_V_INIT,
     readoutStart: over.readoutStart ?? DEFAULT_READOUT_START,
     pool: over.pool ?? DEFAULT_POOL,
+    lambdaFloor: over.lambdaFloor ?? DEFAULT_LAMBDA_FLOOR,
   };
 }
 
 /** membrane initialisation, as a fraction of the threshold (measured: README "Fidelity at the operating point") */
 export const DEFAULT_V_INIT = 0;
+/** channel λ floor as a fraction of the layer's largest λ (measured: README "Fidelity at the operating point") */
+export const DEFAULT_LAMBDA_FLOOR = 0;
 /** spike max-pool rule (measured: README "Fidelity at the operating point") */
 export const DEFAULT_POOL: PoolRule = 'gate';
 /** readout warm-up ticks (measured: README "Fidelity at the operating point") */
@@ -67,6 +70,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   oneOf('fuseLinear', s.fuseLinear, [true, false]);
   if (typeof s.vth !== 'number' || !Number.isFinite(s.vth) || s.vth <= 0) fail(`${where}.vth`, `${s.vth} must be a positive number`);
   if (s.pool !== undefined) oneOf('pool', s.pool, ['gate', 'max']);
+  if (s.lambdaFloor !== undefined && !(typeof s.lambdaFloor === 'number' && s.lambdaFloor >= 0 && s.lambdaFloor <= 1)) fail(`${where}.lambdaFloor`, `${s.lambdaFloor} must be a number in [0, 1]`);
   if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
   if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
 }
@@ -79,7 +83,8 @@ export function describeSettings(s: SnnSettings): string {
   const st = s.statistic === 'max' ? 'max' : `p${s.statistic}`;
   const v0 = s.vInit ? `V₀ ${s.vInit}·vth` : 'V₀ 0';
   const ro = s.readoutStart ? `readout V(t)−V(${s.readoutStart}) over t−${s.readoutStart} ticks (V/t up to tick ${s.readoutStart})` : 'readout V(t)/t';
-  return `norm ${s.norm} (${st}), neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}, ${ro}`;
+  const fl = s.lambdaFloor ? ` λ ≥ ${s.lambdaFloor}·layer max,` : '';
+  return `norm ${s.norm} (${st}),${fl} neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}, ${ro}`;
 }
 
 /** What the conversion did to each SNN layer, for the CLI summary. */
@@ -187,6 +192,14 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
         }
       }
       raw[c] = 1;
+    }
+    // λ floor (channel mode): no channel below floor × the layer's largest λ, so a channel that was
+    // nearly silent on the calibration photos does not clip what other photos give it
+    const floor = settings.lambdaFloor ?? 0;
+    if (floor > 0 && mode === 'channel') {
+      let top = 0;
+      for (const v of raw) top = Math.max(top, v);
+      for (let c = 0; c < raw.length; c++) raw[c] = Math.max(raw[c], Math.fround(floor * top));
     }
     let negSat = 0;
     if (l.activation === 'leaky') for (let c = 0; c < raw.length; c++) if (-s.min[c] > raw[c]) negSat++;

@@ -64,6 +64,11 @@ export interface SnnSettings {
   readoutStart?: number;
   /** the spike max-pool rule (absent in older files: 'gate') */
   pool?: PoolRule;
+  /**
+   * Channel-wise λ floor, as a fraction of the layer's largest λ (0 or absent: none): channels that
+   * were nearly silent on the calibration photos get a λ that unseen photos do not exceed as easily.
+   */
+  lambdaFloor?: number;
 }
 
 interface SnnLayerBase {
