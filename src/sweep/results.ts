@@ -1,3 +1,4 @@
+import type { Fidelity } from '../detect/fidelity.ts';
 /**
  * A sweep's results file: one CSV row per point, each carrying its full configuration and seed,
  * appended as points finish (resumable), sorted by point when the sweep is complete; merging of
@@ -56,7 +57,7 @@ export function pointFigures(r: ChipRunResult): PointFigures {
 const FIGURE_COLUMNS = [
   'energy_per_frame_J', 'energy_synaptic_J', 'energy_neuron_J', 'energy_spike_J', 'energy_routing_J', 'energy_offchip_J', 'energy_static_J',
   'latency_frame_s', 'fps', 'tick_s', 'overruns', 'sops', 'spikes', 'synaptic_events', 'neuron_updates', 'packets', 'hops', 'chip_crossings',
-  'cores', 'chips', 'ap50_vs_ann',
+  'cores', 'chips', 'ap50_vs_ann', 'f1_vs_ann', 'precision_vs_ann', 'recall_vs_ann', 'logit_bias_mean', 'score_threshold',
 ] as const;
 
 /** The columns of a sweep's CSV: identity, the varied chip fields, the run fields, status, figures, config. */
@@ -79,6 +80,8 @@ export interface RowInput {
   status: string;
   figures: PointFigures | null;
   ap50: number | null;
+  /** fidelity at the ANN's score threshold (src/detect/fidelity.ts) */
+  fidelity: Fidelity | null;
   /** the point's full configuration (chip and overrides, model, images, run settings, seed) */
   config: unknown;
 }
@@ -89,7 +92,8 @@ export function csvRow(axes: Axis[], r: RowInput): string[] {
   const p = r.point, f = r.figures;
   const figs = f
     ? [f.energy_per_frame_J, f.breakdown_J.synaptic, f.breakdown_J.neuron, f.breakdown_J.spike, f.breakdown_J.routing, f.breakdown_J.offchip, f.breakdown_J.static,
-       f.latency_frame_s, f.fps, f.tick_s, f.overruns, f.sops, f.spikes, f.synaptic_events, f.neuron_updates, f.packets, f.hops, f.chip_crossings, f.cores, f.chips, r.ap50]
+       f.latency_frame_s, f.fps, f.tick_s, f.overruns, f.sops, f.spikes, f.synaptic_events, f.neuron_updates, f.packets, f.hops, f.chip_crossings, f.cores, f.chips, r.ap50,
+       r.fidelity?.f1, r.fidelity?.precision, r.fidelity?.recall, r.fidelity?.bias.mean, r.fidelity?.threshold]
     : FIGURE_COLUMNS.map(() => null);
   return [
     p.index, r.sweep, r.points, r.chip, p.label,
@@ -261,7 +265,9 @@ export function sweepSummary(
   const pick = (r: Row | undefined) => r && {
     point: Number(r.point), varied: r.varied,
     energy_per_frame_J: num(r.energy_per_frame_J), latency_frame_s: num(r.latency_frame_s), fps: num(r.fps),
-    ap50_vs_ann: r.ap50_vs_ann === '' ? null : num(r.ap50_vs_ann), cores: num(r.cores), chips: num(r.chips),
+    ap50_vs_ann: r.ap50_vs_ann === '' ? null : num(r.ap50_vs_ann),
+    f1_vs_ann: r.f1_vs_ann === undefined || r.f1_vs_ann === '' ? null : num(r.f1_vs_ann), score_threshold: r.score_threshold === undefined || r.score_threshold === '' ? null : num(r.score_threshold),
+    cores: num(r.cores), chips: num(r.chips),
   };
   const by = (k: string) => [...ok].sort((a, b) => num(a[k]) - num(b[k]) || num(a.point) - num(b.point))[0];
   return {

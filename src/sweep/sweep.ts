@@ -17,6 +17,7 @@ import { defaultSettings } from '../convert/convert.ts';
 import { loadSnn } from '../convert/snn-file.ts';
 import type { NormMode, SnnNetwork } from '../convert/snn-ir.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
+import { fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
 import { apAgainst } from '../detect/map.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import type { ImageDetections } from '../detect/types.ts';
@@ -179,12 +180,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
       const left = (simTicksLeft * perTick + (todo.length - rowsDone) * perReplay) / lanes;
       return `ETA ${fmtDuration(left)}`;
     };
-    const write = (p: SweepPoint, status: string, figures: PointFigures | null, ap50: number | null) => {
+    const write = (p: SweepPoint, status: string, figures: PointFigures | null, ap50: number | null, fidelity: Fidelity | null = null) => {
       const config = {
         chip: baseName, set: p.chipSet, model: modelShown, ...fixedShown, timesteps: p.run.timesteps, norm: p.run.norm, statistic: p.run.statistic,
         neuron: p.run.neuron, thresholds: p.run.thresholds, placement: p.run.placement, seed: o.seed,
       };
-      appendRow(files.csv, columns, csvRow(axes, { point: p, sweep: id, points: total, chip: baseName, seed: o.seed, status, figures, ap50, config }));
+      appendRow(files.csv, columns, csvRow(axes, { point: p, sweep: id, points: total, chip: baseName, seed: o.seed, status, figures, ap50, fidelity, config }));
       rowsDone++;
     };
     const runGroup = async (members: typeof todo, k: number) => {
@@ -197,6 +198,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
       };
       const byIndex = new Map(members.map((m) => [m.point.index, m.point]));
       let ap50: number | null = null;
+      let fidelity: Fidelity | null = null;
       const onMsg = (m: GroupMsg) => {
         if (m.kind === 'progress') progress(m.line);
         else if (m.kind === 'simulated') {
@@ -210,6 +212,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
             detections: detectFromReadouts(s.snn, raws, decoded[i].width, decoded[i].height, o.candidateThreshold),
           }));
           ap50 = apAgainst(ann.images, snnImages).map;
+          fidelity = fidelityAtThreshold(ann.images, snnImages, { threshold: net.scoreThreshold });
         } else if (m.kind === 'refused') {
           for (const mm of members) write(mm.point, `refused: ${m.reason}`, null, null);
           refused += members.length;
@@ -221,10 +224,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
           replaySeconds += m.seconds;
           replaysDone++;
           const p = byIndex.get(m.index)!;
-          write(p, 'ok', m.figures, ap50);
+          write(p, 'ok', m.figures, ap50, fidelity);
           progress(
             `[${rowsDone}/${todo.length}] point ${p.index} ${p.label}: ${(m.figures.energy_per_frame_J * 1e3).toPrecision(4)} mJ/frame, ` +
-              `${(m.figures.latency_frame_s * 1e3).toPrecision(4)} ms/frame, AP ${ap50 === null ? 'n/a' : ap50.toFixed(4)} ` +
+              `${(m.figures.latency_frame_s * 1e3).toPrecision(4)} ms/frame, AP ${ap50 === null ? 'n/a' : ap50.toFixed(4)}, F1 ${fidelity ? fidelity.f1.toFixed(3) : 'n/a'} ` +
               `(${m.index === first.index ? 'simulated' : 'replayed'}); ${simsDone}/${nSims} simulations, ${((performance.now() - t0) / 1000).toFixed(0)} s, ${eta()}`,
           );
         }
