@@ -84,4 +84,36 @@ test('run: Tiny YOLO v2 (yolov2-tiny-voc at 416, synthetic weights) maps onto mu
   assert.match(r.out, /smallest square board/);
 });
 
+test('run --until-f1: each frame stops at its check tick, priced exactly as a fresh emulation of that many ticks; F1 and ticks in the JSON', async () => {
+  const photos = faceSamplePhotos().slice(0, 2);
+  const json = join(dir, 'until.json');
+  const r = run('run', '--size', '224', '--timesteps', '48', '--check-every', '8', '--until-f1', '0.5', '--images', ...photos, '--calib', ...photos, '--chip', 'loihi', '--workers', '0', '--json', json);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /stopping rule: each frame stops at the first multiple of 8 ticks where its F1/);
+  assert.match(r.out, /energy per frame .* ticks per frame/);
+  assert.match(r.out, /operating point {4}P \d\.\d{3} R \d\.\d{3} F1 \d\.\d{3} at score > 0\.5/);
+  const [c] = JSON.parse(readFileSync(json, 'utf8'));
+  const ticks: number[] = c.stopping.ticks_per_frame;
+  assert.is(ticks.length, 2);
+  for (const t of ticks) assert.ok(t % 8 === 0 && t >= 8 && t <= 48, `stop tick ${t}`);
+  assert.equal(c.per_frame.map((f: { ticks: number }) => f.ticks), ticks);
+  for (const k of ['precision', 'recall', 'f1', 'threshold', 'ann_detections', 'snn_detections']) assert.ok(k in c.accuracy.at_threshold, k);
+  // the same frames emulated afresh, each for exactly its stop tick: the same energy, bit for bit
+  const { calibrateModel, convertCalibrated } = await import('../src/convert/from-model.ts');
+  const { emulateFrames } = await import('../src/sim/emulate.ts');
+  const { loadChip } = await import('../src/hw/chip-schema.ts');
+  const { loadImage } = await import('../src/image/decode.ts');
+  const { preprocess } = await import('../src/image/preprocess.ts');
+  const snn = convertCalibrated(calibrateModel({ model: 'face', size: 224 }, { calib: photos })).snn;
+  for (let i = 0; i < photos.length; i++) {
+    const em = await emulateFrames(snn, loadChip('loihi').params, [preprocess(snn.ann, loadImage(photos[i]))], { timesteps: ticks[i], seed: 1, autoBoard: true });
+    assert.is(em.perFrame[0].energy_J, c.per_frame[i].energy_J, `frame ${i}: energy to tick ${ticks[i]}`);
+  }
+  // one rule at a time; no trace with a stopping rule
+  const bad = run('run', '--size', '224', '--timesteps', '16', '--images', photos[0], '--calib', photos[0], '--chip', 'loihi', '--until-f1', '0.9', '--until-stable', '0.1');
+  assert.is(bad.code, 2);
+  assert.is(bad.err.trim().split('\n').filter((l) => l.startsWith('neuroemu:')).length, 1, bad.err);
+  assert.match(bad.err, /--until-f1: give one stopping rule/);
+});
+
 test.run();

@@ -186,7 +186,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     );
     if (args['until-f1'] !== undefined && args['until-stable'] !== undefined) fail('--until-f1', 'give one stopping rule, not --until-f1 and --until-stable together');
     const every = args['check-every'];
-    if (!(Number.isInteger(every) && every >= 1 && every <= T)) fail('--check-every', `${every} must be an integer tick count in 1..${T}`);
+    const anyRule = args['until-f1'] !== undefined || args['until-stable'] !== undefined;
+    if (anyRule && !(Number.isInteger(every) && every >= 1 && every <= T)) fail('--check-every', `${every} must be an integer tick count in 1..${T} (--timesteps)`);
     let stopRule: StopRule | undefined;
     if (args['until-f1'] !== undefined) {
       const x = args['until-f1'];
