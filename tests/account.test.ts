@@ -237,8 +237,10 @@ async function record(net: SnnNetwork, image: Float32Array, chip: ChipParams, T:
   sim.reset(image);
   sim.run(T);
   // the reference engine's spikes, tick by tick, priced one by one from the route table
-  const ref = new ReferenceSnn(sim.plan);
-  ref.reset(image, 7);
+  // (through the simulator facade, as the accounted run: V₀ and the readout warm-up live there)
+  const refSim = await createSimulator(net, { seed: 7, engine: 'reference' });
+  refSim.reset(image);
+  const ref = refSim.core as ReferenceSnn;
   const expect = new Float64Array(cores.length);
   let poolEvents = 0;
   const n = net.layers.length;

@@ -443,7 +443,7 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   const f2 = join(tmp, 'cli2.snn');
   // the default keeps linear convs apart as signed neurons
   const r2 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--norm', 'percentile', '--neuron', 'if', '--reset', 'zero', '--out', f2]);
-  assert.match(r2.out, /statistic p99\.9/);
+  assert.match(r2.out, /norm percentile \(p99\.9\)/);
   const s2 = loadSnn(f2);
   assert.equal(s2.settings, { ...defaultSettings({ norm: 'percentile', neuron: 'if', fuseLinear: false, reset: 'zero' }) });
   assert.ok(s2.layers.some((l) => l.kind === 'conv' && l.rule === 'signed'));

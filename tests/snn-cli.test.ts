@@ -10,12 +10,13 @@ const run = runBin;
 const dir = mkdtempSync(join(tmpdir(), 'neuroemu-snncli-'));
 const photos = faceSamplePhotos();
 
-test('detect --engine snn: detections JSON with engine, timesteps, checkpoints and AP against the ANN', () => {
+test('detect --engine snn: detections JSON with engine, timesteps, checkpoints, AP and operating-point fidelity against the ANN', async () => {
   const ann = join(dir, 'ann.json'), snn = join(dir, 'snn.json');
   assert.is(run('detect', photos[0], photos[1], '--size', '128', '--json', ann).code, 0);
   const r = run('detect', photos[0], photos[1], '--size', '128', '--engine', 'snn', '--timesteps', '48', '--checkpoints', '8,16', '--reference', ann, '--json', snn, '--calib', photos[0], photos[1]);
   assert.is(r.code, 0, r.err);
-  assert.match(r.out, /AP@0\.5 \(VOC all-point\) against/);
+  assert.match(r.out, /per checkpoint tick: AP@0\.5 \(VOC all-point, SNN candidates at score > 0\.05\); at the operating point score > 0\.5: precision, recall, F1/);
+  assert.match(r.out, /tick\s+AP@0\.5\s+P\s+R\s+F1\s+matched\s+bias mean\s+bias worst/);
   const d = JSON.parse(readFileSync(snn, 'utf8'));
   assert.is(d.engine, 'snn');
   assert.is(d.timesteps, 48);
@@ -27,6 +28,15 @@ test('detect --engine snn: detections JSON with engine, timesteps, checkpoints a
   }
   // the final checkpoint is the top-level result
   assert.equal(d.checkpoints[2].images, d.images);
+  // the written detections are the operating point's (score > 0.5), and the fidelity in the JSON
+  // is what the two files give when matched again
+  const { fidelityAtThreshold } = await import('../src/detect/fidelity.ts');
+  const { readDetectionsFile } = await import('../src/detect/truth.ts');
+  const a = readDetectionsFile(ann).images, b = readDetectionsFile(snn).images;
+  assert.ok(b.every((im) => im.detections.every((x) => x.score > 0.5)));
+  const f = fidelityAtThreshold(a, b, { threshold: 0.5 });
+  const last = d.checkpoints[2].fidelity;
+  assert.equal([last.f1, last.precision, last.recall, last.matched, last.ann_detections, last.snn_detections], [f.f1, f.precision, f.recall, f.matched, f.reference, f.detections]);
   // same command, same bytes
   const snn2 = join(dir, 'snn2.json');
   run('detect', photos[0], photos[1], '--size', '128', '--engine', 'snn', '--timesteps', '48', '--checkpoints', '8,16', '--reference', ann, '--json', snn2, '--calib', photos[0], photos[1]);
@@ -47,7 +57,8 @@ test('convergence: four curves, CSV and SVG written', () => {
   assert.is(r.code, 0, r.err);
   for (const combo of [/layer\s+if/, /layer\s+ibt/, /channel\s+if/, /channel\s+ibt/]) assert.match(r.out, combo);
   const lines = readFileSync(csv, 'utf8').trim().split('\n');
-  assert.is(lines[0], 'tick,ap50_layer_if,ap50_layer_ibt,ap50_channel_if,ap50_channel_ibt');
+  assert.ok(lines[0].startsWith('tick,ap50_layer_if,ap50_layer_ibt,ap50_channel_if,ap50_channel_ibt,f1_layer_if,precision_layer_if,recall_layer_if,logit_bias_layer_if,'), lines[0]);
+  assert.match(r.out, /ticks to F1 0\.95/);
   assert.is(lines[lines.length - 1].split(',')[0], '24');
   assert.match(readFileSync(svg, 'utf8'), /^<svg[\s\S]*channel-wise, IBT[\s\S]*<\/svg>\n$/);
 });

@@ -9,6 +9,7 @@
 import { calibrateModel, convertCalibrated } from '../../src/convert/from-model.ts';
 import { detectImagesAnn } from '../../src/detect/ann-detect.ts';
 import { fidelityAtThreshold } from '../../src/detect/fidelity.ts';
+import { apAgainst } from '../../src/detect/map.ts';
 import { detectFromReadouts } from '../../src/detect/snn-detect.ts';
 import type { ImageDetections } from '../../src/detect/types.ts';
 import { loadImage } from '../../src/image/decode.ts';
@@ -65,6 +66,8 @@ for (const vInit of vinits) {
     const [t, w] = key.split('|');
     const f3 = fidelityAtThreshold(ann.images, imgs, { threshold: 0.3 });
     const f5 = fidelityAtThreshold(ann.images, imgs, { threshold: 0.5 });
-    console.log(JSON.stringify({ vInit, window: w, tick: Number(t), f1_03: +f3.f1.toFixed(3), p03: +f3.precision.toFixed(3), r03: +f3.recall.toFixed(3), f1_05: +f5.f1.toFixed(3), bias03: f3.bias.mean === null ? null : +f3.bias.mean.toFixed(3), nb: f3.bias.boxes, nun: f3.bias.unmatchedForBias, ann03: f3.reference, ann05: f5.reference }));
+    const annAt5 = ann.images.map((im) => ({ ...im, detections: im.detections.filter((d) => d.score > 0.5) }));
+    const ap = apAgainst(annAt5, imgs).map;
+    console.log(JSON.stringify({ vInit, window: w, tick: Number(t), ap: ap === null ? null : +ap.toFixed(3), bias05: f5.bias.mean === null ? null : +f5.bias.mean.toFixed(3), f1_03: +f3.f1.toFixed(3), p03: +f3.precision.toFixed(3), r03: +f3.recall.toFixed(3), f1_05: +f5.f1.toFixed(3), bias03: f3.bias.mean === null ? null : +f3.bias.mean.toFixed(3), nb: f3.bias.boxes, nun: f3.bias.unmatchedForBias, ann03: f3.reference, ann05: f5.reference }));
   }
 }

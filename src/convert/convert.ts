@@ -50,13 +50,13 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
 }
 
 /** membrane initialisation, as a fraction of the threshold (measured: README "Fidelity at the operating point") */
-export const DEFAULT_V_INIT = 0;
+export const DEFAULT_V_INIT = 0.5;
 /** channel λ floor as a fraction of the layer's largest λ (measured: README "Fidelity at the operating point") */
 export const DEFAULT_LAMBDA_FLOOR = 0;
 /** spike max-pool rule (measured: README "Fidelity at the operating point") */
-export const DEFAULT_POOL: PoolRule = 'gate';
+export const DEFAULT_POOL: PoolRule = 'max';
 /** readout warm-up ticks (measured: README "Fidelity at the operating point") */
-export const DEFAULT_READOUT_START = 0;
+export const DEFAULT_READOUT_START = 8;
 
 export function validateSettings(s: SnnSettings, where = 'settings'): void {
   const oneOf = (field: string, v: unknown, allowed: readonly unknown[]) => {
