@@ -32,6 +32,13 @@ export function snnOptions<T>(y: Argv<T>) {
     .option('seed', { type: 'number', default: 1, describe: 'seed of every random choice (Poisson input); printed in reports' });
 }
 
+/**
+ * Ticks per frame of `run` and `sweep` when not given: 128, measured as the first checkpoint where
+ * the face detector (defaults: max-count pool, V₀ vth/2, readout warm-up 8) reaches F1 >= 0.95
+ * against the ANN at both 0.3 and 0.5 on its six sample photos (README "Fidelity at the operating point").
+ */
+export const DEFAULT_RUN_TICKS = 128;
+
 export function parseTickList(s: string | undefined, flag: string, max: number): number[] | undefined {
   if (s === undefined) return undefined;
   const out = String(s).split(',').filter((x) => x.trim() !== '').map((x) => {

@@ -24,7 +24,7 @@ import { describeStopRule, stopCheck, type StopRule } from '../report/stopping.t
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
-import { applyThresholdsFlag, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 
 interface RunArgs {
@@ -108,7 +108,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     placementOption(snnOptions(modelOptions(y)))
       .option('images', { type: 'string', array: true, describe: 'frames (default: the six face-api sample photos)' })
       .option('chip', { type: 'string', array: true, default: ['truenorth', 'loihi'], describe: 'chip names (chips/) or chip files; NAME@VARIANT for a variant' })
-      .option('timesteps', { type: 'number', default: 64, describe: 'ticks per frame' })
+      .option('timesteps', { type: 'number', default: DEFAULT_RUN_TICKS, describe: 'ticks per frame (the default: where the face detector reaches F1 >= 0.95 against the ANN on its sample photos, README "Fidelity at the operating point")' })
       .option('baseline', { type: 'string', choices: Object.keys(ANN_BASELINES), default: 'fp32-45nm', describe: 'ANN energy baseline: MACs × (multiply + add) energy' })
       .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip file\'s board is too small, use the smallest square board that fits (reported)' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
@@ -129,7 +129,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
-      .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 64 ticks')
+      .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 128 ticks')
       .example('$0 run --precision chip', 'each chip at its own weight and membrane bits (TrueNorth 9/20, Loihi 9/24): the AP it costs against float')
       .example('$0 run --chip loihi@sana-fe odin --timesteps 128 --json run.json', 'other chip models, more ticks, JSON out')
       .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards') as never,

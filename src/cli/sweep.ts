@@ -9,7 +9,7 @@ import { parseAxes, parseShard, type RunSettings } from '../sweep/space.ts';
 import { axesOfRows, runSweep, sweepOutputs, writeSweepReport } from '../sweep/sweep.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions } from './options.ts';
+import { checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions, DEFAULT_RUN_TICKS } from './options.ts';
 
 interface SweepArgs {
   model: string;
@@ -76,7 +76,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
         describe: 'PATH=a,b,c or PATH=LO:HI:STEP (inclusive); PATH is a chip field (core.neurons, energy.synop_pJ, timing.synop_ns, noc.multicast, ...) or timesteps, thresholds, norm, statistic, neuron, placement; repeat for a cross product',
       })
       .option('images', { type: 'string', array: true, describe: 'frames (default: the six face-api sample photos)' })
-      .option('timesteps', { type: 'number', default: 64, describe: 'ticks per frame, when not varied' })
+      .option('timesteps', { type: 'number', default: DEFAULT_RUN_TICKS, describe: 'ticks per frame, when not varied' })
       .option('thresholds', { type: 'string', describe: 'threshold file of `neuroemu tune`, when not varied' })
       .option('auto-board', { type: 'boolean', default: true, describe: 'when the chip\'s board is too small, use the smallest square board that fits' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
