@@ -31,39 +31,50 @@ const sim = await createSimulator(snn, { seed: 1 });
 const checks: number[] = [];
 for (let t = E; t <= T; t += E) checks.push(t);
 // per photo, per check: the SNN's detections (candidates > 0.05) and the readout's largest move
-const per: { dets: ImageDetections[]; moved: number[] }[] = [];
+const per: { dets: ImageDetections[]; moved: number[]; mean: number[] }[] = [];
 for (const f of photos) {
   const img = loadImage(f);
   sim.reset(preprocess(snn.ann, img));
   const dets: ImageDetections[] = [];
   const moved: number[] = [];
+  const meanMoved: number[] = [];
   let prev: Float32Array[] | null = null;
   for (const t of checks) {
     sim.run(t - sim.tick);
     const r = sim.readout();
-    let m = Infinity;
+    let m = Infinity, a = Infinity;
     if (prev) {
       m = 0;
-      for (let k = 0; k < r.length; k++) for (let i = 0; i < r[k].length; i++) m = Math.max(m, Math.abs(r[k][i] - prev[k][i]));
+      a = 0;
+      let n = 0;
+      for (let k = 0; k < r.length; k++) for (let i = 0; i < r[k].length; i++) {
+        const d = Math.abs(r[k][i] - prev[k][i]);
+        m = Math.max(m, d);
+        a += d;
+        n++;
+      }
+      a /= n;
     }
     prev = r;
     moved.push(m);
+    meanMoved.push(a);
     dets.push({ file: f, width: img.width, height: img.height, detections: detectFromReadouts(snn, r, img.width, img.height, 0.05) });
   }
-  per.push({ dets, moved });
+  per.push({ dets, moved, mean: meanMoved });
   process.stderr.write(`${f}\n`);
 }
 const f1At = (pick: (p: number) => number, thr: number) =>
   fidelityAtThreshold(ann.images, per.map((p, i) => p.dets[pick(i)]), { threshold: thr });
 console.log(`settings ${flag('settings', '{}')}, ${photos.length} photos, checks every ${E} to ${T}`);
 console.log('fixed T: ' + [64, 96, 128, 192, 256].filter((t) => t <= T).map((t) => `T=${t} F1 ${thresholds.map((h) => f1At(() => t / E - 1, h).f1.toFixed(3)).join('/')}`).join('; '));
-for (const delta of [0.5, 0.3, 0.2, 0.15, 0.1, 0.07, 0.05]) {
+const grid: Array<['max' | 'mean', number]> = [...[0.5, 0.3, 0.2, 0.1].map((d): ['max', number] => ['max', d]), ...[0.02, 0.01, 0.005, 0.003, 0.002, 0.001].map((d): ['mean', number] => ['mean', d])];
+for (const [stat, delta] of grid) {
   const stopIdx = per.map((p) => {
-    const k = p.moved.findIndex((m) => m <= delta);
+    const k = (stat === 'max' ? p.moved : p.mean).findIndex((m) => m <= delta);
     return k < 0 ? checks.length - 1 : k;
   });
   const mean = stopIdx.reduce((a, k) => a + checks[k], 0) / per.length;
-  console.log(`stable ${delta}: mean ${mean.toFixed(1)} ticks (min ${Math.min(...stopIdx.map((k) => checks[k]))}, max ${Math.max(...stopIdx.map((k) => checks[k]))}); F1 at the stop ${thresholds.map((h) => f1At((i) => stopIdx[i], h).f1.toFixed(3)).join('/')} (thresholds ${thresholds.join('/')})`);
+  console.log(`stable ${stat} ${delta}: mean ${mean.toFixed(1)} ticks (min ${Math.min(...stopIdx.map((k) => checks[k]))}, max ${Math.max(...stopIdx.map((k) => checks[k]))}); F1 at the stop ${thresholds.map((h) => f1At((i) => stopIdx[i], h).f1.toFixed(3)).join('/')} (thresholds ${thresholds.join('/')})`);
 }
 for (const target of [0.9, 0.95]) {
   for (const h of thresholds) {

@@ -114,7 +114,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
       .option('threshold', { type: 'number', describe: 'operating score threshold: the SNN\'s detections above it against the ANN\'s above it give precision, recall and F1 (default: the model\'s own, 0.5)' })
       .option('until-f1', { type: 'number', describe: 'stop each frame at the first check where its F1 against the ANN (at --threshold) reaches this (an oracle: prices "energy to reach F1 X"); --timesteps is the cap' })
-      .option('until-stable', { type: 'number', describe: 'stop each frame when no readout value moved more than this over the last --check-every ticks (needs no reference); --timesteps is the cap' })
+      .option('until-stable', { type: 'number', describe: 'stop each frame when the readout moved by this or less on average (mean |change| of its values, raw head units) over the last --check-every ticks (needs no reference); --timesteps is the cap' })
       .option('check-every', { type: 'number', default: 8, describe: 'ticks between stopping-rule checks' })
       .option('precision', {
         type: 'string', choices: ['float', 'chip'], default: 'float',
