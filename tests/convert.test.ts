@@ -464,4 +464,33 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   assert.match(help.out, /Examples:/);
 });
 
+test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up / max-count pool 3; the header always says what the prefix says', async () => {
+  const { quantizeForChip } = await import('../src/convert/quantize.ts');
+  const net = loadModel({ model: 'face', size: 224 });
+  const stats = calibrateInputs(net, [preprocess(net, samplePhoto())], ['sample2.jpg']);
+  const classic = convertNetwork(net, stats, defaultSettings({ pool: 'gate', vInit: 0, readoutStart: 0 }));
+  const now = convertNetwork(net, stats, defaultSettings());
+  const fixed = quantizeForChip(classic, { weightBits: 9, membraneBits: 20 }, { readoutTicks: 64 }).snn;
+  const headerVersion = (b: Buffer) => JSON.parse(b.subarray(16, 16 + b.readUInt32LE(12)).toString('utf8')).formatVersion;
+  for (const [snn, v, name] of [[classic, 1, 'classic'], [fixed, 2, 'fixed-point'], [now, 3, 'defaults']] as const) {
+    const b = encodeSnn(snn);
+    assert.is(b.readUInt32LE(8), v, `${name}: prefix`);
+    assert.is(headerVersion(b), v, `${name}: header`);
+    const f = join(tmp, `v${v}.snn`);
+    writeFileSync(f, b);
+    assert.is(loadSnn(f).formatVersion, v, `${name}: loads back`);
+  }
+  // a version-3 network relabelled as version 1 (what an older writer could not have made) is refused
+  const b = encodeSnn(now);
+  const hLen = b.readUInt32LE(12);
+  const h = JSON.parse(b.subarray(16, 16 + hLen).toString('utf8'));
+  h.formatVersion = 1;
+  const hb = Buffer.from(JSON.stringify(h), 'utf8');
+  assert.is(hb.length, hLen, 'same header length (one digit changed)');
+  const relabelled = Buffer.concat([b.subarray(0, 8), Buffer.from([1, 0, 0, 0]), b.subarray(12, 16), hb, b.subarray(16 + hLen)]);
+  const f = join(tmp, 'relabelled.snn');
+  writeFileSync(f, relabelled);
+  assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && /needs format version 3, the file says 1/.test(e.message));
+});
+
 test.run();

@@ -275,7 +275,9 @@ test('face detector: every conv quantized (depthwise included); per-neuron steps
 });
 
 test('.snn file: a quantized network saves as version 2 and loads back equal; version 1 with fixed-point fields is refused', () => {
-  const { snn } = quantizeForChip(face128(), { weightBits: 9, membraneBits: 20 });
+  // classic dynamics (count-gated pool, V₀ 0, plain average): the defaults need version 3 on their own
+  const classic = { ...face128(), settings: { ...face128().settings, vInit: 0, readoutStart: 0 }, layers: face128().layers.map((l) => (l.kind === 'maxpool' ? { ...l, rule: 'gate' as const } : l)), formatVersion: 1 };
+  const { snn } = quantizeForChip(classic, { weightBits: 9, membraneBits: 20 });
   const file = join(tmp, 'q.snn');
   saveSnn(file, snn);
   const bytes = readFileSync(file);
@@ -284,8 +286,8 @@ test('.snn file: a quantized network saves as version 2 and loads back equal; ve
   assert.equal(back, snn);
   assert.ok((back.layers[0] as SnnConvLayer).membraneClamp instanceof Float32Array);
   assert.ok(encodeSnn(back).equals(bytes), 'same bytes again');
-  // a float network still saves as version 1
-  const plain = encodeSnn(face128());
+  // a float network with classic dynamics still saves as version 1
+  const plain = encodeSnn(classic);
   assert.is(plain.readUInt32LE(8), 1);
   assert.equal(decodeSnn(plain, 'plain.snn').layers.length, face128().layers.length);
   // the quantized file relabelled version 1: refused, naming the field

@@ -29,7 +29,7 @@ import type { ActivationStats, StatSide } from './calibrate.ts';
 import { checkStatistic } from './calibrate.ts';
 import { concatLambda, effectiveConv, fuseLinearInto, normalizeConv } from './normalize.ts';
 import type { NormStatistic, PoolRule, SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings, SpikeRule } from './snn-ir.ts';
-import { SNN_FORMAT_VERSION } from './snn-ir.ts';
+import { formatVersionFor } from './snn-ir.ts';
 
 /** the defaults of `neuroemu convert` (statistic: 99.9 for 'percentile', else max) */
 export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
@@ -323,7 +323,7 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
     return k >= 0 ? stats.hashes[k] : '';
   });
   const snn: SnnNetwork = {
-    formatVersion: SNN_FORMAT_VERSION,
+    formatVersion: formatVersionFor({ settings, layers }),
     settings: { ...settings },
     calibration: {
       images: [...images],

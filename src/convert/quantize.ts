@@ -60,7 +60,7 @@
  * notes that separately), stochastic rounding.
  */
 import type { SnnConvLayer, SnnLayer, SnnNetwork } from './snn-ir.ts';
-import { SNN_FORMAT_VERSION_FIXED } from './snn-ir.ts';
+import { formatVersionFor } from './snn-ir.ts';
 
 export interface ChipBits {
   /** signed weight bits (chips/*.json core.weight_bits) */
@@ -280,7 +280,7 @@ export function quantizeForChip(snn: SnnNetwork, bits: ChipBits, opts: QuantizeO
   if (frac) notes.push(`${frac} neurons have a negative threshold that is not a whole number of levels (vthNeg/vthPos is not an integer)`);
   if (snn.settings.input === 'poisson') notes.push('Poisson input: the first layer\'s weights are scaled by each image\'s max|p| (rate-code gain), off the Δ grid');
   return {
-    snn: { ...snn, formatVersion: Math.max(snn.formatVersion, SNN_FORMAT_VERSION_FIXED), layers },
+    snn: { ...snn, formatVersion: Math.max(snn.formatVersion, formatVersionFor({ settings: snn.settings, layers })), layers },
     report: { weightBits: bits.weightBits, membraneBits: bits.membraneBits, scale, layers: reports, weights: sum((r) => r.weights), zeroed: sum((r) => r.zeroed), weightsClipped: clippedW, notes },
   };
 }

@@ -37,7 +37,7 @@ import { readFileChecked } from '../model/darknet.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError, describeThrown, fail } from '../util/errors.ts';
 import type { SnnLayer, SnnNetwork, SnnSettings } from './snn-ir.ts';
-import { SNN_FORMAT_VERSION, SNN_FORMAT_VERSION_FIXED } from './snn-ir.ts';
+import { formatVersionFor, SNN_FORMAT_VERSION, SNN_FORMAT_VERSION_DYNAMICS, SNN_FORMAT_VERSION_FIXED } from './snn-ir.ts';
 import { validateSettings } from './convert.ts';
 
 export const SNN_MAGIC = 'NEUROSNN';
@@ -92,13 +92,8 @@ export function annFingerprint(net: Network): string {
   return h.digest('hex');
 }
 
-/** true when some conv layer carries fixed-point fields (needs format version 2) */
-function hasFixedPoint(snn: SnnNetwork): boolean {
-  return snn.layers.some((l) => l.kind === 'conv' && (l.gridStep !== undefined || l.membraneClamp !== undefined));
-}
-
 export function encodeSnn(snn: SnnNetwork): Buffer {
-  const version = hasFixedPoint(snn) ? Math.max(snn.formatVersion, SNN_FORMAT_VERSION_FIXED) : snn.formatVersion;
+  const version = Math.max(snn.formatVersion, formatVersionFor(snn));
   const blob = new BlobWriter();
   const { ann, annSpec, ...rest } = snn;
   const annJson: Json = annSpec
@@ -108,10 +103,11 @@ export function encodeSnn(snn: SnnNetwork): Buffer {
   const sha = createHash('sha256');
   for (const p of blob.parts) sha.update(p);
   const header: { [k: string]: Json } = {
-    formatVersion: version,
     blobBytes: blob.bytes,
     blobSha256: sha.digest('hex'),
     ...body,
+    // after the body: the network's own formatVersion field must not override the one written
+    formatVersion: version,
     ...(annSpec ? { annSpec: encode(annSpec, null) } : {}),
     ann: annJson,
   };
@@ -223,9 +219,12 @@ class Check {
 const sameShape = (a: Shape, b: Shape) => a.c === b.c && a.h === b.h && a.w === b.w;
 const fmtShape = (s: Shape) => `${s.c}x${s.h}x${s.w}`;
 
-function checkSettings(c: Check, v: unknown): SnnSettings {
+function checkSettings(c: Check, v: unknown, version: number): SnnSettings {
   const s = c.obj(v, 'settings') as unknown as SnnSettings;
   validateSettings(s, `${c.r.file}: settings`);
+  for (const k of ['vInit', 'readoutStart'] as const) {
+    if ((s[k] ?? 0) > 0 && version < SNN_FORMAT_VERSION_DYNAMICS) c.r.fail(`settings.${k}`, `${s[k]} needs format version ${SNN_FORMAT_VERSION_DYNAMICS}, the file says ${version}`);
+  }
   return s;
 }
 
@@ -300,6 +299,7 @@ function checkLayers(c: Check, v: unknown, ann: Network, version: number): SnnLa
         const size = c.int(l.size, `${p}.size`, 1, 64), stride = c.int(l.stride, `${p}.stride`, 1, 64);
         c.int(l.padBegin, `${p}.padBegin`, 0, size);
         if (l.rule !== undefined && l.rule !== 'gate' && l.rule !== 'max') c.r.fail(`${p}.rule`, `${JSON.stringify(l.rule)} is not one of gate, max`);
+        if (l.rule === 'max' && version < SNN_FORMAT_VERSION_DYNAMICS) c.r.fail(`${p}.rule`, `the max-count pool needs format version ${SNN_FORMAT_VERSION_DYNAMICS}, the file says ${version}`);
         if (outS.c !== inS.c || outS.h < 1 || outS.h > inS.h || outS.w > inS.w) c.r.fail(`${p}.outShape`, `${fmtShape(outS)} is not a pooling of ${fmtShape(inS)}`);
         break;
       }
@@ -350,7 +350,7 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
   if (buf.length < PREFIX_BYTES) fail(file, `${buf.length} bytes is too short for a .snn file (truncated?)`);
   if (buf.subarray(0, 8).toString('latin1') !== SNN_MAGIC) fail(file, 'not a neuroemu .snn file (magic bytes "NEUROSNN" missing)');
   const version = buf.readUInt32LE(8);
-  if (version !== SNN_FORMAT_VERSION && version !== SNN_FORMAT_VERSION_FIXED) fail(`${file}: formatVersion`, `${version} is not supported (this neuroemu reads versions ${SNN_FORMAT_VERSION} and ${SNN_FORMAT_VERSION_FIXED})`);
+  if (version < SNN_FORMAT_VERSION || version > SNN_FORMAT_VERSION_DYNAMICS) fail(`${file}: formatVersion`, `${version} is not supported (this neuroemu reads versions ${SNN_FORMAT_VERSION} to ${SNN_FORMAT_VERSION_DYNAMICS})`);
   const hLen = buf.readUInt32LE(12);
   if (PREFIX_BYTES + hLen > buf.length) fail(`${file}: header`, `${hLen} bytes announced but the file has ${buf.length - PREFIX_BYTES} after the prefix (truncated?)`);
   let header: unknown;
@@ -373,7 +373,7 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
 
   const r: Reader = new Reader(file, blob);
   const c: Check = new Check(r);
-  const settings = checkSettings(c, r.decode(h.settings, 'settings'));
+  const settings = checkSettings(c, r.decode(h.settings, 'settings'), version);
   const calib = c.obj(r.decode(h.calibration, 'calibration'), 'calibration');
   const images = c.arr(calib.images, 'calibration.images').map((x, i) => c.str(x, `calibration.images[${i}]`));
   if (calib.statistic !== 'max' && !(typeof calib.statistic === 'number' && calib.statistic > 0 && calib.statistic <= 100)) r.fail('calibration.statistic', `${JSON.stringify(calib.statistic)} must be "max" or a percentile`);

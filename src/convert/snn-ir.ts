@@ -20,6 +20,12 @@ export const SNN_FORMAT_VERSION = 1;
  * float; this one reads 1 and 2.
  */
 export const SNN_FORMAT_VERSION_FIXED = 2;
+/**
+ * Version 3: the network uses dynamics an older reader would silently drop: settings vInit or
+ * readoutStart above 0, or a max-pool with rule 'max'. Written only when one is used, so plain
+ * networks stay readable by older neuroemu versions.
+ */
+export const SNN_FORMAT_VERSION_DYNAMICS = 3;
 
 export type NormMode = 'layer' | 'percentile' | 'channel';
 /** how λ is read from the activation statistics: the max, or a percentile such as 99.9 */
@@ -174,4 +180,12 @@ export interface SnnNetwork {
    * 'integrate' conv) gives its input: raw(t) = V(t)/t · λ, C×H×W.
    */
   readouts: { head: number; layer: number }[];
+}
+
+/** The lowest format version that can hold this network (fixed-point fields: 2; new dynamics: 3). */
+export function formatVersionFor(snn: Pick<SnnNetwork, 'settings' | 'layers'>): number {
+  const s = snn.settings;
+  if ((s.vInit ?? 0) > 0 || (s.readoutStart ?? 0) > 0 || snn.layers.some((l) => l.kind === 'maxpool' && l.rule === 'max')) return SNN_FORMAT_VERSION_DYNAMICS;
+  if (snn.layers.some((l) => l.kind === 'conv' && (l.gridStep !== undefined || l.membraneClamp !== undefined))) return SNN_FORMAT_VERSION_FIXED;
+  return SNN_FORMAT_VERSION;
 }
