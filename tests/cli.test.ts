@@ -34,6 +34,22 @@ test('user errors: one line on stderr naming the flag or file, exit code 2, no s
   assert.match(run('detect', '/nonexistent.jpg').err, /\/nonexistent\.jpg/);
 });
 
+test('numeric flags: a value that is not a number, and a seed out of range, are one-line errors in every command', () => {
+  const cases: string[][] = [
+    ['run', '--workers', 'abc'], ['run', '--seed', 'abc'], ['run', '--seed', '1e300'], ['run', '--seed', '-1'], ['run', '--candidate-threshold', 'NaN'],
+    ['detect', 'x.jpg', '--threshold', 'abc'], ['detect', 'x.jpg', '--engine', 'snn', '--timesteps', 'abc'], ['convergence', '--timesteps', 'abc'],
+    ['sweep', '--workers', 'abc', '--vary', 'timesteps=8', '--out', '/tmp/never.csv'], ['tune', '--images', 'x.jpg', '--holdout', 'y.jpg', '--out', '/tmp/never.json', '--budget', 'abc'], ['map', '--chip', 'loihi', '--size', 'abc'],
+  ];
+  for (const args of cases) {
+    const r = run(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.out}${r.err}`);
+    const lines = r.err.split('\n').filter((l) => l.startsWith('neuroemu: '));
+    assert.is(lines.length, 1, r.err);
+    assert.match(lines[0], new RegExp(`--${args[args.indexOf(args.find((a) => ['abc', 'NaN', '1e300', '-1'].includes(a))!) - 1].replace(/^--/, '')}`), lines[0]);
+    assert.not.match(r.err, /\n\s+at /);
+  }
+});
+
 test('detect writes the detections JSON and the raw dump, nothing half-written', () => {
   const dir = mkdtempSync(join(tmpdir(), 'neuroemu-cli-'));
   const json = join(dir, 'dets.json'), raw = join(dir, 'raw.json');

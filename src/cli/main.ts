@@ -11,6 +11,14 @@ export function buildCli(argv: string[]) {
     .command(commands)
     // image-set names (@evalset, @evalset:tune, @evalset:test, @samples) in any image list
     .middleware((args) => {
+      // one numeric-flag check for every command: yargs turns "abc" into NaN for a number option
+      for (const [key, v] of Object.entries(args)) {
+        if (key === '_' || key === '$0' || key.includes('-') === false && /[A-Z]/.test(key)) continue;
+        const vals = Array.isArray(v) ? v : [v];
+        if (vals.some((x) => typeof x === 'number' && Number.isNaN(x))) throw new UserError(`--${key}: not a number`);
+      }
+      const seed = args.seed;
+      if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new UserError(`--seed: ${String(seed)} must be an integer in [0, 2^32)`);
       for (const key of ['images', 'calib', 'holdout'] as const) {
         const v = args[key];
         if (Array.isArray(v)) args[key] = expandImageList(v.map(String), key === 'images' && args._?.[0] === 'detect' ? 'images' : `--${key}`);
