@@ -50,6 +50,26 @@ test('numeric flags: a value that is not a number, and a seed out of range, are 
   }
 });
 
+test('an output path that names an input is refused before anything runs, the input intact; a device is written through, not replaced', async () => {
+  const { copyFileSync, statSync, writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-clobber-'));
+  const photo = join(dir, 'p.jpg');
+  copyFileSync(faceSamplePhotos()[0], photo);
+  const before = readFileSync(photo);
+  for (const args of [['detect', photo, '--json', photo], ['detect', photo, '--dump-raw', join(dir, '.', 'p.jpg')], ['run', '--images', photo, '--csv', photo, '--timesteps', '8']]) {
+    const r = run(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /is also an input of this command/);
+    assert.is(r.err.split('\n').filter((l) => l.startsWith('neuroemu: ')).length, 1, r.err);
+  }
+  assert.ok(readFileSync(photo).equals(before), 'the photo is untouched');
+  const { writeFileAtomic } = await import('../src/util/atomic.ts');
+  writeFileAtomic('/dev/null', 'x');
+  assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still a device');
+  writeFileSync(join(dir, 'keep'), 'k');
+  assert.ok(readdirSync(dir).every((f) => !f.endsWith('.tmp')));
+});
+
 test('detect writes the detections JSON and the raw dump, nothing half-written', () => {
   const dir = mkdtempSync(join(tmpdir(), 'neuroemu-cli-'));
   const json = join(dir, 'dets.json'), raw = join(dir, 'raw.json');

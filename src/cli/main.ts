@@ -1,7 +1,12 @@
 import yargs from 'yargs';
 import { UserError } from '../util/errors.ts';
+import { refuseOutputsOverInputs } from '../util/atomic.ts';
 import { commands } from './commands.ts';
 import { expandImageList } from '../model/evalset.ts';
+
+/** flags that name files a command writes, and flags or positionals that name files it reads */
+const OUTPUT_FLAGS = ['json', 'csv', 'svg', 'trace', 'out', 'dump-raw'] as const;
+const INPUT_FLAGS = ['images', 'calib', 'holdout', 'model', 'weights', 'names', 'reference', 'truth', 'thresholds', 'chip', 'detections', 'file', 'trace-file', 'files'] as const;
 
 /** Builds the yargs parser; tests drive the CLI through this without spawning a process. */
 export function buildCli(argv: string[]) {
@@ -19,6 +24,10 @@ export function buildCli(argv: string[]) {
       }
       const seed = args.seed;
       if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new UserError(`--seed: ${String(seed)} must be an integer in [0, 2^32)`);
+      // an output path that names an input file would destroy it
+      const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : typeof v === 'string' ? [v] : []);
+      const outputs = OUTPUT_FLAGS.flatMap((k) => strings(args[k]).map((p): [string, string] => [`--${k}`, p]));
+      if (outputs.length) refuseOutputsOverInputs(outputs, INPUT_FLAGS.flatMap((k) => strings(args[k])));
       for (const key of ['images', 'calib', 'holdout'] as const) {
         const v = args[key];
         if (Array.isArray(v)) args[key] = expandImageList(v.map(String), key === 'images' && args._?.[0] === 'detect' ? 'images' : `--${key}`);

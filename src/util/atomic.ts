@@ -1,15 +1,60 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fail } from './errors.ts';
 
-/** Writes a file via a temp file and rename, so a reader never sees it half-written. */
+/**
+ * Writes a file via a temp file and rename, so a reader never sees it half-written. A target that
+ * exists and is not a regular file (a device such as /dev/null or /dev/stdout, a FIFO) is written
+ * through, never renamed over; a failed write removes its temp file.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  let special = false;
+  try {
+    special = existsSync(file) && !statSync(file).isFile();
+  } catch {
+    special = false;
+  }
+  if (special) {
+    if (statSync(file).isDirectory()) fail(file, 'is a directory, not a file to write');
+    try {
+      writeFileSync(file, data);
+    } catch (e) {
+      fail(file, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    return;
+  }
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(tmp, data);
     renameSync(tmp, file);
   } catch (e) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing more to do: the message below names the target
+    }
     fail(file, `cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** The path with symlinks resolved where it exists (else just absolute), to compare files. */
+function canonical(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+/**
+ * Refuses an output path that names one of the command's input files (it would be overwritten
+ * before or while it is read): `outputs` are [flag, path] pairs, `inputs` paths.
+ */
+export function refuseOutputsOverInputs(outputs: ReadonlyArray<[string, string]>, inputs: readonly string[]): void {
+  const ins = new Map(inputs.filter((p) => typeof p === 'string' && p !== '' && existsSync(p)).map((p) => [canonical(p), p]));
+  for (const [flag, out] of outputs) {
+    const hit = ins.get(canonical(out));
+    if (hit !== undefined) fail(flag, `${out} is also an input of this command (${hit}): writing it would destroy the input`);
   }
 }
