@@ -63,11 +63,12 @@ for (const f of photos) {
   per.push({ dets, moved, mean: meanMoved });
   process.stderr.write(`${f}\n`);
 }
+console.log('mean readout move per check (averaged over photos): ' + checks.map((t, k) => `${t}:${(per.reduce((a, p) => a + (Number.isFinite(p.mean[k]) ? p.mean[k] : 0), 0) / per.length).toFixed(3)}`).join(' '));
 const f1At = (pick: (p: number) => number, thr: number) =>
   fidelityAtThreshold(ann.images, per.map((p, i) => p.dets[pick(i)]), { threshold: thr });
 console.log(`settings ${flag('settings', '{}')}, ${photos.length} photos, checks every ${E} to ${T}`);
 console.log('fixed T: ' + [64, 96, 128, 192, 256].filter((t) => t <= T).map((t) => `T=${t} F1 ${thresholds.map((h) => f1At(() => t / E - 1, h).f1.toFixed(3)).join('/')}`).join('; '));
-const grid: Array<['max' | 'mean', number]> = [...[0.5, 0.3, 0.2, 0.1].map((d): ['max', number] => ['max', d]), ...[0.02, 0.01, 0.005, 0.003, 0.002, 0.001].map((d): ['mean', number] => ['mean', d])];
+const grid: Array<['max' | 'mean', number]> = [...[0.5, 0.3, 0.2, 0.1].map((d): ['max', number] => ['max', d]), ...[0.2, 0.1, 0.07, 0.05, 0.04, 0.03, 0.02].map((d): ['mean', number] => ['mean', d])];
 for (const [stat, delta] of grid) {
   const stopIdx = per.map((p) => {
     const k = (stat === 'max' ? p.moved : p.mean).findIndex((m) => m <= delta);

@@ -1,5 +1,5 @@
 /** `neuroemu eval`: score a detections JSON against ground truth or reference detections. */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic.ts';
 import type { CommandModule } from 'yargs';
 import type { EvalResult, Metric } from '../detect/map.ts';
 import { evaluate, METRICS } from '../detect/map.ts';
@@ -109,7 +109,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     process.stdout.write(run.text);
     if (args.json) {
       try {
-        writeFileSync(args.json, JSON.stringify(run.result, null, 2) + '\n');
+        writeFileAtomic(args.json, JSON.stringify(run.result, null, 2) + '\n');
       } catch (err) {
         fail(args.json, `cannot write: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
