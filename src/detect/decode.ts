@@ -18,6 +18,7 @@
  * Pixel boxes are not clipped to the image (darknet clips only when drawing or writing VOC
  * results; face-api does not clip).
  */
+import { appendAll } from '../util/array.ts';
 import type { FaceHeadLayer, HeadLayer, Network, RegionLayer, YoloLayer } from '../model/ir.ts';
 import { isHead } from '../model/ir.ts';
 import type { DarknetBox, DarknetDetection, FaceBox } from './nms.ts';
@@ -315,8 +316,8 @@ export function detectFromOutputs(
   if (heads.some((h) => h.kind === 'facehead')) throw new Error(`${net.name}: face and darknet heads cannot be mixed`);
   const all: DarknetDetection[] = [];
   for (const h of heads) {
-    if (h.kind === 'region') all.push(...regionDetections(h, rawOf(h), ctx, threshold));
-    else if (h.kind === 'yolo') all.push(...yoloDetections(h, rawOf(h), ctx, threshold));
+    if (h.kind === 'region') appendAll(all, regionDetections(h, rawOf(h), ctx, threshold));
+    else if (h.kind === 'yolo') appendAll(all, yoloDetections(h, rawOf(h), ctx, threshold));
   }
   const last = heads[heads.length - 1] as RegionLayer | YoloLayer;
   return expandDarknet(doNmsSort(all, last.classes, net.nmsIou), ctx, threshold, net.classNames);

@@ -2,6 +2,7 @@
  * Dependency-free SVG charts: line series and scatter marks on linear or log axes. Output is a
  * pure function of the data (fixed number formatting), so identical inputs give identical bytes.
  */
+import { maxOf, minOf } from '../util/array.ts';
 
 export interface Series {
   name: string;
@@ -68,9 +69,9 @@ export function lineChart(series: Series[], opt: ChartOptions): string {
   const m = { l: 70, r: 180, t: 40, b: 50 };
   const pw = W - m.l - m.r, ph = H - m.t - m.b;
   const all = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!opt.xLog || x > 0) && (!opt.yLog || y > 0));
-  let xLo = Math.min(...all.map((p) => p[0])), xHi = Math.max(...all.map((p) => p[0]));
-  let yLo = opt.yMin ?? Math.min(...all.map((p) => p[1]), ...(opt.hLines ?? []).map((h) => h.y));
-  let yHi = opt.yMax ?? Math.max(...all.map((p) => p[1]), ...(opt.hLines ?? []).map((h) => h.y));
+  let xLo = minOf(all.map((p) => p[0])), xHi = maxOf(all.map((p) => p[0]));
+  let yLo = opt.yMin ?? minOf(all.map((p) => p[1]).concat((opt.hLines ?? []).map((h) => h.y)));
+  let yHi = opt.yMax ?? maxOf(all.map((p) => p[1]).concat((opt.hLines ?? []).map((h) => h.y)));
   if (!all.length) { xLo = 0; xHi = 1; yLo = 0; yHi = 1; }
   if (opt.pad && all.length) {
     const widen = (lo: number, hi: number, log: boolean | undefined): [number, number] => {

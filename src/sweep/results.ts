@@ -1,3 +1,4 @@
+import { maxOf, minOf } from '../util/array.ts';
 import type { Fidelity } from '../detect/fidelity.ts';
 /**
  * A sweep's results file: one CSV row per point, each carrying its full configuration and seed,
@@ -224,7 +225,7 @@ export function sweepPlots(rows: Row[], title: string): SweepPlots {
   const front = new Set(paretoFront(rows).map((r) => r.point));
   const mJ = (r: Row) => num(r.energy_per_frame_J) * 1e3;
   const ms = (r: Row) => num(r.latency_frame_s) * 1e3;
-  const spread = (v: number[]) => (v.length ? Math.max(...v) / Math.min(...v) : 1);
+  const spread = (v: number[]) => (v.length ? maxOf(v) / minOf(v) : 1);
   const logE = spread(ok.map(mJ).filter((v) => v > 0)) > 30;
   const labelAll = ok.length <= 60; // overlapping labels are left out (svg.ts)
   const rest = ok.filter((r) => !front.has(r.point));

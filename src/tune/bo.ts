@@ -21,6 +21,7 @@
  * timing of the evaluations. A non-finite objective value is recorded as it is, and the GP sees it
  * as the worst finite value observed so far.
  */
+import { maxOf, minOf } from '../util/array.ts';
 import { mulberry32 } from '../util/rng.ts';
 import { maximizeEi } from './acquisition.ts';
 import { latinHypercube, scaleToBox, sobol, SOBOL_MAX_DIM } from './design.ts';
@@ -170,7 +171,7 @@ export class BayesianOptimizer {
       }
       return out;
     }
-    const worst = Math.max(...finite.map((e) => this.sign * e.y));
+    const worst = maxOf(finite.map((e) => this.sign * e.y));
     const X = this.evals.map((e) => e.x);
     const y = this.evals.map((e) => (Number.isFinite(e.y) ? this.sign * e.y : worst));
     const gp = GaussianProcess.fit(X, y, {
@@ -184,7 +185,7 @@ export class BayesianOptimizer {
     });
     this.hyper = gp.hyper;
     this.model = gp;
-    const best = Math.min(...y);
+    const best = minOf(y);
     const order = y.map((v, i) => i).sort((a, b) => y[a] - y[b]);
     const incumbents = order.slice(0, this.opts.acquisition?.incumbents ?? 3).map((i) => X[i]);
     const strategy = this.opts.batchStrategy ?? 'kriging-believer';
