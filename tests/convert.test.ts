@@ -493,4 +493,16 @@ test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up
   assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && /needs format version 3, the file says 1/.test(e.message));
 });
 
+test('a .snn file with a NaN or overflowing weight or bias is refused, naming the layer and the index', () => {
+  const snn = face224();
+  for (const [field, value] of [['weights', NaN], ['weights', 3e38], ['biases', -Infinity]] as const) {
+    const k = snn.layers.findIndex((l) => l.kind === 'conv');
+    const l = snn.layers[k] as SnnConvLayer;
+    const bad = { ...snn, layers: snn.layers.map((x, i) => (i === k ? { ...l, [field]: Float32Array.from(l[field], (v, j) => (j === 3 ? value : v)) } : x)) };
+    const f = join(tmp, `bad-${field}.snn`);
+    writeFileSync(f, encodeSnn(bad));
+    assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && new RegExp(`layers\\[${k}\\]\\.${field}\\[3\\]`).test(e.message) && e.message.includes(f), `${field} = ${value}`);
+  }
+});
+
 test.run();

@@ -34,7 +34,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     for (const name of args.chip.map(String)) {
       const chip = loadChip(name);
       const r = replayTrace(args.file, chip.params);
-      process.stdout.write(chipReportText(r, { layers: args.layers }) + '\n');
+      process.stdout.write(chipReportText(r, { layers: args.layers, pricedAt: 'F1 as in the recorded run (a replay prices counters, it decodes nothing)' }) + '\n');
       out.push({ ...chipReportJson(r), replay: { trace: resolve(args.file) } });
     }
     if (args.json) {

@@ -281,8 +281,10 @@ function checkLayers(c: Check, v: unknown, ann: Network, version: number): SnnLa
         const pad = c.int(l.pad, `${p}.pad`, 0, 64), groups = c.int(l.groups, `${p}.groups`, 1);
         if (inS.c % groups || outS.c % groups) c.r.fail(`${p}.groups`, `${groups} does not divide ${inS.c} → ${outS.c} channels`);
         if (convOut(inS.h, size, stride, pad) !== outS.h || convOut(inS.w, size, stride, pad) !== outS.w) c.r.fail(`${p}.outShape`, `${fmtShape(outS)} does not follow from ${fmtShape(inS)}, size ${size}, stride ${stride}, pad ${pad}`);
-        c.f32(l.weights, `${p}.weights`, outS.c * (inS.c / groups) * size * size);
-        c.f32(l.biases, `${p}.biases`, outS.c);
+        for (const [k, a] of [['weights', c.f32(l.weights, `${p}.weights`, outS.c * (inS.c / groups) * size * size)], ['biases', c.f32(l.biases, `${p}.biases`, outS.c)]] as const) {
+          // a NaN or an overflowing value would run silently and poison every spike downstream
+          for (let j = 0; j < a.length; j++) if (!(Math.abs(a[j]) <= MAX_FINITE_PARAM)) c.r.fail(`${p}.${k}[${j}]`, `${a[j]} is not a finite number of sane size (|x| ≤ ${MAX_FINITE_PARAM})`);
+        }
         if (!['if', 'ibt', 'signed', 'integrate'].includes(l.rule as string)) c.r.fail(`${p}.rule`, `unknown rule ${JSON.stringify(l.rule)}`);
         c.pos(l.vthPos, `${p}.vthPos`);
         c.pos(l.vthNeg, `${p}.vthNeg`, true);
@@ -344,6 +346,9 @@ function checkReadouts(c: Check, v: unknown, ann: Network, layers: SnnLayer[]): 
     return { head, layer };
   });
 }
+
+/** the largest |weight| or |bias| a .snn file may hold: far above any normalized network, far below float32 overflow */
+const MAX_FINITE_PARAM = 1e30;
 
 /** Decodes and validates a .snn file's bytes (`file` names it in errors). */
 export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
