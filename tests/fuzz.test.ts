@@ -547,4 +547,21 @@ test('fuzz sweep results files: truncated and mutated CSVs → UserError or rows
   f.assertClean('sweep results');
 });
 
+test('deeply nested JSON (5000 levels) in a chip file, a detections file, ground truth and a thresholds file: a one-line error, exit 2, no stack overflow', async () => {
+  const { runBin } = await import('./helpers/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-deep-'));
+  const deep = join(dir, 'deep.json'), deep2 = join(dir, 'deep2.json');
+  const text = '{"name":' + '['.repeat(5000) + ']'.repeat(5000) + '}';
+  writeFileSync(deep, text);
+  writeFileSync(deep2, text);
+  for (const args of [['chips', 'validate', deep], ['run', '--chip', deep, '--timesteps', '8'], ['eval', deep, '--truth', deep2], ['detect', 'x.jpg', '--engine', 'snn', '--timesteps', '8', '--thresholds', deep]]) {
+    const r = runBin(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    const lines = r.err.split('\n').filter((l) => l.startsWith('neuroemu: '));
+    assert.is(lines.length, 1, r.err);
+    assert.not.match(r.err, /RangeError|Maximum call stack|\n\s+at /);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test.run();

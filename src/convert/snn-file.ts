@@ -28,6 +28,7 @@
  * Saving the same network twice gives identical bytes (keys in insertion order, no timestamps).
  * Errors in a file are UserErrors naming the file and the field.
  */
+import { checkJsonDepth } from '../util/json.ts';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { isHead, convOut } from '../model/ir.ts';
@@ -360,7 +361,9 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
   if (PREFIX_BYTES + hLen > buf.length) fail(`${file}: header`, `${hLen} bytes announced but the file has ${buf.length - PREFIX_BYTES} after the prefix (truncated?)`);
   let header: unknown;
   try {
-    header = JSON.parse(buf.subarray(PREFIX_BYTES, PREFIX_BYTES + hLen).toString('utf8'));
+    const text = buf.subarray(PREFIX_BYTES, PREFIX_BYTES + hLen).toString('utf8');
+    checkJsonDepth(text, "header");
+    header = JSON.parse(text);
   } catch (e) {
     fail(`${file}: header`, `not valid JSON (${describeThrown(e)})`);
   }

@@ -15,6 +15,7 @@
  *
  * Bad input raises a UserError naming the file (and line or field).
  */
+import { checkJsonDepth } from '../util/json.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
@@ -238,6 +239,7 @@ function check<T>(schema: z.ZodType<T>, value: unknown, file: string): T {
 /** JSON.parse with a one-line error naming the file, line and column. */
 export function readJson(file: string): unknown {
   const text = readText(file);
+  checkJsonDepth(text, file);
   try {
     return JSON.parse(text);
   } catch (err) {

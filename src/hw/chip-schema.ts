@@ -10,6 +10,7 @@
  * Keys starting with `_` (e.g. `_comment`) and `$schema` are ignored anywhere in a file.
  * chips/README.md documents every field, its unit and its default.
  */
+import { checkJsonDepth } from '../util/json.ts';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -547,6 +548,7 @@ function readJson(path: string, shown: string): unknown {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`${shown}: cannot read the chip file${code === 'ENOENT' ? ' (no such file)' : code ? ` (${code})` : ''}`);
   }
+  checkJsonDepth(text, shown);
   try {
     return JSON.parse(text);
   } catch (e) {

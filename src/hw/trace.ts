@@ -15,6 +15,7 @@
  * All integers little-endian; varint = unsigned LEB128. Written to FILE.PID.tmp and renamed when
  * complete, so a reader never sees half a trace.
  */
+import { checkJsonDepth } from '../util/json.ts';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -370,7 +371,9 @@ export function readTrace(file: string): Trace {
   if (16 + n > bytes.length) bad('truncated trace (header)');
   let header: TraceHeader;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(16, 16 + n)));
+    const text = new TextDecoder().decode(bytes.subarray(16, 16 + n));
+    checkJsonDepth(text, "header");
+    header = JSON.parse(text);
   } catch (e) {
     return bad(`corrupt trace header: ${(e as Error).message}`);
   }

@@ -7,6 +7,7 @@
  * ('same'; the last one 2/1), then conv8 1x1 'valid' (linear). In the IR a separable block is two
  * conv layers: a depthwise conv (groups = channels, linear, zero bias) and a pointwise conv.
  */
+import { checkJsonDepth } from '../util/json.ts';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -47,6 +48,7 @@ export function readTfjsManifest(manifestFile: string): Map<string, { shape: num
   let manifest: unknown;
   const text = readFileChecked(manifestFile).toString('utf8');
   try {
+    checkJsonDepth(text, manifestFile);
     manifest = JSON.parse(text);
   } catch (e) {
     fail(manifestFile, `not valid JSON (${describeThrown(e)})`);
