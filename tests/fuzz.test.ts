@@ -564,4 +564,28 @@ test('deeply nested JSON (5000 levels) in a chip file, a detections file, ground
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('boards and chips too large to lay out are refused before anything allocates: chip file, --board, chip variant of huge tiles', async () => {
+  const { runBin } = await import('./helpers/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-board-'));
+  const base = JSON.parse(readFileSync(new URL('../chips/loihi.json', import.meta.url), 'utf8'));
+  const src = base.board?.chips_x?.source ?? Object.keys(base.sources)[0];
+  const big = { ...base, board: { chips_x: { value: 10000, source: src }, chips_y: { value: 10000, source: src } } };
+  writeFileSync(join(dir, 'big.json'), JSON.stringify(big));
+  const tiles = { ...base, chip: { ...base.chip, tiles_x: { ...base.chip.tiles_x, value: 1e9 }, tiles_y: { ...base.chip.tiles_y, value: 1e9 } } };
+  writeFileSync(join(dir, 'tiles.json'), JSON.stringify(tiles));
+  for (const [args, re] of [
+    [['chips', 'validate', join(dir, 'big.json')], /100,000,000 chips exceeds the 65,536/],
+    [['chips', 'validate', join(dir, 'tiles.json')], /routers per chip exceeds|must be|expected/],
+    [['map', '--chip', 'loihi', '--board', '100000x100000', '--size', '128'], /10,000,000,000 chips exceeds/],
+  ] as const) {
+    const r = runBin(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    const lines = r.err.split('\n').filter((l) => l.startsWith('neuroemu: '));
+    assert.is(lines.length, 1, r.err);
+    assert.match(lines[0], re);
+    assert.not.match(r.err, /RangeError|Invalid typed array|\n\s+at /);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test.run();

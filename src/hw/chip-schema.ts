@@ -378,6 +378,21 @@ export function sourceKey(source: string): string {
   return /^[^\s,;:()]+/.exec(source.trim())?.[0] ?? '';
 }
 
+/** Limits of what the emulator lays out (a TrueNorth 7x7 board for Tiny YOLO is 200,704 routers). */
+export const MAX_BOARD_CHIPS = 65_536;
+export const MAX_CHIP_TILES = 1_048_576;
+export const MAX_BOARD_ROUTERS = 16_777_216;
+
+/** Why a board of chipsX × chipsY chips of tilesX × tilesY routers is too large to lay out, or null. */
+export function boardLimitProblem(chipsX: number, chipsY: number, tilesX: number, tilesY: number): string | null {
+  const chips = chipsX * chipsY, tiles = tilesX * tilesY;
+  const n = (x: number) => x.toLocaleString('en-US');
+  if (chips > MAX_BOARD_CHIPS) return `${chipsX}x${chipsY} = ${n(chips)} chips exceeds the ${n(MAX_BOARD_CHIPS)} chips per board this emulator lays out`;
+  if (tiles > MAX_CHIP_TILES) return `tiles_x × tiles_y = ${n(tiles)} routers per chip exceeds the ${n(MAX_CHIP_TILES)} this emulator lays out`;
+  if (chips * tiles > MAX_BOARD_ROUTERS) return `${n(chips)} chips × ${n(tiles)} routers = ${n(chips * tiles)} routers exceeds the ${n(MAX_BOARD_ROUTERS)} per board this emulator lays out`;
+  return null;
+}
+
 function crossChecks(spec: ChipSpecRaw, ctx: z.RefinementCtx): void {
   const add = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const keys = new Set([...Object.keys(spec.sources), IMPLICIT_SOURCE_KEY]);
@@ -387,6 +402,9 @@ function crossChecks(spec: ChipSpecRaw, ctx: z.RefinementCtx): void {
   }
   const tiles = spec.chip.tiles_x.value * spec.chip.tiles_y.value;
   const capacity = tiles * spec.noc.cores_per_tile.value;
+  // sizes the mapper and the accounting lay out arrays for: refused here, before anything allocates
+  const tooBig = boardLimitProblem(spec.board.chips_x.value, spec.board.chips_y.value, spec.chip.tiles_x.value, spec.chip.tiles_y.value);
+  if (tooBig) add([tiles > MAX_CHIP_TILES ? 'chip' : 'board'], tooBig);
   if (spec.chip.cores.value > capacity)
     add(['chip', 'cores', 'value'], `expected <= tiles_x × tiles_y × noc.cores_per_tile = ${capacity}, got ${spec.chip.cores.value}`);
   if (spec.core.synapse_memory_bits.value < spec.core.bits_per_synapse.value)
@@ -418,6 +436,7 @@ function crossChecks(spec: ChipSpecRaw, ctx: z.RefinementCtx): void {
 /** The parsed shape before the cross checks (same as the output: defaults already applied). */
 type ChipSpecRaw = {
   sources: Record<string, string>;
+  board: { chips_x: Figure; chips_y: Figure };
   chip: { cores: Figure; tiles_x: Figure; tiles_y: Figure };
   core: { synapse_memory_bits: Figure; bits_per_synapse: Figure };
   noc: { cores_per_tile: Figure };

@@ -74,6 +74,7 @@ import type { SnnConvLayer, SnnMaxPoolLayer, SnnNetwork, SpikeRule } from '../co
 import type { Shape } from '../model/ir.ts';
 import { UserError } from '../util/errors.ts';
 import type { ChipParams } from './chip-schema.ts';
+import { boardLimitProblem } from './chip-schema.ts';
 import { boardCores, placeCores, smallestSquareBoard, type Board, type Placement } from './placement.ts';
 import {
   buildRouteTables,
@@ -716,12 +717,16 @@ export function mapNetwork(snn: SnnNetwork, chip: ChipParams, opts: MapOptions =
     board = fileBoard;
     boardNote = `board ${dims(board)} (the chip file's)`;
   }
+  const tooBig = boardLimitProblem(board.chipsX, board.chipsY, chip.chip.tilesX, chip.chip.tilesY);
+  if (tooBig) throw new UserError(`${chipName}: ${boardNote}: ${tooBig}`);
   const cap = boardCores(chip, board);
   if (total > cap) {
     const sq = smallestSquareBoard(chip, total);
     if (opts.autoBoard && !opts.board) {
       boardNote = `board ${dims(sq)}: the smallest square board that fits (auto; the chip file's ${dims(fileBoard)} board holds ${thousandsOf(cap)} cores, the network needs ${thousandsOf(total)})`;
       board = sq;
+      const sqTooBig = boardLimitProblem(sq.chipsX, sq.chipsY, chip.chip.tilesX, chip.chip.tilesY);
+      if (sqTooBig) throw new UserError(`${chipName}: ${boardNote}: ${sqTooBig}`);
     } else {
       let big = -1, bigCores = 0;
       for (const p of plans) {
