@@ -150,6 +150,47 @@ test('truncated, foreign and missing files are refused', async () => {
   assert.throws(() => replayTrace(junk, toyChip()), /version 99; this neuroemu reads version 1/);
 });
 
+test('corrupt headers and inflation bombs: one-line errors naming the file and the field', async () => {
+  const { deflateRawSync } = await import('node:zlib');
+  const good = readFileSync(TOY);
+  const n = good.readUInt32LE(12);
+  const header = JSON.parse(good.subarray(16, 16 + n).toString('utf8'));
+  const pad = (h: number) => (4 - ((16 + h) % 4)) % 4;
+  const rest = good.subarray(16 + n + pad(n));
+  const withHeader = (h: unknown) => {
+    const t = Buffer.from(JSON.stringify(h), 'utf8');
+    const b = Buffer.alloc(16 + t.length + pad(t.length));
+    good.copy(b, 0, 0, 12);
+    b.writeUInt32LE(t.length, 12);
+    t.copy(b, 16);
+    return Buffer.concat([b, rest]);
+  };
+  const f = join(dir, 'corrupt.bin');
+  const { fingerprint: _fp, ...noFingerprint } = header;
+  for (const [h, re] of [
+    [noFingerprint, /corrupt trace header \(fingerprint\)/],
+    [{ ...header, fingerprint: { ...header.fingerprint, chip: undefined } }, /fingerprint\.chip/],
+    [{ ...header, timesteps: -4 }, /timesteps/],
+    [{ ...header, timesteps: 1e12 }, /timesteps/],
+    [{ ...header, geometry: { ...header.geometry, cores: 'x' } }, /geometry\.cores/],
+  ] as const) {
+    writeFileSync(f, withHeader(h));
+    assert.throws(() => replayTrace(f, toyChip()), (e: unknown) => e instanceof Error && e.message.startsWith(f) && re.test(e.message) && !e.message.includes('\n'), JSON.stringify(re));
+  }
+  // the first frame replaced by 64 MiB of zeros deflated to a few kB: refused before inflating
+  const cores = header.geometry.cores;
+  let at = 16 + n + pad(n) + 8 * cores;
+  const zLen = good.readUInt32LE(at + 8);
+  const bomb = deflateRawSync(Buffer.alloc(64 << 20));
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(good.readUInt32LE(at), 0);
+  head.writeUInt32LE(64 << 20, 4);
+  head.writeUInt32LE(bomb.length, 8);
+  writeFileSync(f, Buffer.concat([good.subarray(0, at), head, bomb, good.subarray(at + 12 + zLen)]));
+  assert.ok(readFileSync(f).length < 1 << 20, 'a small file');
+  assert.throws(() => replayTrace(f, toyChip()), /a frame claims 67108864 bytes, more than/);
+});
+
 test('a failed run leaves no trace file', async () => {
   const file = join(dir, 'failed.trace');
   await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1), new Float32Array(3)], { timesteps: 2, placement: 'layers', trace: file }).then(

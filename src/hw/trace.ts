@@ -64,6 +64,36 @@ export interface TraceHeader {
 
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
+/** The header fields replay reads, each checked, so a corrupt header is a one-line error naming the field. */
+function checkHeaderFields(h: TraceHeader, bad: (what: string) => never): void {
+  const field = (name: string, ok: boolean) => {
+    if (!ok) bad(`corrupt trace header (${name})`);
+  };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const int = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  field('network', typeof h.network === 'string');
+  field('recordedOn', typeof h.recordedOn === 'string');
+  field('timesteps: an integer tick count in 1..1000000', int(h.timesteps, 1, 1_000_000));
+  field('seed', h.seed === null || int(h.seed, 0, 2 ** 32 - 1));
+  field('linksPerTick', int(h.linksPerTick, 0, 2 ** 31));
+  field('counterKinds', Array.isArray(h.counterKinds) && h.counterKinds.every((k) => typeof k === 'string'));
+  field('arrays', Array.isArray(h.arrays));
+  const g = h.geometry as unknown;
+  field('geometry', isObj(g));
+  const geo = g as Record<string, unknown>;
+  field('geometry.cores', int(geo.cores, 1, 2 ** 26));
+  for (const k of ['chipsUsed', 'tilesUsed', 'meshWidth', 'meshHeight', 'tilesX', 'tilesY'] as const) field(`geometry.${k}`, int(geo[k], 0, 2 ** 31));
+  field('geometry.layerNames', Array.isArray(geo.layerNames) && (geo.layerNames as unknown[]).every((n) => typeof n === 'string'));
+  const fp = h.fingerprint as unknown;
+  field('fingerprint', isObj(fp));
+  const f = fp as Record<string, unknown>;
+  field('fingerprint.chip', isObj(f.chip));
+  field('fingerprint.board', isObj(f.board) && int((f.board as Record<string, unknown>).chipsX, 1, 2 ** 20) && int((f.board as Record<string, unknown>).chipsY, 1, 2 ** 20));
+  field('fingerprint.boardSource', f.boardSource === 'file' || f.boardSource === 'given' || f.boardSource === 'auto');
+  field('fingerprint.autoBoard', typeof f.autoBoard === 'boolean');
+  field('fingerprint.placementHash', typeof f.placementHash === 'string');
+}
+
 export function chipGeometry(c: ChipParams): ChipGeometry {
   return {
     chip: { cores: c.chip.cores, tilesX: c.chip.tilesX, tilesY: c.chip.tilesY, coresPerTile: c.chip.coresPerTile },
@@ -128,7 +158,7 @@ class ByteWriter {
 class ByteReader {
   p = 0;
   private dv: DataView;
-  constructor(private readonly b: Uint8Array, private readonly where: string) {
+  constructor(private readonly b: Uint8Array, readonly where: string) {
     this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   private need(k: number): void {
@@ -200,7 +230,7 @@ function decodeTick(r: ByteReader, cores: number): TickRecord {
     let at = 0;
     for (let i = 0; i < n; i++) {
       at += r.varint();
-      if (at >= cores) throw new UserError(`trace: corrupt tick ${tick} (core ${at} of ${cores})`);
+      if (at >= cores) throw new UserError(`${r.where}: corrupt trace: tick ${tick} names core ${at} of ${cores}`);
       core[at * CORE_KINDS + k] = r.varint();
     }
   }
@@ -378,8 +408,8 @@ export function readTrace(file: string): Trace {
     return bad(`corrupt trace header: ${(e as Error).message}`);
   }
   if (header.format !== 'neuroemu-trace') bad('not a neuroemu trace (header format)');
-  const cores = header.geometry?.cores;
-  if (!Number.isInteger(cores) || cores < 1) bad('corrupt trace header (geometry.cores)');
+  checkHeaderFields(header, bad);
+  const cores = header.geometry.cores;
   const pad = (4 - ((16 + n) % 4)) % 4;
   let at = 16 + n + pad;
   if (at + 8 * cores > bytes.length) bad('truncated trace (core arrays)');
@@ -390,6 +420,9 @@ export function readTrace(file: string): Trace {
   };
   const coreLayer = arr();
   const coreNeurons = arr();
+  // per tick at most: the tick, per counter kind a count and (core step, value) per core, the NoC
+  // drain (3 values per entry, at most a few per core) and the link lists; varints ≤ 10 bytes
+  const maxFrameBytes = 64 + header.timesteps * (10 + CORE_KINDS * (10 + 20 * cores) + 3 * 10 * 4 * cores + 2 * 2 * 10 * (header.linksPerTick + 1) + 20) + 20;
   const geometry: AccountGeometry = { ...header.geometry, coreLayer, coreNeurons };
   const start = at;
   // the end chunk must be there: a trace without it was not closed
@@ -402,9 +435,12 @@ export function readTrace(file: string): Trace {
       if (p + zLen > bytes.length) bad('truncated trace (a chunk ends past the file)');
       if (kind === CHUNK_END) return;
       if (kind !== CHUNK_FRAME) bad(`corrupt trace (chunk kind ${kind})`);
+      // a frame cannot hold more than its ticks can say: refuse a larger claim, and inflate no
+      // further than the claim (a small file must not inflate to gigabytes)
+      if (rawLen > maxFrameBytes) bad(`corrupt trace (a frame claims ${rawLen} bytes, more than ${header.timesteps} ticks of ${cores} cores can hold: ${maxFrameBytes})`);
       let raw: Uint8Array;
       try {
-        raw = inflateRawSync(bytes.subarray(p, p + zLen));
+        raw = inflateRawSync(bytes.subarray(p, p + zLen), { maxOutputLength: Math.max(1, rawLen) });
       } catch (e) {
         return bad(`corrupt trace (a frame does not inflate: ${(e as Error).message})`);
       }
