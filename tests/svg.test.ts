@@ -24,4 +24,17 @@ test('escapes text', () => {
   assert.match(svg, /&lt;a&amp;b&gt;/);
 });
 
+test('axes over extreme ranges (11 decades, a huge offset with a tiny range, zero on a log axis, 600 decades) give a bounded number of ticks', async () => {
+  const { lineChart } = await import('../src/report/svg.ts');
+  const cases: [number, number][][] = [[[1, 1], [1e11, 2]], [[1e11, 1], [1e11 + 1e-4, 2]], [[0, 1], [1e-300, 2]], [[1e-300, 1e300], [1e300, 1e-300]]];
+  for (const pts of cases) {
+    for (const xLog of [false, true]) {
+      const svg = lineChart([{ name: 'a', points: pts, scatter: true }], { title: 't', xLabel: 'x', yLabel: 'y', xLog, yLog: xLog });
+      const ticks = (svg.match(/stroke="#eee"/g) ?? []).length;
+      assert.ok(ticks <= 120, `${JSON.stringify(pts)} log=${xLog}: ${ticks} grid lines`);
+      assert.match(svg, /<\/svg>\n?$/);
+    }
+  }
+});
+
 test.run();

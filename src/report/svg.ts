@@ -36,20 +36,30 @@ const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: number) => (Math.round(v * 100) / 100).toString();
 
+/** at most this many ticks per axis: a guard against ranges where a step does not advance */
+const MAX_TICKS = 50;
+
 function niceTicks(lo: number, hi: number, count: number): number[] {
-  if (!(hi > lo)) return [lo];
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return Number.isFinite(lo) ? [lo] : [];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  // a step below the resolution of the values (a huge offset, a tiny range) would never advance
+  if (!(step > 0) || lo + step === lo || hi + step === hi) return [lo, hi];
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9 && out.length < MAX_TICKS; v += step) out.push(Number(v.toPrecision(12)));
   return out;
 }
 
 function logTicks(lo: number, hi: number): number[] {
+  if (!(lo > 0) || !(hi >= lo) || !Number.isFinite(hi)) return [lo, hi].filter((v) => v > 0 && Number.isFinite(v));
   const out: number[] = [];
-  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-    for (const m of [1, 2, 5]) {
+  const e0 = Math.floor(Math.log10(lo)), e1 = Math.ceil(Math.log10(hi));
+  // over many decades: 1× marks only, every k-th decade, so the axis keeps a readable number of ticks
+  const every = Math.max(1, Math.ceil((e1 - e0 + 1) / 12));
+  const marks = e1 - e0 > 6 ? [1] : [1, 2, 5];
+  for (let e = e0; e <= e1; e += every) {
+    for (const m of marks) {
       const v = m * 10 ** e;
       if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
     }
