@@ -588,4 +588,31 @@ test('boards and chips too large to lay out are refused before anything allocate
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('a model whose outputs overflow (a manifest scale of 1e30) is refused naming the layer, not run into null boxes', async () => {
+  const { runBin } = await import('./helpers/cli.ts');
+  const { copyFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-nonfinite-'));
+  const src = new URL('../node_modules/@vladmandic/face-api/model/', import.meta.url).pathname;
+  const manifest = JSON.parse(readFileSync(join(src, 'tiny_face_detector_model-weights_manifest.json'), 'utf8'));
+  manifest[0].weights[2].quantization.scale = 1e30; // conv1/depthwise_filter
+  writeFileSync(join(dir, 'm.json'), JSON.stringify(manifest));
+  copyFileSync(join(src, 'tiny_face_detector_model.bin'), join(dir, 'tiny_face_detector_model.bin'));
+  const photo = new URL('../node_modules/@vladmandic/face-api/demo/sample1.jpg', import.meta.url).pathname;
+  const r = runBin('detect', photo, '--model', join(dir, 'm.json'), '--json', join(dir, 'd.json'));
+  assert.is(r.code, 2, r.err);
+  const lines = r.err.split('\n').filter((l) => l.startsWith('neuroemu: '));
+  assert.is(lines.length, 1, r.err);
+  assert.match(lines[0], /layer \d+ \(\w+\).*not finite/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('checkFiniteParameters: a NaN or infinite weight or bias names its layer, tensor and index', async () => {
+  const { loadModel, checkFiniteParameters } = await import('../src/model/load.ts');
+  const net = loadModel({ model: 'face', size: 128 });
+  const conv = net.layers.find((l) => l.kind === 'conv' && l.name.startsWith('conv2'))!;
+  if (conv.kind !== 'conv') throw new Error('no conv');
+  conv.biases[5] = Infinity;
+  assert.throws(() => checkFiniteParameters(net), (e: unknown) => e instanceof UserError && new RegExp(`layer ${conv.index} \\(${conv.name.replace('/', '\\/')}\\) biases\\[5\\]: Infinity is not a finite number`).test(e.message));
+});
+
 test.run();

@@ -49,7 +49,7 @@ export function loadModel(spec: ModelSpec): Network {
   }
   if (model === 'face' || model.endsWith('.json')) {
     if (spec.weights) fail('--weights', 'the face detector reads its weights through its manifest; pass the manifest as --model');
-    return loadFaceDetector(model === 'face' ? defaultFaceManifest() : model, spec.size);
+    return checkFiniteParameters(loadFaceDetector(model === 'face' ? defaultFaceManifest() : model, spec.size));
   }
   const cfg = resolveCfgPath(model);
   if (!cfg) fail('--model', `"${model}" is neither "face", a .json manifest, a .cfg file nor a bundled cfg (${['yolov2-tiny-voc', 'yolov2-tiny', 'yolov3-tiny'].join(', ')})`);
@@ -75,6 +75,24 @@ export function loadModel(spec: ModelSpec): Network {
   } else if (!spec.weightsOptional) {
     fail('--weights', `darknet model ${cfg} needs --weights FILE (or --weights synthetic[:SEED] for seeded stand-in weights)`);
   }
-  return spec.keepBatchNorm ? net : foldBatchNorm(net);
+  return checkFiniteParameters(spec.keepBatchNorm ? net : foldBatchNorm(net));
+}
+
+/**
+ * Every weight and bias of a loaded model must be finite: a NaN or an infinity (a quantization
+ * scale of 1e30, batch-norm statistics that overflow when folded) would otherwise run silently and
+ * come out as null boxes. Refused naming the layer, the tensor and the index.
+ */
+export function checkFiniteParameters(net: Network): Network {
+  for (const l of net.layers) {
+    if (l.kind !== 'conv') continue;
+    for (const [name, a] of [['weights', l.weights], ['biases', l.biases]] as const) {
+      if (!a) continue;
+      for (let i = 0; i < a.length; i++) {
+        if (!Number.isFinite(a[i])) fail(`${net.source}: layer ${l.index} (${l.name}) ${name}[${i}]`, `${a[i]} is not a finite number (batch norm already folded in)`);
+      }
+    }
+  }
+  return net;
 }
 
