@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import * as zlibMod from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../src/util/errors.ts';
@@ -483,7 +484,50 @@ test('fuzz images: small JPEG and PNG (crops of a real photo), mutated → UserE
     const fixed = rand() < 0.7;
     fp.attempt(`png #${i}${fixed ? ' crc-fixed' : ''} [${ops.join(', ')}]`, () => checkImage(fixed ? fixPngCrcs(bytes) : bytes, 'fuzz.png'));
   }
-  fp.assertClean('png', 1, 50);
+  // 0 accepted is fine: the file has only IHDR, IDAT and IEND, and the decoder now inflates IDAT
+  // itself (zlib's adler32 catches any flipped bit) and checks IHDR's size against it
+  fp.assertClean('png', 0, 50);
+});
+
+test('images: a truncated PNG, a tiny PNG declaring 10000x10000 and a JPEG without scan data are refused before decoding', () => {
+  const crop = photoCrop(32, 16);
+  const png = new PNG({ width: crop.w, height: crop.h });
+  crop.rgba.copy(png.data);
+  const good = PNG.sync.write(png);
+  const expectRefused = (bytes: Uint8Array, re: RegExp, what: string) =>
+    assert.throws(() => decodeImage(bytes, 'x.png'), (e: unknown) => e instanceof UserError && re.test((e as Error).message), what);
+  // cut inside the file: whole chunks missing (no IEND), or the IDAT chunk cut short
+  expectRefused(good.subarray(0, good.length - 12), /no IEND chunk/, 'no IEND');
+  expectRefused(good.subarray(0, 60), /truncated PNG image/, 'cut in IDAT');
+  // IDAT holding 8 of 16 rows, the chunks otherwise well-formed
+  const { deflateSync } = zlibMod;
+  const rows = 8, raw = Buffer.alloc(rows * (1 + crop.w * 4));
+  const chunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, 'latin1');
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, crc]);
+  };
+  const ihdr = (w: number, h: number) => {
+    const d = Buffer.alloc(13);
+    d.writeUInt32BE(w, 0);
+    d.writeUInt32BE(h, 4);
+    d[8] = 8; d[9] = 6; // 8-bit RGBA
+    return chunk('IHDR', d);
+  };
+  const sig = good.subarray(0, 8);
+  expectRefused(Buffer.concat([sig, ihdr(crop.w, crop.h), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]), /pixel data for 8 of 16 rows/, 'half the rows');
+  // 10000 x 10000 declared, one byte of pixel data: refused before any large allocation
+  const tiny = Buffer.concat([sig, ihdr(10000, 10000), chunk('IDAT', deflateSync(Buffer.alloc(1))), chunk('IEND', Buffer.alloc(0))]);
+  assert.ok(tiny.length < 100);
+  expectRefused(tiny, /truncated PNG image/, '10000x10000 in a tiny file');
+  // a JPEG cut right after its headers: no scan, no image
+  const jpg = Buffer.from(jpeg.encode({ width: crop.w, height: crop.h, data: crop.rgba }, 85).data);
+  let sos = 2;
+  while (!(jpg[sos] === 0xff && jpg[sos + 1] === 0xda)) sos += 2 + jpg.readUInt16BE(sos + 2);
+  assert.throws(() => decodeImage(Buffer.concat([jpg.subarray(0, sos), Buffer.from([0xff, 0xd9])]), 'x.jpg'), /no image data \(no start-of-scan marker\)/);
 });
 
 test('fuzz images: the full-size sample photo, truncated and flipped past its headers (few attempts)', () => {
