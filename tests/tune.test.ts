@@ -211,7 +211,9 @@ test('thresholds file: round trip, and one-line errors naming the file and the f
   };
   assert.match(bad((v) => (v.format = 'other')), /^th\.json: format: "other", expected "neuroemu-thresholds"/);
   assert.match(bad((v) => (v.version = 2)), /^th\.json: version: 2/);
-  assert.match(bad((v) => (v.layers[1].scale = -1)), /^th\.json: layers\[1\]\.scale: -1 must be a positive number/);
+  assert.match(bad((v) => (v.layers[1].scale = -1)), /^th\.json: layers\[1\]\.scale: -1 must be a number in \[2\^-20, 2\^20\]/);
+  // scales that would silence the network or round its threshold to 0: refused, naming the file and field
+  for (const x of [1e38, 1e300, 1e-300]) assert.match(bad((v) => (v.layers[2].scale = x)), /^th\.json: layers\[2\]\.scale: .* must be a number in \[2\^-20, 2\^20\]/);
   assert.match(bad((v) => delete v.layers[0].scale2), /^th\.json: layers\[0\]\.scale2: .*twoPhase is true/);
   assert.match(bad((v) => delete v.tSwitch), /^th\.json: tSwitch: /);
   assert.match(bad((v) => (v.settings.norm = 'nope')), /^th\.json: settings\.norm: "nope" is not one of/);

@@ -96,7 +96,14 @@ export function spikingLayers(snn: SnnNetwork): SnnConvLayer[] {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const posFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+/**
+ * A threshold scale must lie in [2^-20, 2^20]: far outside the tuner's bounds ([1/4, 4] by
+ * default) on both sides, yet a scale of 1e38 (a network that never fires) or 1e-300 (a threshold
+ * that rounds to 0) is refused, naming the file and field, instead of running silently.
+ */
+export const MIN_THRESHOLD_SCALE = 2 ** -20;
+export const MAX_THRESHOLD_SCALE = 2 ** 20;
+const posFinite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= MIN_THRESHOLD_SCALE && v <= MAX_THRESHOLD_SCALE;
 
 /** Checks that an assignment covers exactly the spiking layers of `snn`, by index and name. */
 function checkAgainst(snn: SnnNetwork, a: ThresholdAssignment, where: string): void {
@@ -111,8 +118,8 @@ function checkAgainst(snn: SnnNetwork, a: ThresholdAssignment, where: string): v
   });
   const two = a.tSwitch !== undefined;
   a.layers.forEach((e, k) => {
-    if (!posFinite(e.scale)) fail(`${where}: layers[${k}].scale`, `${e.scale} must be a positive number`);
-    if (two && !posFinite(e.scale2)) fail(`${where}: layers[${k}].scale2`, `${e.scale2} must be a positive number (two-phase)`);
+    if (!posFinite(e.scale)) fail(`${where}: layers[${k}].scale`, `${e.scale} must be a number in [2^-20, 2^20]`);
+    if (two && !posFinite(e.scale2)) fail(`${where}: layers[${k}].scale2`, `${e.scale2} must be a number in [2^-20, 2^20] (two-phase)`);
   });
   if (two && !(Number.isInteger(a.tSwitch) && a.tSwitch! >= 1)) fail(`${where}: tSwitch`, `${a.tSwitch} must be a positive integer`);
 }
@@ -287,9 +294,9 @@ export function parseThresholdsFile(v: unknown, file: string): ThresholdsFile {
     if (!isObj(e)) fail(at(`layers[${k}]`), 'expected {snnLayer, name, scale}');
     if (!(Number.isInteger(e.snnLayer) && (e.snnLayer as number) >= 0)) fail(f('snnLayer'), `${JSON.stringify(e.snnLayer)} must be a layer index (integer >= 0)`);
     if (typeof e.name !== 'string') fail(f('name'), `${JSON.stringify(e.name)} must be a string`);
-    if (!posFinite(e.scale)) fail(f('scale'), `${JSON.stringify(e.scale)} must be a positive number`);
+    if (!posFinite(e.scale)) fail(f('scale'), `${JSON.stringify(e.scale)} must be a number in [2^-20, 2^20]`);
     if (v.twoPhase) {
-      if (!posFinite(e.scale2)) fail(f('scale2'), `${JSON.stringify(e.scale2)} must be a positive number (twoPhase is true)`);
+      if (!posFinite(e.scale2)) fail(f('scale2'), `${JSON.stringify(e.scale2)} must be a number in [2^-20, 2^20] (twoPhase is true)`);
     } else if (e.scale2 !== undefined) fail(f('scale2'), 'given, but twoPhase is false');
     if (e.group !== undefined && !(Number.isInteger(e.group) && (e.group as number) >= 0)) fail(f('group'), `${JSON.stringify(e.group)} must be an integer >= 0`);
   });
