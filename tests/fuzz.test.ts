@@ -659,4 +659,24 @@ test('checkFiniteParameters: a NaN or infinite weight or bias names its layer, t
   assert.throws(() => checkFiniteParameters(net), (e: unknown) => e instanceof UserError && new RegExp(`layer ${conv.index} \\(${conv.name.replace('/', '\\/')}\\) biases\\[5\\]: Infinity is not a finite number`).test(e.message));
 });
 
+test('face manifests: a .bin reached through a symlink out of the folder, a .bin listed 2000 times, and more .bin bytes than described are refused before reading', async () => {
+  const { symlinkSync, copyFileSync } = await import('node:fs');
+  const { readTfjsManifest } = await import('../src/model/faceapi.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-manifest-'));
+  const src = new URL('../node_modules/@vladmandic/face-api/model/', import.meta.url).pathname;
+  const manifest = JSON.parse(readFileSync(join(src, 'tiny_face_detector_model-weights_manifest.json'), 'utf8'));
+  symlinkSync(join(src, 'tiny_face_detector_model.bin'), join(dir, 'link.bin'));
+  copyFileSync(join(src, 'tiny_face_detector_model.bin'), join(dir, 'b.bin'));
+  const write = (name: string, paths: string[]) => {
+    writeFileSync(join(dir, name), JSON.stringify([{ ...manifest[0], paths }]));
+    return join(dir, name);
+  };
+  const refused = (file: string, re: RegExp) => assert.throws(() => readTfjsManifest(file), (e: unknown) => e instanceof UserError && re.test((e as Error).message) && !(e as Error).message.includes('\n'), String(re));
+  refused(write('link.json', ['link.bin']), /is a link to .*outside the manifest's folder/);
+  refused(write('many.json', Array(2000).fill('b.bin')), /add up to more than 256 MiB \(2000 paths\): refused before reading/);
+  refused(write('twice.json', ['b.bin', 'b.bin']), /hold 386642 bytes but the manifest describes 193321: refused before reading/);
+  assert.is(readTfjsManifest(write('ok.json', ['b.bin'])).size, manifest[0].weights.length);
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test.run();

@@ -8,7 +8,7 @@
  * conv layers: a depthwise conv (groups = channels, linear, zero bias) and a pointwise conv.
  */
 import { checkJsonDepth } from '../util/json.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { describeThrown, fail } from '../util/errors.ts';
@@ -43,6 +43,9 @@ export function faceSamplePhotos(): string[] {
   return [1, 2, 3, 4, 5, 6].map((i) => join(dir, `sample${i}.jpg`)).filter((f) => existsSync(f));
 }
 
+/** The most .bin bytes one manifest group may list (the face detector's is 189 kB). */
+const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
+
 /** Reads a tfjs weights manifest and its .bin shards; returns the dequantized tensors by name. */
 export function readTfjsManifest(manifestFile: string): Map<string, { shape: number[]; data: Float32Array }> {
   let manifest: unknown;
@@ -65,17 +68,52 @@ export function readTfjsManifest(manifestFile: string): Map<string, { shape: num
     if (g.paths.length === 0) fail(`${where}.paths`, 'names no .bin file');
     if (!Array.isArray(g.weights)) fail(`${where}.weights`, 'must be an array');
     const parts: Buffer[] = [];
+    // the folder and every .bin by their real paths (a symlink must not lead outside the folder),
+    // and their sizes summed before anything is read (a manifest listing one .bin 2000 times)
+    let realDir: string;
+    try {
+      realDir = realpathSync(dir);
+    } catch {
+      realDir = dir;
+    }
+    const outside = (p: string, full: string) => {
+      const rel = relative(realDir, full);
+      return isAbsolute(p) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+    };
+    const files: string[] = [];
+    let total = 0;
     for (const p of g.paths as string[]) {
       if (p === '') fail(`${where}.paths`, 'an empty file name');
       const full = resolve(dir, p);
-      const rel = relative(dir, full);
-      if (isAbsolute(p) || rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-        fail(`${where}.paths`, `"${p}" points outside the manifest's folder`);
+      if (outside(p, full)) fail(`${where}.paths`, `"${p}" points outside the manifest's folder`);
+      let real = full;
+      try {
+        real = realpathSync(full);
+      } catch {
+        // missing: readFileChecked names it below
       }
-      parts.push(readFileChecked(full));
+      if (outside(p, real)) fail(`${where}.paths`, `"${p}" is a link to ${real}, outside the manifest's folder`);
+      try {
+        total += statSync(real).size;
+      } catch {
+        // missing: readFileChecked names it below
+      }
+      if (total > MAX_MANIFEST_BYTES) fail(`${where}.paths`, `the .bin files listed add up to more than ${MAX_MANIFEST_BYTES / 2 ** 20} MiB (${g.paths.length} paths): refused before reading`);
+      files.push(real);
     }
+    // the bytes the tensors describe, when every entry is well-formed (else the loop below says what is wrong)
+    const described = (g.weights as unknown[]).reduce<number | null>((acc, w0) => {
+      const w = w0 as Partial<ManifestWeight> | null;
+      if (acc === null || !w || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) return null;
+      const q = w.quantization as { dtype?: unknown } | undefined | null;
+      const bytes = q ? (q.dtype === 'uint8' ? 1 : q.dtype === 'uint16' ? 2 : NaN) : 4;
+      return Number.isNaN(bytes) ? null : acc + bytes * w.shape.reduce((a, b) => a * b, 1);
+    }, 0);
+    if (described !== null && total > described) fail(where, `its .bin files hold ${total} bytes but the manifest describes ${described}: refused before reading`);
+    for (const f of files) parts.push(readFileChecked(f));
     const bin = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    const binNames = `.bin file${parts.length > 1 ? 's' : ''} (${(g.paths as string[]).join(', ')})`;
+    const listed = g.paths as string[];
+    const binNames = `.bin file${parts.length > 1 ? 's' : ''} (${listed.length > 3 ? `${listed.slice(0, 3).join(', ')}, … ${listed.length} files` : listed.join(', ')})`;
     let off = 0;
     (g.weights as unknown[]).forEach((w0, wi) => {
       const wf = `${where}.weights[${wi}]`;
