@@ -5,7 +5,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { readResults, formatResults } from '../sweep/results.ts';
 import { mergeResults } from '../sweep/results.ts';
-import { parseAxes, parseShard, type RunSettings } from '../sweep/space.ts';
+import { DEFAULT_MAX_POINTS, MAX_POINTS, parseAxes, parseShard, type RunSettings } from '../sweep/space.ts';
 import { axesOfRows, runSweep, sweepOutputs, writeSweepReport } from '../sweep/sweep.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
@@ -32,6 +32,7 @@ interface SweepArgs {
   workers: number;
   out: string;
   shard?: string;
+  'max-points': number;
 }
 
 interface MergeArgs {
@@ -82,13 +83,16 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN detections scored for AP against the ANN' })
       .option('workers', { type: 'number', default: 2, describe: 'simulations in parallel (worker threads); 0: in this thread' })
       .option('out', { type: 'string', default: 'sweep.csv', describe: 'results CSV, appended row by row; re-running the same command resumes it. OUT.summary.json, OUT.pareto.svg, OUT.ap.svg beside it' })
+      .option('max-points', { type: 'number', default: DEFAULT_MAX_POINTS, describe: `refuse a cross product of more points than this before anything runs (at most ${MAX_POINTS.toLocaleString('en-US')})` })
       .option('shard', { type: 'string', describe: 'I/N: run the I-th of N disjoint slices (I from 0; whole simulation groups when there are at least N), e.g. --shard $SLURM_ARRAY_TASK_ID/8' })
       .example('$0 sweep --chip loihi --vary core.neurons=256,512,1024 --vary energy.synop_pJ=10:30:5 --out loihi.csv', '3 × 5 points: 3 simulations, 12 more priced by replay')
       .example('$0 sweep --vary timesteps=32,64,128 --vary noc.multicast=true,false', 'ticks and multicast routing')
       .example('$0 sweep --vary energy.synop_pJ=10:30:5 --shard 0/4 --out part-0.csv', 'one of four shards; then `sweep merge part-*.csv --out all.csv`'),
   ) as never,
   handler: async (args) => {
-    const axes = parseAxes((args.vary ?? []).map(String));
+    const maxPoints = args['max-points'];
+    if (!(Number.isInteger(maxPoints) && maxPoints >= 1 && maxPoints <= MAX_POINTS)) fail('--max-points', `${maxPoints} must be an integer in 1..${MAX_POINTS}`);
+    const axes = parseAxes((args.vary ?? []).map(String), maxPoints);
     if (axes.length === 0) fail('--vary', 'name at least one field to vary, e.g. --vary energy.synop_pJ=10:30:5');
     const norm = args.norm;
     const fixed: RunSettings = {

@@ -87,7 +87,10 @@ export function parseAxis(arg: string): Axis {
   return { path, values, chip: !runCheck };
 }
 
-export function parseAxes(args: string[]): Axis[] {
+/** `--max-points` when not given: a sweep of more points must say so (each point is a row, many a simulation) */
+export const DEFAULT_MAX_POINTS = 10_000;
+
+export function parseAxes(args: string[], maxPoints = DEFAULT_MAX_POINTS): Axis[] {
   const axes = args.map(parseAxis);
   const seen = new Set<string>();
   for (const a of axes) {
@@ -95,7 +98,8 @@ export function parseAxes(args: string[]): Axis[] {
     seen.add(a.path);
   }
   const n = axes.reduce((p, a) => p * a.values.length, 1);
-  if (n > MAX_POINTS) throw new UserError(`--vary: the cross product has ${n.toLocaleString('en-US')} points (at most ${MAX_POINTS.toLocaleString('en-US')})`);
+  const cap = Math.min(maxPoints, MAX_POINTS);
+  if (n > cap) throw new UserError(`--vary: the cross product has ${n.toLocaleString('en-US')} points, more than ${cap.toLocaleString('en-US')} (${cap < MAX_POINTS ? `--max-points, at most ${MAX_POINTS.toLocaleString('en-US')}` : 'the most a sweep holds'})`);
   return axes;
 }
 

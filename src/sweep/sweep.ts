@@ -8,9 +8,9 @@
  * once with a trace and every point of it priced by replay (worker.ts). Groups run in parallel
  * worker threads.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { calibrateModel, convertCalibrated, isSnnModel, loadAnnModel } from '../convert/from-model.ts';
 import { sha256Hex } from '../convert/calibrate.ts';
 import { defaultSettings } from '../convert/convert.ts';
@@ -79,11 +79,72 @@ export function sweepOutputs(out: string) {
 
 const fmtDuration = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
 
+/** Each point's first row, in file order. */
+function uniqueByPoint(rows: Row[]): Row[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => !seen.has(r.point) && !!seen.add(r.point));
+}
+
+/**
+ * Takes `FILE.lock` (created exclusively, holding this process id) so that a second sweep on the
+ * same results file is refused instead of writing every point twice; a lock whose process is gone
+ * (a killed sweep) is taken over. Returns the release function.
+ */
+export function lockResults(csv: string): () => void {
+  const lock = `${csv}.lock`;
+  mkdirSync(dirname(resolve(lock)), { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        try {
+          if (readFileSync(lock, 'utf8').trim() === String(process.pid)) unlinkSync(lock);
+        } catch {
+          // already gone
+        }
+      };
+      process.once('exit', release);
+      return release;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${lock}: cannot create the lock (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      const pid = Number(readFileSync(lock, 'utf8').trim());
+      let alive = false;
+      if (Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch (err) {
+          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (alive) throw new UserError(`${csv}: another sweep (pid ${pid}) is writing it (lock ${lock}); wait for it to finish or give another --out`);
+      unlinkSync(lock); // stale: its sweep was killed
+    }
+  }
+  throw new UserError(`${lock}: could not take the lock`);
+}
+
 export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
+  // one sweep writes a results file at a time
+  const release = lockResults(sweepOutputs(o.out).csv);
+  try {
+    return await runSweepLocked(o);
+  } finally {
+    release();
+  }
+}
+
+async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
   const progress = o.onProgress ?? (() => {});
   const files = sweepOutputs(o.out);
   const axes = o.axes;
   const total = pointCount(axes);
+  progress(`sweep: ${total.toLocaleString('en-US')} point${total === 1 ? '' : 's'} (${axes.map((a) => `${a.path} × ${a.values.length}`).join(', ')}); validating every point's chip before anything runs`);
   // 1. every point validated before anything runs
   const validated = validatePoints(o.chip, axes, o.fixed, o.shard);
   const base = loadChip(o.chip);
@@ -123,9 +184,16 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
     const prev = readResults(files.csv, { repair: true });
     if (prev.columns.length && prev.columns.join(',') !== columns.join(','))
       throw new UserError(`${files.csv}: holds another sweep's results (other columns); give another --out or remove the file`);
+    const duplicates: number[] = [];
     for (const r of prev.rows) {
       if (r.sweep !== id) throw new UserError(`${files.csv}: holds rows of sweep ${r.sweep}, not of this one (${id}: chip, varied fields, model, images or settings differ); give another --out or remove the file`);
+      if (done.has(Number(r.point))) duplicates.push(Number(r.point));
       done.add(Number(r.point));
+    }
+    if (duplicates.length) {
+      // two runs that once wrote the same file (before the lock): keep each point's first row
+      writeFileAtomic(files.csv, formatResults(prev.columns, uniqueByPoint(prev.rows)));
+      progress(`sweep: ${files.csv}: dropped ${duplicates.length} duplicate row${duplicates.length === 1 ? '' : 's'} (points ${[...new Set(duplicates)].slice(0, 10).join(', ')}${duplicates.length > 10 ? ', …' : ''}), kept the first of each`);
     }
   }
   removeStaleTraces(id);
@@ -247,7 +315,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   }
 
   // 6. a complete sweep (or shard) is rewritten sorted by point; summary and plots from the file
-  const now = existsSync(files.csv) ? readResults(files.csv, { repair: true }) : { columns, rows: [] as Row[] };
+  const read = existsSync(files.csv) ? readResults(files.csv, { repair: true }) : { columns, rows: [] as Row[] };
+  const now = { columns: read.columns, rows: uniqueByPoint(read.rows) };
   const mine = new Set(validated.map((v) => v.point.index));
   const present = now.rows.filter((r) => mine.has(Number(r.point)));
   const complete = present.length === validated.length;
