@@ -68,6 +68,12 @@ test('an output path that names an input is refused before anything runs, the in
   assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still a device');
   writeFileSync(join(dir, 'keep'), 'k');
   assert.ok(readdirSync(dir).every((f) => !f.endsWith('.tmp')));
+  // a temp file left by a killed writer (no such pid) is removed by the next write of the target;
+  // one of a live writer (this test's parent) is left alone
+  writeFileSync(join(dir, 'out.json.999999999.tmp'), 'half');
+  writeFileSync(join(dir, `out.json.${process.ppid}.tmp`), 'in progress');
+  writeFileAtomic(join(dir, 'out.json'), '{}');
+  assert.equal(readdirSync(dir).filter((f) => f.startsWith('out.json')).sort(), ['out.json', `out.json.${process.ppid}.tmp`].sort());
 });
 
 test('sweep: a cross product beyond --max-points (default 10,000) is refused at once, with the count', () => {

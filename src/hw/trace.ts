@@ -16,6 +16,7 @@
  * complete, so a reader never sees half a trace.
  */
 import { checkJsonDepth } from '../util/json.ts';
+import { removeStaleTemps } from '../util/atomic.ts';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -268,6 +269,7 @@ export class TraceWriter {
 
   private constructor(readonly file: string, private readonly cores: number, head: Uint8Array) {
     this.tmp = `${file}.${process.pid}.tmp`;
+    removeStaleTemps(file);
     try {
       mkdirSync(dirname(file), { recursive: true });
       this.fd = openSync(this.tmp, 'w');

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fail } from './errors.ts';
 
 /**
@@ -24,6 +24,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     return;
   }
   const tmp = `${file}.${process.pid}.tmp`;
+  removeStaleTemps(file);
   try {
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(tmp, data);
@@ -56,5 +57,32 @@ export function refuseOutputsOverInputs(outputs: ReadonlyArray<[string, string]>
   for (const [flag, out] of outputs) {
     const hit = ins.get(canonical(out));
     if (hit !== undefined) fail(flag, `${out} is also an input of this command (${hit}): writing it would destroy the input`);
+  }
+}
+
+/**
+ * Removes `FILE.PID.tmp` files beside `file` left by a process that no longer runs (killed while
+ * writing): the next write of the same target cleans up after it. A live writer's temp file stays.
+ */
+export function removeStaleTemps(file: string): void {
+  const dir = dirname(resolve(file)), base = basename(file);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(`${base}.`) || !n.endsWith('.tmp')) continue;
+    const pid = Number(n.slice(base.length + 1, -4));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) rmSync(join(dir, n), { force: true });
   }
 }
