@@ -60,6 +60,11 @@ export interface EmulationResult {
   readouts: Float32Array[][];
 }
 
+/** ticks timed on the first frame to estimate a long run's duration */
+const ESTIMATE_TICKS = 8;
+
+const formatDuration = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(0)} s`);
+
 /** Emulates `inputs` (preprocessed images, C×H×W) for `timesteps` ticks each on `chip`. */
 export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: Float32Array[], opts: EmulateOptions): Promise<EmulationResult> {
   const T = opts.timesteps;
@@ -89,7 +94,15 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
     if (!Number.isInteger(every) || every < 1) throw new Error(`emulateFrames: stop.every must be a positive integer, got ${every}`);
     for (const input of inputs) {
       driven.reset(input);
-      if (!opts.stop) driven.run(T);
+      if (!opts.stop && frame === 0 && T > 4 * ESTIMATE_TICKS) {
+        // a long run says up front how long it will take, from its first ticks (same ticks either way)
+        const t0 = performance.now();
+        driven.run(ESTIMATE_TICKS);
+        const perTickS = (performance.now() - t0) / 1000 / ESTIMATE_TICKS;
+        const totalS = perTickS * T * inputs.length;
+        if (totalS > 20) progress(`emulate ${mapping.chipName}: about ${formatDuration(totalS)} for ${inputs.length} frame${inputs.length === 1 ? '' : 's'} × ${T} ticks (${(perTickS * 1e3).toFixed(1)} ms per tick over the first ${ESTIMATE_TICKS})`);
+        driven.run(T - ESTIMATE_TICKS);
+      } else if (!opts.stop) driven.run(T);
       else while (driven.tick < T) {
         driven.run(Math.min(every, T - driven.tick));
         if (driven.tick < T && opts.stop.check(frame, driven.tick, driven.readout())) break;
