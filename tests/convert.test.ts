@@ -1,4 +1,5 @@
 import { test } from 'uvu';
+import { createHash } from 'node:crypto';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -317,6 +318,19 @@ test('rate-ANN equivalence: yolov3-tiny (synthetic:1, route + upsample, two head
 
 const tmp = mkdtempSync(join(tmpdir(), 'neuroemu-convert-'));
 let faceSnn: SnnNetwork | undefined;
+/** A .snn file's bytes with its header JSON changed by `edit` (prefix version `version`, lengths and padding redone). */
+function rewriteHeader(b: Buffer, edit: (h: Record<string, unknown>) => void, version: number): Buffer {
+  const hLen = b.readUInt32LE(12);
+  const blobStart = 16 + hLen + ((8 - ((16 + hLen) % 8)) % 8);
+  const h = JSON.parse(b.subarray(16, 16 + hLen).toString('utf8'));
+  edit(h);
+  const hb = Buffer.from(JSON.stringify(h), 'utf8');
+  const prefix = Buffer.from(b.subarray(0, 16));
+  prefix.writeUInt32LE(version, 8);
+  prefix.writeUInt32LE(hb.length, 12);
+  return Buffer.concat([prefix, hb, Buffer.alloc((8 - ((16 + hb.length) % 8)) % 8), b.subarray(blobStart)]);
+}
+
 function face224(): SnnNetwork {
   if (faceSnn) return faceSnn;
   const net = loadModel({ model: 'face', size: 224 });
@@ -378,8 +392,11 @@ test('corrupted files are user errors naming the file and the field', () => {
   expectError(flip, /blobSha256.*corrupted/, 'flipped bit');
   const hLen = good.readUInt32LE(12);
   const header = () => JSON.parse(good.subarray(16, 16 + hLen).toString('utf8'));
-  const withHeader = (h: unknown) => {
-    const json = Buffer.from(JSON.stringify(h));
+  const withHeader = (h0: unknown) => {
+    // re-signed, as a writer of such a header would: the field checks below are what is tested
+    const { headerSha256: _old, ...h } = h0 as Record<string, unknown>;
+    const signed = { ...h, headerSha256: createHash('sha256').update(JSON.stringify(h)).digest('hex') };
+    const json = Buffer.from(JSON.stringify(signed));
     const pre = Buffer.from(good.subarray(0, 16));
     pre.writeUInt32LE(json.length, 12);
     const blobStart = 16 + hLen + ((8 - ((16 + hLen) % 8)) % 8);
@@ -481,16 +498,25 @@ test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up
     assert.is(loadSnn(f).formatVersion, v, `${name}: loads back`);
   }
   // a version-3 network relabelled as version 1 (what an older writer could not have made) is refused
-  const b = encodeSnn(now);
-  const hLen = b.readUInt32LE(12);
-  const h = JSON.parse(b.subarray(16, 16 + hLen).toString('utf8'));
-  h.formatVersion = 1;
-  const hb = Buffer.from(JSON.stringify(h), 'utf8');
-  assert.is(hb.length, hLen, 'same header length (one digit changed)');
-  const relabelled = Buffer.concat([b.subarray(0, 8), Buffer.from([1, 0, 0, 0]), b.subarray(12, 16), hb, b.subarray(16 + hLen)]);
+  const relabelled = rewriteHeader(encodeSnn(now), (h) => {
+    h.formatVersion = 1;
+    delete h.headerSha256; // a version-1 writer had no header checksum
+  }, 1);
   const f = join(tmp, 'relabelled.snn');
   writeFileSync(f, relabelled);
   assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && /needs format version 3, the file says 1/.test(e.message));
+  // one flipped bit in a threshold of the header: the header checksum catches it
+  const good = encodeSnn(now);
+  const hLen = good.readUInt32LE(12);
+  const text = good.subarray(16, 16 + hLen).toString('utf8');
+  const at = text.indexOf('"vthPos":') + '"vthPos":'.length;
+  const flipped = Buffer.from(good);
+  flipped[16 + at] ^= 0x01; // "1" → "0"
+  writeFileSync(f, flipped);
+  assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && /headerSha256: the header does not match its checksum/.test(e.message));
+  // a version-3 file without the checksum is refused too
+  writeFileSync(f, rewriteHeader(good, (h) => delete h.headerSha256, 3));
+  assert.throws(() => loadSnn(f), /headerSha256: missing/);
 });
 
 test('a .snn file with a NaN or overflowing weight or bias is refused, naming the layer and the index', () => {

@@ -674,7 +674,7 @@ test('face manifests: a .bin reached through a symlink out of the folder, a .bin
   const refused = (file: string, re: RegExp) => assert.throws(() => readTfjsManifest(file), (e: unknown) => e instanceof UserError && re.test((e as Error).message) && !(e as Error).message.includes('\n'), String(re));
   refused(write('link.json', ['link.bin']), /is a link to .*outside the manifest's folder/);
   refused(write('many.json', Array(2000).fill('b.bin')), /add up to more than 256 MiB \(2000 paths\): refused before reading/);
-  refused(write('twice.json', ['b.bin', 'b.bin']), /hold 386642 bytes but the manifest describes 193321: refused before reading/);
+  refused(write("twice.json", ["b.bin", "b.bin"]), /the manifest describes 193321 bytes but its .bin files \(b.bin, b.bin\) hold 386642/);
   assert.is(readTfjsManifest(write('ok.json', ['b.bin'])).size, manifest[0].weights.length);
   rmSync(dir, { recursive: true, force: true });
 });

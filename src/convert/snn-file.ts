@@ -112,6 +112,9 @@ export function encodeSnn(snn: SnnNetwork): Buffer {
     ...(annSpec ? { annSpec: encode(annSpec, null) } : {}),
     ann: annJson,
   };
+  // the header's own checksum, over its text without this field (appended last, so a reader that
+  // drops it and re-serializes gets the same text): a flipped bit in a threshold is caught
+  header.headerSha256 = createHash('sha256').update(JSON.stringify(header)).digest('hex');
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(PREFIX_BYTES);
   prefix.write(SNN_MAGIC, 0, 'latin1');
@@ -371,6 +374,10 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
   const r0: Reader = new Reader(file, Buffer.alloc(0));
   const c0 = new Check(r0);
   const h = c0.obj(header, 'header');
+  const { headerSha256, ...unsigned } = h;
+  if (headerSha256 !== undefined) {
+    if (headerSha256 !== createHash('sha256').update(JSON.stringify(unsigned)).digest('hex')) r0.fail('headerSha256', 'the header does not match its checksum (file corrupted)');
+  } else if (version >= SNN_FORMAT_VERSION_DYNAMICS) r0.fail('headerSha256', `missing: every version-${SNN_FORMAT_VERSION_DYNAMICS} file carries the header's checksum`);
   if (h.formatVersion !== version) r0.fail('formatVersion', `${JSON.stringify(h.formatVersion)} in the header, ${version} in the prefix`);
   const blobBytes = c0.int(h.blobBytes, 'blobBytes', 0);
   if (buf.length < blobStart + blobBytes) r0.fail('blobBytes', `${blobBytes} bytes of arrays announced, the file holds ${Math.max(0, buf.length - blobStart)} (truncated)`);

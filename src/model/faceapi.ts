@@ -109,11 +109,11 @@ export function readTfjsManifest(manifestFile: string): Map<string, { shape: num
       const bytes = q ? (q.dtype === 'uint8' ? 1 : q.dtype === 'uint16' ? 2 : NaN) : 4;
       return Number.isNaN(bytes) ? null : acc + bytes * w.shape.reduce((a, b) => a * b, 1);
     }, 0);
-    if (described !== null && total > described) fail(where, `its .bin files hold ${total} bytes but the manifest describes ${described}: refused before reading`);
+    const listed = g.paths as string[];
+    const binNames = `.bin file${listed.length > 1 ? 's' : ''} (${listed.length > 3 ? `${listed.slice(0, 3).join(', ')}, … ${listed.length} files` : listed.join(', ')})`;
+    if (described !== null && total > described) fail(where, `the manifest describes ${described} bytes but its ${binNames} hold ${total}: the .bin is too long for the manifest (refused before reading)`);
     for (const f of files) parts.push(readFileChecked(f));
     const bin = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-    const listed = g.paths as string[];
-    const binNames = `.bin file${parts.length > 1 ? 's' : ''} (${listed.length > 3 ? `${listed.slice(0, 3).join(', ')}, … ${listed.length} files` : listed.join(', ')})`;
     let off = 0;
     (g.weights as unknown[]).forEach((w0, wi) => {
       const wf = `${where}.weights[${wi}]`;
