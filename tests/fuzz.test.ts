@@ -679,4 +679,25 @@ test('face manifests: a .bin reached through a symlink out of the folder, a .bin
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('eval: 200,000 invalid detections get one line naming the first; 250,000 valid ones are scored', async () => {
+  const { runBin } = await import('./helpers/cli.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-many-'));
+  const file = (name: string, dets: unknown[]) => {
+    const f = join(dir, name);
+    writeFileSync(f, JSON.stringify({ model: 'face', engine: 'ann', size: 416, images: [{ file: 'a.jpg', width: 100, height: 100, detections: dets }] }));
+    return f;
+  };
+  const rand = mulberry32(SEED + 9);
+  const good = Array.from({ length: 250_000 }, () => ({ x: rand() * 90, y: rand() * 90, w: 5, h: 5, score: rand(), class: 'face' }));
+  const bad = Array.from({ length: 200_000 }, () => ({ x: 1, y: 1, w: -5, h: 2, score: 0.5, class: 'face' }));
+  const truth = file('truth.json', good.slice(0, 50));
+  const r1 = runBin('eval', file('bad.json', bad), '--truth', truth);
+  assert.is(r1.code, 2, r1.err);
+  assert.match(r1.err, /^neuroemu: .*bad\.json: images\[0\]\.detections\[0\]\.w: must not be negative\n$/);
+  const r2 = runBin('eval', file('good.json', good), '--truth', truth);
+  assert.is(r2.code, 0, r2.err);
+  assert.match(r2.out, /250000/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test.run();

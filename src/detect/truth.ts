@@ -259,17 +259,35 @@ const finite = z.number().refine(Number.isFinite, 'expected a finite number');
 const nonNeg = finite.refine((v) => v >= 0, 'must not be negative');
 const positive = finite.refine((v) => v > 0, 'must be positive');
 
-const cocoSchema = z.object({
-  images: z.array(z.object({ id: z.union([z.number(), z.string()]), file_name: z.string().min(1), width: positive.optional(), height: positive.optional() })),
-  annotations: z.array(
-    z.object({
-      image_id: z.union([z.number(), z.string()]),
-      category_id: z.union([z.number(), z.string()]),
-      bbox: z.tuple([finite, finite, nonNeg, nonNeg]),
-      iscrowd: z.union([z.literal(0), z.literal(1), z.boolean()]).optional(),
-      area: nonNeg.optional(),
-    }),
-  ),
+/**
+ * Validates a long array item by item, stopping at the first bad one: a schema over the whole
+ * array collects every item's issues, and zod spreads them into one call (a stack overflow beyond
+ * ~100,000 bad items). Returns the items as parsed.
+ */
+function checkItems<T>(item: z.ZodType<T>, arr: unknown[], file: string, path: (string | number)[]): T[] {
+  const out: T[] = new Array(arr.length);
+  for (let i = 0; i < arr.length; i++) {
+    const r = item.safeParse(arr[i]);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      fail(`${file}: ${fieldPath([...path, i, ...issue.path])}`, issue.message.replace(/\s+/g, ' '));
+    }
+    out[i] = r.data;
+  }
+  return out;
+}
+
+const cocoImage = z.object({ id: z.union([z.number(), z.string()]), file_name: z.string().min(1), width: positive.optional(), height: positive.optional() });
+const cocoAnnotation = z.object({
+  image_id: z.union([z.number(), z.string()]),
+  category_id: z.union([z.number(), z.string()]),
+  bbox: z.tuple([finite, finite, nonNeg, nonNeg]),
+  iscrowd: z.union([z.literal(0), z.literal(1), z.boolean()]).optional(),
+  area: nonNeg.optional(),
+});
+const cocoOuter = z.object({
+  images: z.array(z.unknown()),
+  annotations: z.array(z.unknown()),
   categories: z.array(z.object({ id: z.union([z.number(), z.string()]), name: z.string().min(1) })),
 });
 
@@ -278,7 +296,8 @@ export const isCocoJson = (v: unknown): boolean =>
 
 /** COCO instances JSON → images in ascending id order (pycocotools sorts imgIds). */
 export function parseCocoJson(value: unknown, file: string): TruthImage[] {
-  const coco = check(cocoSchema, value, file);
+  const outer = check(cocoOuter, value, file);
+  const coco = { ...outer, images: checkItems(cocoImage, outer.images, file, ['images']), annotations: checkItems(cocoAnnotation, outer.annotations, file, ['annotations']) };
   const cats = new Map<string, string>();
   coco.categories.forEach((c) => cats.set(String(c.id), c.name));
   const images = new Map<string, TruthImage>();
@@ -305,6 +324,7 @@ export function loadCocoJson(file: string): TruthImage[] {
   return parseCocoJson(readJson(file), file);
 }
 
+const detectionItem = z.object({ x: finite, y: finite, w: nonNeg, h: nonNeg, score: finite, class: z.string() });
 const detectionsSchema = z.object({
   model: z.string(),
   engine: z.enum(['ann', 'snn']),
@@ -316,7 +336,7 @@ const detectionsSchema = z.object({
       file: z.string().min(1),
       width: positive,
       height: positive,
-      detections: z.array(z.object({ x: finite, y: finite, w: nonNeg, h: nonNeg, score: finite, class: z.string() })),
+      detections: z.array(z.unknown()),
     }),
   ),
 });
@@ -336,7 +356,8 @@ export const isDetectionsJson = (v: unknown): boolean => typeof v === 'object' &
  * classes by name only.
  */
 export function parseDetections(value: unknown, file: string, classNames?: readonly string[]): LoadedDetections {
-  const d = check(detectionsSchema, value, file);
+  const d0 = check(detectionsSchema, value, file);
+  const d = { ...d0, images: d0.images.map((im, i) => ({ ...im, detections: checkItems(detectionItem, im.detections, file, ['images', i, 'detections']) })) };
   const names = [...(classNames ?? d.classes ?? [])];
   const ids = new Map(names.map((n, i) => [n, i]));
   const idOf = (n: string): number => {
