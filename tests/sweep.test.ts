@@ -309,6 +309,19 @@ test('a point the mapper refuses gets a row saying why, and the sweep goes on', 
   assert.equal(summary.pareto_front.map((x: { point: number }) => x.point), [1]);
 });
 
+test('the shared conversion flags reach the sweep: --pool gate changes the spikes and is recorded in the config and the sweep id', () => {
+  const one = ['--vary', 'energy.synop_pJ=10', '--workers', '0'];
+  const a = join(dir, 'pool-max.csv'), b = join(dir, 'pool-gate.csv');
+  assert.is(sweep([...one, '--out', a]).status, 0);
+  const r = sweep([...one, '--pool', 'gate', '--out', b]);
+  assert.is(r.status, 0, r.stderr);
+  const [ra] = readResults(a).rows, [rb] = readResults(b).rows;
+  assert.not.equal(rb.spikes, ra.spikes, 'the count-gated pool forwards other spikes than the max-count pool');
+  assert.not.equal(rb.sweep, ra.sweep);
+  assert.equal(JSON.parse(rb.config).conversion, { pool: 'gate' });
+  assert.is(JSON.parse(ra.config).conversion, undefined);
+});
+
 test('CLI: a bad point, a bad --vary, another sweep in --out: one line, exit 2, nothing written', () => {
   const out = join(dir, 'never.csv');
   const bad = sweep(['--vary', 'core.neurons=1024,0', '--out', out]);

@@ -9,7 +9,7 @@ import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { applyThresholdsFlag, checkTimesteps, modelOptions, snnSettingsFrom } from './options.ts';
-import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeSettings } from '../convert/convert.ts';
+import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeDynamics } from '../convert/convert.ts';
 import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
 
 interface ConvergenceArgs {
@@ -84,7 +84,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       `neuroemu convergence — model ${model.net.name}, input ${model.net.input.w}x${model.net.input.h}, ${images.length} images, ${T} ticks, seed ${res.seed}\n` +
         `AP@0.5 (VOC all-point) against ${res.truth === 'ann' ? 'the ANN\'s own detections (ANN AP = 1 by definition)' : `${res.truth} (ANN AP = ${res.annAp.toFixed(4)})`}; ` +
         `SNN candidates at score > ${args['candidate-threshold']}; F1 at the operating point score > ${res.threshold} against the ANN's ${res.annDetections} detections there (IoU >= 0.5); ` +
-        `λ from ${model.calib.length} calibration images; ${describeSettings(base).replace(/^norm \S+ /, 'statistic ').replace(/, neuron \S+/, '')}, linear convs ${args['fuse-linear'] ? 'fused' : 'kept as signed neurons'}\n\n`,
+        `λ from ${model.calib.length} calibration images; statistic (${base.statistic === 'max' ? 'max' : `p${base.statistic}`}) ${describeDynamics(base)}, linear convs ${args['fuse-linear'] ? 'fused' : 'kept as signed neurons'}\n\n`,
     );
     // AP at an eighth and a half of the run, and at its end
     const ticksRun = res.curves[0].points.map(([t]) => t);

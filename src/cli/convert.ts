@@ -1,15 +1,14 @@
 import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { calibrate } from '../convert/calibrate.ts';
-import { convertNetworkWithReport, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeSettings } from '../convert/convert.ts';
+import { convertNetworkWithReport, DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeSettings } from '../convert/convert.ts';
 import { absoluteModelSpec } from '../convert/from-model.ts';
 import { lambdaRange } from '../convert/normalize.ts';
 import { saveSnn } from '../convert/snn-file.ts';
-import type { NormMode } from '../convert/snn-ir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
-import { modelOptions, parseStatistic, snnSettingsFrom } from './options.ts';
+import { modelOptions, snnSettingsFrom } from './options.ts';
 
 interface ConvertArgs {
   model: string;
@@ -28,6 +27,7 @@ interface ConvertArgs {
   pool?: string;
   'v-init'?: number;
   'readout-start'?: number;
+  'lambda-floor'?: number;
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toPrecision(4));
@@ -48,21 +48,18 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool: max (the output's count follows the window's highest count) or gate (the current winner's spikes) (default ${DEFAULT_POOL})` })
       .option('v-init', { type: 'number', describe: `initial membrane as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT})` })
       .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (default ${DEFAULT_READOUT_START})` })
+      .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR})` })
       .option('out', { type: 'string', demandOption: true, describe: 'the .snn file to write' })
       .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --out face224.snn', 'the face detector, channel-wise max, IBT neurons')
       .example('$0 convert --model face --calib a.jpg b.jpg --norm layer --neuron if --out face-layer-if.snn', 'the paper\'s baseline: layer-wise max, IF neurons')
       .example('$0 convert --model yolov2-tiny-voc --weights yolov2-tiny-voc.weights --calib voc/*.jpg --norm percentile --statistic 99.99 --out tiny.snn', 'Tiny YOLO v2, robust layer-wise normalization') as never,
   handler: async (args) => {
-    const norm = args.norm as NormMode;
     const settings = defaultSettings({
-      norm,
-      statistic: parseStatistic(args.statistic, norm),
-      neuron: args.neuron as 'ibt' | 'if',
+      ...snnSettingsFrom(args),
       reset: args.reset as 'subtract' | 'zero',
       input: args.input as 'analog' | 'poisson',
       fuseLinear: args['fuse-linear'],
       vth: args.vth,
-      ...(({ pool, vInit, readoutStart }) => ({ pool, vInit, readoutStart }))(snnSettingsFrom({ norm, statistic: args.statistic, neuron: args.neuron, pool: args.pool, 'v-init': args['v-init'], 'readout-start': args['readout-start'] })),
     });
     if (!(settings.vth > 0) || !Number.isFinite(settings.vth)) fail('--vth', `${args.vth} must be a positive number`);
     const calib = (args.calib ?? []).map(String);

@@ -6,7 +6,7 @@ import { evaluate } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
 import { loadTruth } from '../detect/truth.ts';
 import type { Detection, ImageDetections } from '../detect/types.ts';
-import { fidelityAtThreshold, fidelityJson, type Fidelity } from '../detect/fidelity.ts';
+import { atThreshold, fidelityAtThreshold, fidelityJson, type Fidelity } from '../detect/fidelity.ts';
 import { readDetectionsFile } from '../detect/truth.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -102,7 +102,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const res = await detectImagesSnn(snn, args.images, {
       timesteps: T, checkpoints, threshold: decodeAt, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress, wrap: tuned?.wrap,
     });
-    const atOperatingPoint = (images: ImageDetections[]) => images.map((im) => ({ ...im, detections: im.detections.filter((d) => d.score > opThreshold) }));
+    const atOperatingPoint = (images: ImageDetections[]) => atThreshold(images, opThreshold);
     printDetections(atOperatingPoint(res.images));
     let scored: { tick: number; ap50: number | null; fidelity: Fidelity }[] | undefined;
     if (args.reference) {

@@ -7,7 +7,7 @@ import { describeQuantization, quantizeForChip, thresholdOnGrid, type Quantizati
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import { apAgainst } from '../detect/map.ts';
-import { fidelityAtThreshold, fidelityJson, formatFidelity } from '../detect/fidelity.ts';
+import { atThreshold, fidelityAtThreshold, fidelityJson, formatFidelity } from '../detect/fidelity.ts';
 import type { ImageDetections } from '../detect/types.ts';
 import { loadChip } from '../hw/chip-schema.ts';
 import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
@@ -158,7 +158,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (!(opThreshold >= 0 && opThreshold < 1)) fail('--threshold', `${args.threshold} must be in [0, 1)`);
     const ann = await detectImagesAnn(net, images, { threshold: Math.min(opThreshold, net.scoreThreshold) });
     // AP's reference: the ANN's detections at its own threshold (as before); F1's: at the operating threshold
-    const annAtDefault = ann.images.map((im) => ({ ...im, detections: im.detections.filter((d) => d.score > net.scoreThreshold) }));
+    const annAtDefault = atThreshold(ann.images, net.scoreThreshold);
     const macs = networkStats(net).macs;
     const baseline = annBaselineJ(macs, args.baseline);
     const s = snn.settings;

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_POINTS, MAX_POINTS, parseAxes, parseShard, type RunSettings
 import { axesOfRows, runSweep, sweepOutputs, writeSweepReport } from '../sweep/sweep.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions, DEFAULT_RUN_TICKS } from './options.ts';
+import { checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 
 interface SweepArgs {
   model: string;
@@ -24,6 +24,10 @@ interface SweepArgs {
   norm: string;
   statistic?: string;
   neuron: string;
+  pool?: string;
+  'v-init'?: number;
+  'readout-start'?: number;
+  'lambda-floor'?: number;
   placement: string;
   calib?: string[];
   seed: number;
@@ -105,8 +109,11 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     };
     if (!Number.isInteger(args.workers) || args.workers < 0) fail('--workers', `${args.workers} must be an integer >= 0`);
     const t0 = performance.now();
+    // the shared conversion flags (norm, statistic and neuron are run fields, varied or fixed above)
+    const { pool, vInit, readoutStart, lambdaFloor } = snnSettingsFrom(args);
+    const conversion = Object.fromEntries(Object.entries({ pool, vInit, readoutStart, lambdaFloor }).filter(([, v]) => v !== undefined));
     const r = await runSweep({
-      chip: args.chip, axes, fixed,
+      chip: args.chip, axes, fixed, conversion,
       model: { model: args.model, weights: args.weights, size: args.size, names: args.names },
       images: args.images?.map(String), calib: args.calib?.map(String), seed: args.seed,
       autoBoard: args['auto-board'], candidateThreshold: args['candidate-threshold'], workers: args.workers,

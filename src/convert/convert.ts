@@ -81,10 +81,15 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
  */
 export function describeSettings(s: SnnSettings): string {
   const st = s.statistic === 'max' ? 'max' : `p${s.statistic}`;
+  const fl = s.lambdaFloor ? ` λ ≥ ${s.lambdaFloor}·layer max,` : '';
+  return `norm ${s.norm} (${st}),${fl} neuron ${s.neuron}, ${describeDynamics(s)}`;
+}
+
+/** The settings beside norm, statistic and neuron (what `convergence` shares across its combinations): "reset subtract, input analog, pool max, V₀ 0.5·vth, readout …". */
+export function describeDynamics(s: SnnSettings): string {
   const v0 = s.vInit ? `V₀ ${s.vInit}·vth` : 'V₀ 0';
   const ro = s.readoutStart ? `readout V(t)−V(${s.readoutStart}) over t−${s.readoutStart} ticks (V/t up to tick ${s.readoutStart})` : 'readout V(t)/t';
-  const fl = s.lambdaFloor ? ` λ ≥ ${s.lambdaFloor}·layer max,` : '';
-  return `norm ${s.norm} (${st}),${fl} neuron ${s.neuron}, reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}, ${ro}`;
+  return `reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}, ${ro}`;
 }
 
 /** What the conversion did to each SNN layer, for the CLI summary. */

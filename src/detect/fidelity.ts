@@ -64,6 +64,11 @@ function byClass(dets: readonly Detection[], threshold: number): Map<string, Det
   return m;
 }
 
+/** The images with only their detections above the threshold (strict >): a detector's operating point. */
+export function atThreshold(images: readonly ImageDetections[], threshold: number): ImageDetections[] {
+  return images.map((im) => ({ ...im, detections: im.detections.filter((d) => d.score > threshold) }));
+}
+
 /**
  * Images are paired by position when the files agree, else by base name without extension (as AP
  * matches them, map.ts imageKey); an image on one side only counts as empty on the other.

@@ -9,12 +9,10 @@
  * face-api sample photos, the default calibration set).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, resolve } from 'node:path';
 import { fail } from '../util/errors.ts';
 import { faceSamplePhotos } from './faceapi.ts';
-
-const projectDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { PROJECT_ROOT } from './load.ts';
 
 export interface EvalPhoto {
   id: string;
@@ -27,11 +25,11 @@ export interface EvalPhoto {
 }
 
 export function evalSetDir(): string {
-  return resolve(process.env.NEUROEMU_EVALSET_DIR || join(projectDir, '.cache', 'evalset'));
+  return resolve(process.env.NEUROEMU_EVALSET_DIR || join(PROJECT_ROOT, '.cache', 'evalset'));
 }
 
 export function evalSetManifest(): EvalPhoto[] {
-  const file = join(projectDir, 'data', 'evalset.json');
+  const file = join(PROJECT_ROOT, 'data', 'evalset.json');
   const m = JSON.parse(readFileSync(file, 'utf8')) as { photos: EvalPhoto[] };
   return [...m.photos].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

@@ -18,7 +18,7 @@ import type { Simulator } from '../sim/simulator.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { evaluate, truthFromDetections, type TruthImage } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
-import { fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
+import { atThreshold, fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
 
 export interface ConvergenceCurve {
   norm: NormMode;
@@ -126,6 +126,6 @@ export async function runConvergence(
       spikes: res.counts.reduce((a, x) => a + x.totals.posSpikes + x.totals.negSpikes, 0),
     });
   }
-  const annDetections = annOp.images.reduce((a, im) => a + im.detections.filter((d) => d.score > opThreshold).length, 0);
+  const annDetections = atThreshold(annOp.images, opThreshold).reduce((a, im) => a + im.detections.length, 0);
   return { timesteps: T, images, annAp, truth: opts.truthName ?? 'ann', targets: CONVERGENCE_TARGETS, threshold: opThreshold, annDetections, curves, seed: opts.seed ?? 1 };
 }

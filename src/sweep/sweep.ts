@@ -15,7 +15,7 @@ import { calibrateModel, convertCalibrated, isSnnModel, loadAnnModel } from '../
 import { sha256Hex } from '../convert/calibrate.ts';
 import { defaultSettings } from '../convert/convert.ts';
 import { loadSnn } from '../convert/snn-file.ts';
-import type { NormMode, SnnNetwork } from '../convert/snn-ir.ts';
+import type { NormMode, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
 import { apAgainst } from '../detect/map.ts';
@@ -29,7 +29,7 @@ import type { ModelSpec } from '../model/load.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { shortenPaths } from '../report/paths.ts';
 import { applyThresholdsFile, type ThresholdSchedule } from '../tune/thresholds-file.ts';
-import { writeFileAtomic } from '../util/atomic.ts';
+import { processAlive, writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { appendRow, csvColumns, csvRow, formatResults, readResults, sweepPlots, sweepSummary, type Row } from './results.ts';
 import { canonicalJson, pointCount, sweepId, validatePoints, type Axis, type RunSettings, type SweepPoint } from './space.ts';
@@ -42,6 +42,8 @@ export interface SweepOptions {
   axes: Axis[];
   /** the run fields when not varied */
   fixed: RunSettings;
+  /** conversion settings every point shares (--pool, --v-init, --readout-start, --lambda-floor); the defaults when absent */
+  conversion?: Partial<SnnSettings>;
   model: ModelSpec;
   /** frames (default: the face-api sample photos for the face detector) */
   images?: string[];
@@ -113,16 +115,7 @@ export function lockResults(csv: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${lock}: cannot create the lock (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       const pid = Number(readFileSync(lock, 'utf8').trim());
-      let alive = false;
-      if (Number.isInteger(pid) && pid > 0) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch (err) {
-          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-        }
-      }
-      if (alive) throw new UserError(`${csv}: another sweep (pid ${pid}) is writing it (lock ${lock}); wait for it to finish or give another --out`);
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new UserError(`${csv}: another sweep (pid ${pid}) is writing it (lock ${lock}); wait for it to finish or give another --out`);
       unlinkSync(lock); // stale: its sweep was killed
     }
   }
@@ -169,7 +162,8 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
   const modelShown = Object.fromEntries(Object.entries(o.model).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'string' ? shortenPaths(v) : v]));
   // the run fields that are not varied (a varied field's default does not define the sweep)
   const fixedRun = Object.fromEntries(Object.entries(o.fixed).filter(([k]) => !axes.some((a) => a.path === k)));
-  const fixedShown = { ...fixedRun, images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? 'default', auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
+  const conversion = o.conversion ?? {};
+  const fixedShown = { ...fixedRun, ...(Object.keys(conversion).length ? { conversion } : {}), images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? 'default', auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
   const definition = {
     version: 1, chip: baseName, chipSpec: base.spec, axes: axes.map((a) => [a.path, a.values]), model: modelShown,
     fixed: { ...fixedShown, images: imageHashes, calib: o.calib?.map((f) => sha256Hex(readFileSync(f))) ?? 'default' }, seed: o.seed,
@@ -221,7 +215,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
       let s = snns.get(p.snnKey);
       if (!s) {
         const raw = calibrated
-          ? convertCalibrated(calibrated, { norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic, neuron: p.run.neuron as 'ibt' | 'if' }).snn
+          ? convertCalibrated(calibrated, { ...conversion, norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic, neuron: p.run.neuron as 'ibt' | 'if' }).snn
           : loadSnn(o.model.model!);
         const tuned = p.run.thresholds ? applyThresholdsFile(raw, p.run.thresholds) : undefined;
         for (const w of tuned?.warnings ?? []) progress(`warning: ${w}`);

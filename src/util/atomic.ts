@@ -60,6 +60,16 @@ export function refuseOutputsOverInputs(outputs: ReadonlyArray<[string, string]>
   }
 }
 
+/** true when a process with this pid runs (signal 0 probes without signalling; EPERM: it runs, as another user) */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Removes `FILE.PID.tmp` files beside `file` left by a process that no longer runs (killed while
  * writing): the next write of the same target cleans up after it. A live writer's temp file stays.
@@ -76,13 +86,6 @@ export function removeStaleTemps(file: string): void {
     if (!n.startsWith(`${base}.`) || !n.endsWith('.tmp')) continue;
     const pid = Number(n.slice(base.length + 1, -4));
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    let alive = false;
-    try {
-      process.kill(pid, 0);
-      alive = true;
-    } catch (e) {
-      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-    }
-    if (!alive) rmSync(join(dir, n), { force: true });
+    if (!processAlive(pid)) rmSync(join(dir, n), { force: true });
   }
 }
