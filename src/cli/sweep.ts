@@ -6,8 +6,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { readResults, formatResults } from '../sweep/results.ts';
 import { mergeResults } from '../sweep/results.ts';
 import { DEFAULT_MAX_POINTS, MAX_POINTS, parseAxes, parseShard, type RunSettings } from '../sweep/space.ts';
-import { axesOfRows, runSweep, sweepOutputs, writeSweepReport } from '../sweep/sweep.ts';
+import { axesOfRows, runSweep, sweepIdentity, sweepOutputs, writeSweepReport, type SweepOptions } from '../sweep/sweep.ts';
+import { chooseShards, DEFAULT_MAX_SHARDS, k8sIndexedJob, shardLoads, slurmScript, type ClusterPlan } from '../sweep/cluster.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
+import { chmodSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { fail } from '../util/errors.ts';
 import { checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 
@@ -37,6 +40,9 @@ interface SweepArgs {
   out: string;
   shard?: string;
   'max-points': number;
+  emit?: string[];
+  shards?: number;
+  sbatch?: string[];
 }
 
 interface MergeArgs {
@@ -67,7 +73,7 @@ const mergeCommand: CommandModule<object, MergeArgs> = {
 /** The sweep's options are not merge's: yargs makes options global unless told (its types omit the flag). */
 const notGlobal = <T>(y: Argv<T>): Argv<T> => (y as unknown as { global(keys: string[], global: boolean): Argv<T> }).global(SWEEP_OPTIONS, false);
 
-const SWEEP_OPTIONS = ['model', 'weights', 'size', 'names', 'norm', 'statistic', 'neuron', 'calib', 'seed', 'chip', 'vary', 'images', 'timesteps', 'thresholds', 'auto-board', 'candidate-threshold', 'workers', 'out', 'shard', 'placement'];
+const SWEEP_OPTIONS = ['model', 'weights', 'size', 'names', 'norm', 'statistic', 'neuron', 'calib', 'seed', 'chip', 'vary', 'images', 'timesteps', 'thresholds', 'auto-board', 'candidate-threshold', 'workers', 'out', 'shard', 'placement', 'emit', 'shards', 'sbatch'];
 
 export const sweepCommand: CommandModule<object, SweepArgs> = {
   command: 'sweep',
@@ -89,9 +95,13 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('out', { type: 'string', default: 'sweep.csv', describe: 'results CSV, appended row by row; re-running the same command resumes it. OUT.summary.json, OUT.pareto.svg, OUT.ap.svg beside it' })
       .option('max-points', { type: 'number', default: DEFAULT_MAX_POINTS, describe: `refuse a cross product of more points than this before anything runs (at most ${MAX_POINTS.toLocaleString('en-US')})` })
       .option('shard', { type: 'string', describe: 'I/N: run the I-th of N disjoint slices (I from 0; whole simulation groups when there are at least N), e.g. --shard $SLURM_ARRAY_TASK_ID/8' })
+      .option('emit', { type: 'string', nargs: 2, describe: 'slurm FILE | k8s FILE: write the cluster script of this sweep (shards, tasks, merge) instead of running it' })
+      .option('shards', { type: 'number', describe: `with --emit: the number of shards (default: one per simulation group, at most ${DEFAULT_MAX_SHARDS})` })
+      .option('sbatch', { type: 'string', array: true, describe: 'with --emit slurm: extra #SBATCH options as KEY=VALUE, e.g. --sbatch time=02:00:00 --sbatch partition=cpu' })
       .example('$0 sweep --chip loihi --vary core.neurons=256,512,1024 --vary energy.synop_pJ=10:30:5 --out loihi.csv', '3 × 5 points: 3 simulations, 12 more priced by replay')
       .example('$0 sweep --vary timesteps=32,64,128 --vary noc.multicast=true,false', 'ticks and multicast routing')
-      .example('$0 sweep --vary energy.synop_pJ=10:30:5 --shard 0/4 --out part-0.csv', 'one of four shards; then `sweep merge part-*.csv --out all.csv`'),
+      .example('$0 sweep --vary energy.synop_pJ=10:30:5 --shard 0/4 --out part-0.csv', 'one of four shards; then `sweep merge part-*.csv --out all.csv`')
+      .example('$0 sweep --vary core.neurons=256,512,1024 --out loihi.csv --emit slurm loihi.sbatch', 'the Slurm job array and merge job of that sweep; `bash loihi.sbatch` submits them'),
   ) as never,
   handler: async (args) => {
     const maxPoints = args['max-points'];
@@ -112,14 +122,17 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     // the shared conversion flags (norm, statistic and neuron are run fields, varied or fixed above)
     const { pool, vInit, readoutStart, lambdaFloor } = snnSettingsFrom(args);
     const conversion = Object.fromEntries(Object.entries({ pool, vInit, readoutStart, lambdaFloor }).filter(([, v]) => v !== undefined));
-    const r = await runSweep({
+    const options: SweepOptions = {
       chip: args.chip, axes, fixed, conversion,
       model: { model: args.model, weights: args.weights, size: args.size, names: args.names },
       images: args.images?.map(String), calib: args.calib?.map(String), seed: args.seed,
       autoBoard: args['auto-board'], candidateThreshold: args['candidate-threshold'], workers: args.workers,
       out: args.out, shard: parseShard(args.shard),
       onProgress: (line) => process.stderr.write(`${line}\n`),
-    });
+    };
+    if (args.emit) return emitClusterScript(args, options);
+    for (const flag of ['shards', 'sbatch'] as const) if (args[flag] !== undefined) fail(`--${flag}`, 'only with --emit slurm|k8s FILE');
+    const r = await runSweep(options);
     const s = (performance.now() - t0) / 1000;
     process.stdout.write(
       `sweep ${r.sweep}: ${r.shardPoints} of ${r.points} points${r.skipped ? ` (${r.skipped} were already in ${args.out})` : ''}; this run: ${r.simulated} simulated, ` +
@@ -129,3 +142,70 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     for (const f of Object.values(r.files)) process.stdout.write(`wrote ${f}\n`);
   },
 };
+
+/**
+ * The sweep's own command line, for the tasks of a cluster script: every option that defines the
+ * sweep, with its parsed value (options without a default only when given, so the tasks compute
+ * the same sweep id as this command), never --shard, --out or --emit.
+ */
+function sweepArgsOf(args: SweepArgs): string[] {
+  const out = ['sweep', '--chip', args.chip];
+  for (const v of args.vary ?? []) out.push('--vary', String(v));
+  const scalar = (flag: string, v: string | number | undefined) => {
+    if (v !== undefined) out.push(`--${flag}`, String(v));
+  };
+  scalar('model', args.model);
+  scalar('weights', args.weights);
+  scalar('size', args.size);
+  scalar('names', args.names);
+  if (args.images?.length) out.push('--images', ...args.images.map(String));
+  if (args.calib?.length) out.push('--calib', ...args.calib.map(String));
+  scalar('timesteps', args.timesteps);
+  scalar('thresholds', args.thresholds);
+  scalar('norm', args.norm);
+  scalar('statistic', args.statistic);
+  scalar('neuron', args.neuron);
+  scalar('pool', args.pool);
+  scalar('v-init', args['v-init']);
+  scalar('readout-start', args['readout-start']);
+  scalar('lambda-floor', args['lambda-floor']);
+  scalar('placement', args.placement);
+  scalar('seed', args.seed);
+  out.push(args['auto-board'] ? '--auto-board' : '--no-auto-board');
+  scalar('candidate-threshold', args['candidate-threshold']);
+  scalar('workers', args.workers);
+  scalar('max-points', args['max-points']);
+  return out;
+}
+
+/** `--emit slurm|k8s FILE`: validates the sweep, chooses the shards, writes the script; runs nothing. */
+function emitClusterScript(args: SweepArgs, options: SweepOptions): void {
+  const [kind, file] = (args.emit ?? []).map(String);
+  if (kind !== 'slurm' && kind !== 'k8s') fail('--emit', `"${kind}": expected slurm or k8s, then the file to write (--emit slurm sweep.sbatch)`);
+  if (!file) fail('--emit', `${kind}: give the file to write (--emit ${kind} FILE)`);
+  if (args.shard !== undefined) fail('--emit', 'writes the script of every shard; leave out --shard');
+  if (args.shards !== undefined && !(Number.isInteger(args.shards) && args.shards >= 1 && args.shards <= 10_000)) fail('--shards', `${args.shards} must be an integer in 1..10000`);
+  const sbatch = (args.sbatch ?? []).map(String);
+  if (kind !== 'slurm' && sbatch.length) fail('--sbatch', 'only with --emit slurm');
+  for (const kv of sbatch) if (!/^[a-z][a-z-]*=\S+$/.test(kv)) fail('--sbatch', `"${kv}": expected KEY=VALUE without spaces, e.g. time=02:00:00 (written as #SBATCH --time=02:00:00)`);
+  if (/\s/.test(process.cwd())) fail('--emit', `the working directory "${process.cwd()}" has white space, which #SBATCH --chdir cannot carry`);
+  const identity = sweepIdentity(options);
+  const shards = chooseShards(identity.groups, args.shards);
+  const loads = shardLoads(identity, shards);
+  const idle = loads.filter((l) => l.points === 0).length;
+  if (idle) fail('--shards', `${shards} shards for ${identity.total} points: ${idle} would have nothing to do (at most ${identity.total})`);
+  const stem = args.out.replace(/\.csv$/i, '');
+  const plan: ClusterPlan = {
+    id: identity.id, base: identity.baseName, points: identity.total, groups: identity.groups, shards, loads, frames: identity.images.length,
+    sweepArgs: sweepArgsOf(args), cwd: process.cwd(), neuroemu: realpathSync(fileURLToPath(new URL('../../bin/neuroemu', import.meta.url))),
+    out: args.out, shardDir: `${stem}.shards`, cpusPerTask: Math.max(1, args.workers), sbatch,
+  };
+  writeFileAtomic(file, kind === 'slurm' ? slurmScript(plan) : k8sIndexedJob(plan));
+  if (kind === 'slurm') chmodSync(file, 0o755);
+  const busiest = loads.reduce((a, l) => (l.ticks > a.ticks ? l : a), loads[0]);
+  process.stdout.write(
+    `sweep ${identity.id}: ${identity.total} points in ${identity.groups} simulation group${identity.groups === 1 ? '' : 's'} → ${shards} shard${shards === 1 ? '' : 's'}` +
+      ` (busiest: shard ${busiest.shard}, ${busiest.groups} group${busiest.groups === 1 ? '' : 's'}, ${busiest.ticks} ticks × ${identity.images.length} frames)\n` +
+      `wrote ${file}: ${kind === 'slurm' ? `\`bash ${file}\` submits the array and the merge job (afterok) into ${args.out}` : `an Indexed Job of ${shards} completions; merge into ${args.out} when it completes (see its header)`}\n`,
+  );
+}

@@ -21,7 +21,7 @@ import { fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
 import { apAgainst } from '../detect/map.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import type { ImageDetections } from '../detect/types.ts';
-import { loadChip } from '../hw/chip-schema.ts';
+import { loadChip, type Chip } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
@@ -32,7 +32,7 @@ import { applyThresholdsFile, type ThresholdSchedule } from '../tune/thresholds-
 import { processAlive, writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { appendRow, csvColumns, csvRow, formatResults, readResults, sweepPlots, sweepSummary, type Row } from './results.ts';
-import { canonicalJson, pointCount, sweepId, validatePoints, type Axis, type RunSettings, type SweepPoint } from './space.ts';
+import { canonicalJson, pointCount, selectShard, sweepId, validatePoints, type Axis, type RunSettings, type SweepPoint } from './space.ts';
 import { priceGroup, priceGroupInWorker, type GroupJob, type GroupMsg } from './worker.ts';
 import type { PointFigures } from './results.ts';
 
@@ -111,7 +111,19 @@ export function lockResults(csv: string): () => void {
         }
       };
       process.once('exit', release);
-      return release;
+      // a cancelled cluster task (scancel, kubectl delete) gets SIGTERM: leave no lock behind, so
+      // the resubmitted task, perhaps on another node where this pid means nothing, takes the file
+      const onSignal = (signal: NodeJS.Signals) => {
+        release();
+        process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+      };
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      return () => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        release();
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`${lock}: cannot create the lock (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
       const pid = Number(readFileSync(lock, 'utf8').trim());
@@ -132,17 +144,38 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   }
 }
 
-async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
-  const progress = o.onProgress ?? (() => {});
-  const files = sweepOutputs(o.out);
+/** What defines a sweep, computed before anything runs: its points (validated), its id, its files' columns. */
+export interface SweepIdentity {
+  id: string;
+  total: number;
+  /** every point with its chip, unsharded, in index order */
+  points: { point: SweepPoint; chip: Chip }[];
+  /** distinct simulation groups among all points */
+  groups: number;
+  baseName: string;
+  thresholdFiles: string[];
+  snnFile: boolean;
+  net0: ReturnType<typeof loadAnnModel>;
+  images: string[];
+  modelShown: Record<string, unknown>;
+  fixedShown: Record<string, unknown>;
+  columns: string[];
+}
+
+/**
+ * Validates every point (each chip built against the schema) and computes the sweep id from
+ * everything that defines its rows; shared by a sweep, its shards and `--emit` (so a generated
+ * cluster script names the id its tasks will write).
+ */
+export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>, progress: (line: string) => void = () => {}): SweepIdentity {
   const axes = o.axes;
   const total = pointCount(axes);
   progress(`sweep: ${total.toLocaleString('en-US')} point${total === 1 ? '' : 's'} (${axes.map((a) => `${a.path} × ${a.values.length}`).join(', ')}); validating every point's chip before anything runs`);
   // 1. every point validated before anything runs
-  const validated = validatePoints(o.chip, axes, o.fixed, o.shard);
+  const points = validatePoints(o.chip, axes, o.fixed, null);
   const base = loadChip(o.chip);
   const baseName = `${base.spec.name}${base.variant ? '@' + base.variant : ''}`;
-  const thresholdFiles = [...new Set(validated.map((v) => v.point.run.thresholds).filter((t): t is string => t !== null))];
+  const thresholdFiles = [...new Set(points.map((v) => v.point.run.thresholds).filter((t): t is string => t !== null))];
   for (const t of thresholdFiles) if (!existsSync(t)) throw new UserError(`thresholds ${t}: no such file`);
   const snnFile = isSnnModel(o.model.model);
   if (snnFile && axes.some((a) => a.path === 'norm' || a.path === 'neuron' || a.path === 'statistic'))
@@ -169,8 +202,19 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
     fixed: { ...fixedShown, images: imageHashes, calib: o.calib?.map((f) => sha256Hex(readFileSync(f))) ?? 'default' }, seed: o.seed,
     thresholds: thresholdFiles.map((t) => [t, sha256Hex(readFileSync(t))]),
   };
-  const id = sweepId(definition);
-  const columns = csvColumns(axes);
+  return {
+    id: sweepId(definition), total, points, groups: new Set(points.map((v) => v.point.simKey)).size, baseName, thresholdFiles, snnFile, net0, images,
+    modelShown, fixedShown, columns: csvColumns(axes),
+  };
+}
+
+async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
+  const progress = o.onProgress ?? (() => {});
+  const files = sweepOutputs(o.out);
+  const axes = o.axes;
+  const { id, total, baseName, snnFile, net0, images, modelShown, fixedShown, columns, ...identity } = sweepIdentity(o, progress);
+  const validated = selectShard(identity.points, o.shard);
+  const conversion = o.conversion ?? {};
 
   // 3. resume: the rows already in the file
   const done = new Set<number>();
