@@ -57,7 +57,8 @@ test('--emit slurm: valid bash with one task per group, the sweep id, the merge 
   // #SBATCH lines must come before the first command, or sbatch ignores them
   const lines = text.split('\n');
   const firstCommand = lines.findIndex((l, i) => i > 0 && l !== '' && !l.startsWith('#'));
-  assert.ok(lines.findLastIndex((l) => l.startsWith('#SBATCH')) < firstCommand);
+  const lastDirective = lines.map((l) => l.startsWith('#SBATCH')).lastIndexOf(true);
+  assert.ok(lastDirective > 0 && lastDirective < firstCommand);
   assert.is(spawnSync('bash', ['-n', join(dir, 'e.sbatch')]).status, 0, 'bash -n');
   // the tasks' command line is the sweep's own: the same sweep id when run (here: validated only)
   const args = /^sweep_args=\((.*)\)$/m.exec(text)![1];

@@ -40,7 +40,7 @@ test('run: per-chip report, the JSON keys of the contract, one CSV row per chip 
   }
   const rows = readFileSync(csv, 'utf8').trim().split('\n');
   assert.is(rows.length, 3);
-  assert.match(rows[0], /^chip,frame,image,ticks,energy_J,latency_s/);
+  assert.match(rows[0], /^chip,frame,image,ticks,energy_J,ops_J,/);
 });
 
 test('run --placement layers vs regions (the default): same spikes and AP, the placement named in the report; a bad value exits 2', () => {

@@ -10,6 +10,7 @@ import { apAgainst } from '../detect/map.ts';
 import { atThreshold, fidelityAtThreshold, fidelityJson, formatFidelity } from '../detect/fidelity.ts';
 import type { ImageDetections } from '../detect/types.ts';
 import { loadChip } from '../hw/chip-schema.ts';
+import { accountingLevels, annAccelerator, ACCOUNTING_LEVELS, deviceAnchors, type LevelFigure } from '../hw/levels.ts';
 import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
 import { chipReportJson, chipReportText, si } from '../hw/report.ts';
 import { loadImage } from '../image/decode.ts';
@@ -161,6 +162,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const annAtDefault = atThreshold(ann.images, net.scoreThreshold);
     const macs = networkStats(net).macs;
     const baseline = annBaselineJ(macs, args.baseline);
+    const accelerator = annAccelerator(net, args.baseline);
+    const anchors = deviceAnchors();
     const s = snn.settings;
     // --precision chip: one quantized network per chip (chips with the same bits share it)
     const chipMode = args.precision === 'chip';
@@ -184,7 +187,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
         `λ from ${snn.calibration.images.length} calibration images\n` +
         (tuned ? `${tuned.description}\n` : '') +
         (alreadyFixed ? 'note: the network file is already fixed-point (quantized); "float" below means "as stored"\n' : '') +
-        `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n\n`,
+        `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n` +
+        `ANN moving its data: compute ${si(accelerator.compute_J, 'J')} + on-chip SRAM ${si(accelerator.sram_J, 'J')} + weights from DRAM ${si(accelerator.dram_J, 'J')} = ${si(accelerator.compute_J + accelerator.sram_J + accelerator.dram_J, 'J')} per frame (${accelerator.rule})\n` +
+        `accounting levels (each chip below; README "Accounting levels"): ops = SOPs × E_AC vs MACs × E_MAC; dynamic = the chip's on-chip events vs MACs + SRAM traffic; ` +
+        `offchip = + chip crossings vs + DRAM weights; static = + static power (the energy per frame) vs the ANN at offchip\n` +
+        `measured reference points (other networks on other devices, not baselines; data/anchors.json): ${anchors.map((a) => `${a.name} ${si(a.energy_per_frame_J, 'J')}/frame [${a.tag}]`).join('; ')}\n\n`,
     );
     if (args['until-f1'] !== undefined && args['until-stable'] !== undefined) fail('--until-f1', 'give one stopping rule, not --until-f1 and --until-stable together');
     const every = args['check-every'];
@@ -205,7 +212,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const sizes = decoded.map((d) => ({ width: d.width, height: d.height }));
     if (stopRule) process.stdout.write(`stopping rule: ${describeStopRule(stopRule)}; at most ${T} ticks\n\n`);
     const results: Record<string, unknown>[] = [];
-    const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'ticks', 'energy_J', 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
+    const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'ticks', 'energy_J', ...ACCOUNTING_LEVELS.flatMap((lv) => [`${lv}_J`, `${lv}_ann_J`]), 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
     const traceFor = (ci: number) => {
       const chip = chipParams[ci];
       return args.trace ? (chips.length === 1 ? args.trace : args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
@@ -252,6 +259,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const fid = fidelityAtThreshold(ann.images, snnImages, { threshold: opThreshold });
       const r = em.totals;
       const ratio = baseline.energyJ / r.energy.per_frame_J;
+      const cpPower = chipParams[ci].power.kind;
+      const levels = accountingLevels(r.energy, r.counts.sops ?? r.counts.synaptic_events, macs, accelerator, cpPower);
       const pr = precision[ci], cp = chipParams[ci];
       const cost = pr && ap !== null && floatAp !== null && floatAp !== undefined ? floatAp - ap : null;
       const vsFloat = pr ? ` (float: ${floatAp === null || floatAp === undefined ? 'n/a' : floatAp.toFixed(4)}${cost === null ? '' : `, cost ${cost.toFixed(4)}`})` : '';
@@ -260,6 +269,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ? `  precision          chip — ${describeQuantization(pr.report)}\n${pr.report.notes.map((n) => `  note: precision: ${n}\n`).join('')}`
         : `  precision          float (float32; --precision chip: ${cp.core.weightBits}-bit weights, ${cp.core.membraneBits}-bit membrane)\n`);
       process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${ratio >= 1 ? ratio.toFixed(1) : ratio.toPrecision(3)}\n`);
+      process.stdout.write(formatLevels(levels, r.counts.sops === null));
       if (stopRule) {
         const tk = em.perFrame.map((f) => f.ticks);
         process.stdout.write(`  ticks per frame    min ${Math.min(...tk)}, mean ${Number((tk.reduce((a, b) => a + b, 0) / tk.length).toFixed(1))}, max ${Math.max(...tk)} (stopping rule; cap ${T})\n`);
@@ -270,7 +280,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
       results.push({
         ...chipReportJson(r),
         chip: chips[ci],
-        baseline: { name: baseline.name, macs, per_mac_pJ: baseline.perMacPj, energy_J: baseline.energyJ, ratio, source: baseline.source },
+        energy: { ...r.energy, levels },
+        baseline: {
+          name: baseline.name, macs, per_mac_pJ: baseline.perMacPj, energy_J: baseline.energyJ, ratio, source: baseline.source,
+          data_movement: { compute_J: accelerator.compute_J, sram_J: accelerator.sram_J, dram_J: accelerator.dram_J, rule: accelerator.rule, by_layer: accelerator.layers },
+          anchors,
+        },
         accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'], at_threshold: fidelityJson(fid) },
         ...(stopRule ? { stopping: { rule: describeStopRule(stopRule), every: stopRule.every, ticks_per_frame: em.perFrame.map((f) => f.ticks) } } : {}),
         settings: s,
@@ -286,9 +301,18 @@ export const runCommand: CommandModule<object, RunArgs> = {
           : { mode: 'float', weight_bits: null, membrane_bits: null },
         ...(args.thresholds ? { thresholds: args.thresholds } : {}),
       });
-      em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], f.ticks, f.energy_J, f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
+      em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], f.ticks, f.energy_J,
+        ...accountingLevels({ per_frame_J: f.energy_J, breakdown_J: f.breakdown_J }, f.network?.sops ?? f.events.synaptic_events, macs, accelerator, cpPower).flatMap((lv) => [lv.per_frame_J, lv.ann_J]), f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
     }
     if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
     if (args.csv) writeFileAtomic(args.csv, stringify(csvRows));
   },
 };
+
+/** The four accounting levels of one chip as report rows. */
+function formatLevels(levels: LevelFigure[], sopsFromChip: boolean): string {
+  const fmtRatio = (x: number) => (!Number.isFinite(x) ? '∞' : x >= 1 ? x.toFixed(1) : x.toPrecision(3));
+  const rows = levels.map((l) => `${l.level.padEnd(8)} ${si(l.per_frame_J, 'J').padStart(10)}  ${si(l.ann_J, 'J').padStart(10)}  ${fmtRatio(l.ratio).padStart(7)}`);
+  return `  accounting levels  level         SNN         ANN  ANN/SNN  (per frame; each level adds to the one before, ops is the op-count proxy${sopsFromChip ? '; SOPs: synaptic events on chip' : ''})\n` +
+    rows.map((r) => `                     ${r}\n`).join('');
+}
