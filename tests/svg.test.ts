@@ -37,4 +37,41 @@ test('axes over extreme ranges (11 decades, a huge offset with a tiny range, zer
   }
 });
 
+
+test('energy picture (run --svg): deterministic, bars to scale, every text row apart from its neighbours; renders with rsvg-convert when present', async () => {
+  const { energySvg } = await import('../src/report/energy-svg.ts');
+  const levels = (k: number) => (['ops', 'dynamic', 'offchip', 'static'] as const).map((level, i) => ({ level, per_frame_J: k * 10 ** (i - 5), ann_J: 2e-4, ratio: 2e-4 / (k * 10 ** (i - 5)), rule: 'r' }));
+  const chip = (name: string, k: number) => ({
+    chip: name, perFrameJ: 6e-3 * k, pricedAt: '16 ticks per frame, F1 1.000',
+    breakdownJ: { synaptic: 1e-3 * k, neuron: 1e-3 * k, spike: 0, routing: 1e-3 * k, offchip: 1e-3 * k, static: 2e-3 * k },
+    levels: levels(k), byLayer: [{ layer: 0, name: 'conv0', energyJPerFrame: 2e-3 }, { layer: 1, name: 'pool0', energyJPerFrame: 1e-3 }],
+  });
+  const input = { title: 'toy', chips: [chip('a', 1), chip('b', 2)], ann: [{ label: 'ANN compute', energyJ: 3e-3 }] };
+  const svg = energySvg(input);
+  assert.is(svg, energySvg(input));
+  // by category: chip b's stacked segments sum to the longest bar (the scale's maximum, 12 mJ)
+  const rects = [...svg.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="16.0" fill="[^"]+"><title>/g)].map((m) => ({ x: +m[1], y: +m[2], w: +m[3] }));
+  const rowB = rects.filter((r) => r.y === rects[6].y);
+  const barW = 980 - 220 - 170;
+  assert.ok(Math.abs(rowB.reduce((a, r) => a + r.w, 0) - barW) < 0.5, 'chip b spans the bar area');
+  assert.ok(Math.abs(rects.filter((r) => r.y === rects[0].y).reduce((a, r) => a + r.w, 0) - barW / 2) < 0.5, 'chip a is half of it');
+  // labels: texts that start in the same column are at least 11 px apart vertically
+  const texts = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)" font-size="(\d+)"[^>]*text-anchor="(\w+)"/g)].map((m) => ({ x: +m[1], y: +m[2], anchor: m[4] }));
+  const byColumn = new Map<string, number[]>();
+  for (const t of texts) {
+    if (t.anchor === 'middle') continue; // axis ticks, one row
+    const k = `${t.anchor}:${t.anchor === 'end' ? t.x : 'start'}`;
+    byColumn.set(k, [...(byColumn.get(k) ?? []), t.y]);
+  }
+  for (const [k, ys] of byColumn) {
+    const sorted = [...ys].sort((p, q) => p - q);
+    for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i] - sorted[i - 1] >= 11 || sorted[i] === sorted[i - 1] && k.startsWith('start'), `${k}: rows at ${sorted[i - 1]} and ${sorted[i]}`);
+  }
+  for (const s of ['Energy per frame by category', 'Accounting levels (log scale)', 'Energy per frame by layer on a', 'ANN/SNN', '12.00 mJ', 'ANN compute']) assert.ok(svg.includes(s), s);
+  const { spawnSync } = await import('node:child_process');
+  const rsvg = spawnSync('rsvg-convert', ['--format', 'png'], { input: svg });
+  if (rsvg.error) console.log('  (rsvg-convert not installed: rendering not checked)');
+  else assert.is(rsvg.status, 0, String(rsvg.stderr));
+});
+
 test.run();

@@ -10,6 +10,7 @@ import { apAgainst } from '../detect/map.ts';
 import { atThreshold, fidelityAtThreshold, fidelityJson, formatFidelity } from '../detect/fidelity.ts';
 import type { ImageDetections } from '../detect/types.ts';
 import { loadChip } from '../hw/chip-schema.ts';
+import { energySvg, type EnergySvgChip } from '../report/energy-svg.ts';
 import { accountingLevels, annAccelerator, ACCOUNTING_LEVELS, deviceAnchors, type LevelFigure } from '../hw/levels.ts';
 import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
 import { chipReportJson, chipReportText, si } from '../hw/report.ts';
@@ -39,6 +40,7 @@ interface RunArgs {
   baseline: string;
   json?: string;
   csv?: string;
+  svg?: string;
   trace?: string;
   'auto-board': boolean;
   placement: string;
@@ -128,6 +130,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('workers', { type: 'number', default: 2, describe: 'chips emulated in parallel (worker threads, one WASM instance each); 0: in this thread' })
       .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
+      .option('svg', { type: 'string', describe: 'write the energy as a picture: per chip by category and by accounting level beside the ANN baselines, and by layer' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 128 ticks')
@@ -212,6 +215,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const sizes = decoded.map((d) => ({ width: d.width, height: d.height }));
     if (stopRule) process.stdout.write(`stopping rule: ${describeStopRule(stopRule)}; at most ${T} ticks\n\n`);
     const results: Record<string, unknown>[] = [];
+    const svgChips: EnergySvgChip[] = [];
     const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'ticks', 'energy_J', ...ACCOUNTING_LEVELS.flatMap((lv) => [`${lv}_J`, `${lv}_ann_J`]), 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
     const traceFor = (ci: number) => {
       const chip = chipParams[ci];
@@ -270,6 +274,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
         : `  precision          float (float32; --precision chip: ${cp.core.weightBits}-bit weights, ${cp.core.membraneBits}-bit membrane)\n`);
       process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${ratio >= 1 ? ratio.toFixed(1) : ratio.toPrecision(3)}\n`);
       process.stdout.write(formatLevels(levels, r.counts.sops === null));
+      const meanTicks = r.latency.ticks / Math.max(1, r.frames);
+      svgChips.push({
+        chip: chips[ci], perFrameJ: r.energy.per_frame_J, breakdownJ: r.energy.breakdown_J, levels,
+        byLayer: r.byLayer.map((l) => ({ layer: l.layer, name: l.name, energyJPerFrame: l.energy_J / Math.max(1, r.frames) })),
+        pricedAt: `${Number(meanTicks.toFixed(1))} ticks per frame${stopRule ? ' (mean, stopping rule)' : ''}, F1 ${fid.f1.toFixed(3)} vs ANN at score > ${opThreshold}`,
+      });
       if (stopRule) {
         const tk = em.perFrame.map((f) => f.ticks);
         process.stdout.write(`  ticks per frame    min ${Math.min(...tk)}, mean ${Number((tk.reduce((a, b) => a + b, 0) / tk.length).toFixed(1))}, max ${Math.max(...tk)} (stopping rule; cap ${T})\n`);
@@ -306,6 +316,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
     if (args.csv) writeFileAtomic(args.csv, stringify(csvRows));
+    if (args.svg) {
+      writeFileAtomic(args.svg, energySvg({
+        title: `${net.name} ${net.input.w}x${net.input.h}, ${images.length} frames, seed ${args.seed}: energy per frame`,
+        chips: svgChips,
+        ann: [
+          { label: `ANN compute (${baseline.name})`, energyJ: baseline.energyJ },
+          { label: 'ANN moving its data', energyJ: accelerator.compute_J + accelerator.sram_J + accelerator.dram_J },
+        ],
+      }));
+    }
   },
 };
 
