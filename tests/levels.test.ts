@@ -66,6 +66,24 @@ test('the four levels of the toy run by hand: each adds to the one before, stati
   for (const l of lv) close(l.ratio, l.ann_J / l.per_frame_J, `${l.level} ratio`);
 });
 
+test('per-core energy (run --map-svg): sums to the layers\' energy; the heat map colors cells by it, log scale, legend with the range', async () => {
+  const { mapNetwork } = await import('../src/hw/mapper.ts');
+  const { mappingSvg, heatColor } = await import('../src/hw/map-svg.ts');
+  const chip = toyChip();
+  const r = (await emulateFrames(toyNet(), chip, [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers' })).totals;
+  assert.is(r.coreEnergyJ.length, 4);
+  close(r.coreEnergyJ.reduce((a, b) => a + b, 0), r.byLayer.reduce((a, l) => a + l.energy_J, 0), 'cores = layers');
+  // by hand: a layer-1 core has 12 synaptic events (12 pJ), 4 active + 4 idle updates (48 pJ) and 1 mW × 1998 ns
+  close(r.coreEnergyJ[2], (12 + 48) * pJ + 1e-3 * 1998 * ns, 'layer-1 core');
+  const m = mapNetwork(toyNet(), chip, { placement: 'layers' });
+  const svg = mappingSvg(m, { heat: { valuesByCore: r.coreEnergyJ, label: 'energy', unit: 'J' } });
+  assert.is(svg, mappingSvg(m, { heat: { valuesByCore: r.coreEnergyJ, label: 'energy', unit: 'J' } }));
+  const lo = Math.min(...r.coreEnergyJ), hi = Math.max(...r.coreEnergyJ);
+  assert.ok(svg.includes(heatColor(1)), 'the hottest cell has the top color');
+  assert.ok(svg.includes(heatColor(0)), 'the coolest the bottom one');
+  assert.match(svg, new RegExp(`log scale from ${(lo * 1e9).toPrecision(4)} nJ to ${(hi * 1e9).toPrecision(4)} nJ`));
+});
+
 test('run --json: energy.levels and the data-movement baseline, the CSV columns per level', () => {
   const dir = mkdtempSync(join(tmpdir(), 'neuroemu-levels-'));
   const photo = faceSamplePhotos()[0];

@@ -5,7 +5,7 @@ import { commands } from './commands.ts';
 import { expandImageList } from '../model/evalset.ts';
 
 /** flags that name files a command writes, and flags or positionals that name files it reads */
-const OUTPUT_FLAGS = ['json', 'csv', 'svg', 'trace', 'out', 'dump-raw', 'emit'] as const;
+const OUTPUT_FLAGS = ['json', 'csv', 'svg', 'map-svg', 'trace', 'out', 'dump-raw', 'emit'] as const;
 const INPUT_FLAGS = ['images', 'calib', 'holdout', 'model', 'weights', 'names', 'reference', 'truth', 'thresholds', 'chip', 'detections', 'file', 'trace-file', 'files'] as const;
 
 /** Builds the yargs parser; tests drive the CLI through this without spawning a process. */

@@ -10,6 +10,8 @@ import { apAgainst } from '../detect/map.ts';
 import { atThreshold, fidelityAtThreshold, fidelityJson, formatFidelity } from '../detect/fidelity.ts';
 import type { ImageDetections } from '../detect/types.ts';
 import { loadChip } from '../hw/chip-schema.ts';
+import { mappingSvg } from '../hw/map-svg.ts';
+import { mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
 import { energySvg, type EnergySvgChip } from '../report/energy-svg.ts';
 import { accountingLevels, annAccelerator, ACCOUNTING_LEVELS, deviceAnchors, type LevelFigure } from '../hw/levels.ts';
 import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
@@ -27,7 +29,6 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { applyThresholdsFlag, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
-import type { PlacementOrder } from '../hw/mapper.ts';
 
 interface RunArgs {
   model: string;
@@ -41,6 +42,7 @@ interface RunArgs {
   json?: string;
   csv?: string;
   svg?: string;
+  'map-svg'?: string;
   trace?: string;
   'auto-board': boolean;
   placement: string;
@@ -130,6 +132,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('workers', { type: 'number', default: 2, describe: 'chips emulated in parallel (worker threads, one WASM instance each); 0: in this thread' })
       .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
+      .option('map-svg', { type: 'string', describe: 'write each chip\'s placement as a heat map of energy per core (FILE, or FILE-CHIP.svg for several chips)' })
       .option('svg', { type: 'string', describe: 'write the energy as a picture: per chip by category and by accounting level beside the ANN baselines, and by layer' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
@@ -217,10 +220,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const results: Record<string, unknown>[] = [];
     const svgChips: EnergySvgChip[] = [];
     const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'ticks', 'energy_J', ...ACCOUNTING_LEVELS.flatMap((lv) => [`${lv}_J`, `${lv}_ann_J`]), 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
-    const traceFor = (ci: number) => {
+    // one file per chip when several: FILE-CHIP.EXT
+    const perChipFile = (file: string | undefined, ci: number) => {
       const chip = chipParams[ci];
-      return args.trace ? (chips.length === 1 ? args.trace : args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
+      return file ? (chips.length === 1 ? file : file.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
     };
+    const traceFor = (ci: number) => perChipFile(args.trace, ci);
     // one worker thread per chip (each its own WASM instance), at most --workers at a time
     const workers = Math.max(0, Math.min(args.workers, chips.length > 1 ? chips.length : 0));
     const t0 = performance.now();
@@ -316,6 +321,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
     if (args.csv) writeFileAtomic(args.csv, stringify(csvRows));
+    if (args['map-svg']) {
+      for (let ci = 0; ci < chips.length; ci++) {
+        const r = outcomes[ci].totals;
+        // the same mapping the emulation used (the mapper is deterministic)
+        const m = mapNetwork(snn, chipParams[ci], { autoBoard: args['auto-board'], placement: args.placement as PlacementOrder });
+        const perFrame = r.coreEnergyJ.map((e) => e / Math.max(1, r.frames));
+        const file = perChipFile(args['map-svg'], ci)!;
+        writeFileAtomic(file, mappingSvg(m, { heat: { valuesByCore: perFrame, label: 'energy per frame of the cores (their events and static power; chip static not attributed)', unit: 'J' } }));
+      }
+    }
     if (args.svg) {
       writeFileAtomic(args.svg, energySvg({
         title: `${net.name} ${net.input.w}x${net.input.h}, ${images.length} frames, seed ${args.seed}: energy per frame`,

@@ -421,6 +421,8 @@ export interface ChipRunResult {
   links: LinkLoad[];
   byLayer: LayerEnergy[];
   byCore: CoreEnergy[];
+  /** every core's energy over the run, J, by core id (events and its own static power; `run --map-svg`) */
+  coreEnergyJ: Float64Array;
   perFrame: FrameResult[];
   notes: string[];
 }
@@ -572,6 +574,7 @@ export class Accountant {
     // by layer and by core: events priced by energyJ, static over the run's wall time for the cores
     const layers = new Map<number, { cores: number; v: Float64Array; busy: number }>();
     const byCore: CoreEnergy[] = [];
+    const coreEnergyJ = new Float64Array(geo.cores);
     for (let c = 0; c < geo.cores; c++) {
       const L = geo.coreLayer[c];
       let e = layers.get(L);
@@ -579,7 +582,8 @@ export class Accountant {
       e.cores++;
       e.busy = Math.max(e.busy, this.coreMaxBusy[c]);
       for (let k = 0; k < KINDS; k++) e.v[k] += this.coreTot[c * KINDS + k];
-      byCore.push({ core: c, layer: L, energy_J: energyJ(chip, countsOf(this.coreTot, c * KINDS), { wallS: this.wallS, coresUsed: 1, chipsUsed: 0 }).total });
+      coreEnergyJ[c] = energyJ(chip, countsOf(this.coreTot, c * KINDS), { wallS: this.wallS, coresUsed: 1, chipsUsed: 0 }).total;
+      byCore.push({ core: c, layer: L, energy_J: coreEnergyJ[c] });
     }
     byCore.sort((a, b) => b.energy_J - a.energy_J || a.core - b.core);
     const byLayer: LayerEnergy[] = [...layers.entries()]
@@ -627,6 +631,7 @@ export class Accountant {
       links,
       byLayer,
       byCore: byCore.slice(0, this.opts.topCores ?? 10),
+      coreEnergyJ,
       perFrame: F.slice(),
       notes,
     };

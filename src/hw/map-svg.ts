@@ -22,6 +22,27 @@ export interface MapSvgOptions {
   maxCells?: number;
   /** drawing width of the mesh, px (default 960) */
   width?: number;
+  /**
+   * A heat map instead of the layer colors: each cell colored by the summed value of its cores
+   * (e.g. energy per frame, J) on a log scale; `label` says what the value is.
+   */
+  heat?: { valuesByCore: Float64Array; label: string; unit: string };
+}
+
+/** Sequential palette (dark blue → yellow, viridis stops) at t in [0, 1]. */
+const HEAT_STOPS: [number, number, number][] = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+export function heatColor(t: number): string {
+  const x = Math.min(1, Math.max(0, t)) * (HEAT_STOPS.length - 1);
+  const i = Math.min(HEAT_STOPS.length - 2, Math.floor(x)), f = x - i;
+  const c = HEAT_STOPS[i].map((v, k) => Math.round(v + (HEAT_STOPS[i + 1][k] - v) * f));
+  return `rgb(${c[0]},${c[1]},${c[2]})`;
+}
+
+/** "1.234 mJ"-style value with an SI prefix (4 significant digits). */
+function siText(x: number, unit: string): string {
+  const prefixes: [number, string][] = [[1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p']];
+  for (const [f, p] of prefixes) if (x >= f * 0.9995) return `${(x / f).toPrecision(4)} ${p}${unit}`;
+  return `${(x / 1e-15).toPrecision(4)} f${unit}`;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -45,7 +66,8 @@ export function mappingSvg(m: Mapping, opts: MapSvgOptions = {}): string {
   const width = opts.width ?? 960;
   const cell = Math.max(2, Math.min(40, Math.floor(width / Math.max(CW, CH))));
   const cpt = chip.coresPerTile;
-  const sub = b === 1 && cpt > 1 ? Math.ceil(Math.sqrt(cpt)) : 1;
+  const heat = opts.heat;
+  const sub = b === 1 && cpt > 1 && !heat ? Math.ceil(Math.sqrt(cpt)) : 1;
   const top = 58, left = 10;
   const nLayers = m.snn.layers.length;
   const keys = 2 * nLayers;
@@ -70,6 +92,24 @@ export function mappingSvg(m: Mapping, opts: MapSvgOptions = {}): string {
       }
   }
   const colorOf = (k: number) => layerColor(k >> 1, (k & 1) === 1);
+  // heat: the summed value per cell, quantized to 64 color levels so equal runs merge
+  let heatLo = 0, heatHi = 0;
+  if (heat) {
+    const v = new Float64Array(CW * CH);
+    for (let id = 0; id < m.coresUsed; id++) {
+      const cx = Math.floor(p.meshX[id] / b), cy = Math.floor(p.meshY[id] / b);
+      if (cx < CW && cy < CH) v[cy * CW + cx] += heat.valuesByCore[id] ?? 0;
+    }
+    heatLo = Infinity;
+    for (let i = 0; i < v.length; i++) if (v[i] > 0) {
+      heatLo = Math.min(heatLo, v[i]);
+      heatHi = Math.max(heatHi, v[i]);
+    }
+    if (!(heatHi > 0)) heatLo = heatHi = 0;
+    const span = heatHi > heatLo ? Math.log(heatHi / heatLo) : 1;
+    for (let i = 0; i < v.length; i++) cellKey[i] = v[i] > 0 ? Math.round((63 * Math.log(v[i] / heatLo)) / span) : cellKey[i] >= 0 ? 0 : -1;
+  }
+  const fillOf = (k: number) => (heat ? heatColor(k / 63) : colorOf(k));
 
   const meshW = CW * cell, meshH = CH * cell;
   const legendRows = m.layers.filter((l) => l).length;
@@ -82,7 +122,8 @@ export function mappingSvg(m: Mapping, opts: MapSvgOptions = {}): string {
   out.push(`<text x="${left}" y="18" font-size="15" font-weight="bold">${esc(title)}</text>`);
   const sub1 = `${chip.tilesX}x${chip.tilesY} routers per chip, ${cpt} core${cpt === 1 ? '' : 's'} per router` + (b > 1 ? `; one cell = ${b}x${b} routers (majority layer)` : '');
   out.push(`<text x="${left}" y="34">${esc(sub1)}</text>`);
-  if (opts.traffic) out.push(`<text x="${left}" y="50">${esc(`line width ∝ expected packets per tick on a link${opts.trafficNote ? ` (${opts.trafficNote})` : ''}; busiest ${num(opts.traffic.maxLink.packets)}`)}</text>`);
+  if (heat) out.push(`<text x="${left}" y="50">${esc(`color: ${heat.label} per cell, log scale from ${siText(heatLo, heat.unit)} to ${siText(heatHi, heat.unit)}`)}</text>`);
+  else if (opts.traffic) out.push(`<text x="${left}" y="50">${esc(`line width ∝ expected packets per tick on a link${opts.trafficNote ? ` (${opts.trafficNote})` : ''}; busiest ${num(opts.traffic.maxLink.packets)}`)}</text>`);
 
   // cells
   out.push(`<g stroke="none">`);
@@ -112,7 +153,7 @@ export function mappingSvg(m: Mapping, opts: MapSvgOptions = {}): string {
       }
       let end = cx + 1;
       while (end < CW && cellKey[cy * CW + end] === key) end++;
-      if (key >= 0) out.push(`<rect x="${left + cx * cell}" y="${top + cy * cell}" width="${(end - cx) * cell}" height="${cell}" fill="${colorOf(key)}"/>`);
+      if (key >= 0) out.push(`<rect x="${left + cx * cell}" y="${top + cy * cell}" width="${(end - cx) * cell}" height="${cell}" fill="${fillOf(key)}"/>`);
       cx = end;
     }
   }
@@ -161,6 +202,14 @@ export function mappingSvg(m: Mapping, opts: MapSvgOptions = {}): string {
   out.push(`</g>`);
 
   // legend
+  if (heat) {
+    const ly = top + meshH + 12, n = 32, w = Math.min(meshW, 480);
+    for (let k = 0; k < n; k++) out.push(`<rect x="${num(left + (k * w) / n)}" y="${ly}" width="${num(w / n + 0.5)}" height="12" fill="${heatColor(k / (n - 1))}"/>`);
+    out.push(`<text x="${left}" y="${ly + 26}">${esc(siText(heatLo, heat.unit))}</text>`);
+    out.push(`<text x="${left + w}" y="${ly + 26}" text-anchor="end">${esc(siText(heatHi, heat.unit))}</text>`);
+    out.push(`</svg>`);
+    return out.join('\n') + '\n';
+  }
   let i = 0;
   const ly = top + meshH + 20;
   for (const l of m.layers) {
