@@ -13,6 +13,13 @@ import { join } from 'node:path';
 import { UserError } from '../src/util/errors.ts';
 import { mulberry32 } from '../src/util/rng.ts';
 import { builtinChipNames, CHIPS_DIR, loadChip, validateChipFile, type ChipParams } from '../src/hw/chip-schema.ts';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { ChipRunResult } from '../src/hw/account.ts';
+import { replayTrace } from '../src/hw/trace.ts';
+import { emulateFrames } from '../src/sim/emulate.ts';
+import { CK, CORE_KINDS } from '../src/sim/acct.ts';
+import { PROJECT_ROOT } from '../src/model/load.ts';
+import { meshToyChip, meshToyNet, toyChip, toyNet } from './helpers/toy-chip.ts';
 import { FUZZ_SCALE, Fuzzer, int, pick } from './helpers/fuzzer.ts';
 import { mutateJson } from './helpers/json-mutate.ts';
 
@@ -72,6 +79,195 @@ test('regression: a SpiNNaker power model whose busy chip draws less than an idl
   const file = join(tmp, 'spinnaker-inverted.json');
   writeFileSync(file, JSON.stringify(chip));
   assert.throws(() => loadChip(file), (e: unknown) => e instanceof UserError && e.message.startsWith(`${file}: energy.power_model.full_chip_W.value: expected >= idle_chip_W`));
+});
+
+// ---------------------------------------------------------------------------------------------
+// traces
+
+interface TraceLayout {
+  bytes: Buffer;
+  header: Record<string, unknown>;
+  /** byte ranges: the JSON header, the core arrays, and every chunk (12-byte head, deflated payload) */
+  json: [number, number];
+  arrays: [number, number];
+  chunks: { head: number; data: number; end: number; kind: number }[];
+}
+
+function traceLayout(bytes: Buffer): TraceLayout {
+  const n = bytes.readUInt32LE(12);
+  const header = JSON.parse(bytes.subarray(16, 16 + n).toString('utf8'));
+  const cores = header.geometry.cores as number;
+  const start = 16 + n + ((4 - ((16 + n) % 4)) % 4);
+  const chunks: TraceLayout['chunks'] = [];
+  for (let p = start + 8 * cores; p < bytes.length;) {
+    const zLen = bytes.readUInt32LE(p + 8);
+    chunks.push({ head: p, data: p + 12, end: p + 12 + zLen, kind: bytes.readUInt32LE(p) });
+    p += 12 + zLen;
+  }
+  return { bytes, header, json: [16, 16 + n], arrays: [start, start + 8 * cores], chunks };
+}
+
+/** The trace with its JSON header replaced (length and padding rewritten). */
+function withTraceHeader(t: TraceLayout, json: Buffer): Buffer {
+  const pad = (h: number) => (4 - ((16 + h) % 4)) % 4;
+  const head = Buffer.alloc(16 + json.length + pad(json.length));
+  t.bytes.copy(head, 0, 0, 12);
+  head.writeUInt32LE(json.length, 12);
+  json.copy(head, 16);
+  return Buffer.concat([head, t.bytes.subarray(t.arrays[0])]);
+}
+
+/** One frame chunk's payload inflated, mutated and deflated again (the decoder then sees the damage, not zlib). */
+function withMutatedFrame(t: TraceLayout, rand: () => number, ops: string[]): Buffer {
+  const frames = t.chunks.filter((c) => c.kind === 1);
+  const c = pick(rand, frames);
+  const raw = Buffer.from(inflateRawSync(t.bytes.subarray(c.data, c.end)));
+  let out: Buffer = raw;
+  const u = rand();
+  const pos = int(rand, raw.length);
+  if (u < 0.35) {
+    const bit = int(rand, 8);
+    out[pos] ^= 1 << bit;
+    ops.push(`frame@${c.head} flip@${pos}.${bit}`);
+  } else if (u < 0.6) {
+    const v = pick(rand, [0x00, 0x7f, 0x80, 0xff, 0x01]);
+    out[pos] = v;
+    ops.push(`frame@${c.head} set@${pos}=${v}`);
+  } else if (u < 0.75) {
+    out = raw.subarray(0, pos);
+    ops.push(`frame@${c.head} cut@${pos}`);
+  } else {
+    // a long varint (huge count or value) spliced in
+    const ins = Buffer.from(pick(rand, [[0xff, 0xff, 0xff, 0xff, 0x0f], [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01], [0xff, 0xff, 0x03], [0x90, 0x4e]]));
+    out = Buffer.concat([raw.subarray(0, pos), ins, raw.subarray(pos + (rand() < 0.5 ? ins.length : 0))]);
+    ops.push(`frame@${c.head} varint@${pos}:${ins.toString('hex')}`);
+  }
+  const z = deflateRawSync(out);
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(c.kind, 0);
+  // usually the length the payload really has (else the length check alone refuses it)
+  head.writeUInt32LE(rand() < 0.85 ? out.length : raw.length, 4);
+  head.writeUInt32LE(z.length, 8);
+  return Buffer.concat([t.bytes.subarray(0, c.head), head, z, t.bytes.subarray(c.end)]);
+}
+
+/** Byte-level damage aimed at one region of the file (or anywhere). */
+function withDamagedBytes(t: TraceLayout, rand: () => number, ops: string[]): Buffer {
+  const b = Buffer.from(t.bytes);
+  const regions: [string, number, number][] = [
+    ['prefix', 0, 16], ['json', ...t.json], ['arrays', ...t.arrays],
+    ...t.chunks.flatMap((c): [string, number, number][] => [['chunk-head', c.head, c.data], ['deflate', c.data, c.end]]),
+    ['anywhere', 0, b.length],
+  ];
+  const [what, lo, hi] = pick(rand, regions);
+  if (hi <= lo) return b;
+  if (rand() < 0.25) {
+    const cut = lo + int(rand, hi - lo);
+    ops.push(`cut@${cut} (${what})`);
+    return b.subarray(0, cut);
+  }
+  for (let k = 1 + int(rand, 3); k > 0; k--) {
+    const pos = lo + int(rand, hi - lo), bit = int(rand, 8);
+    b[pos] ^= 1 << bit;
+    ops.push(`flip@${pos}.${bit} (${what})`);
+  }
+  return b;
+}
+
+/** Throws (a fuzz failure) when a replay of a damaged trace prices something impossible. */
+function checkReplay(r: ChipRunResult): void {
+  const bad = (what: string): never => {
+    throw new Error(`replay accepted a damaged trace and priced ${what}`);
+  };
+  if (!(Number.isFinite(r.energy.per_frame_J) && r.energy.per_frame_J >= 0)) bad(`energy per frame ${r.energy.per_frame_J} J`);
+  for (const [k, v] of Object.entries(r.energy.breakdown_J)) if (!(Number.isFinite(v) && v >= 0)) bad(`energy ${k} ${v} J`);
+  if (!(Number.isFinite(r.latency.frame_s) && r.latency.frame_s >= 0)) bad(`latency ${r.latency.frame_s} s`);
+  for (const [k, v] of Object.entries(r.counts)) if (v !== null && !(Number.isFinite(v) && v >= 0)) bad(`count ${k} = ${v}`);
+}
+
+test('fuzz traces: truncation, bit flips in header and body, corrupted deflate frames, mutated header JSON → a sane replay or a one-line UserError naming the file', async () => {
+  const rand = mulberry32(SEED + 1);
+  // two small recordings: the hand-computed toy (2 chips), and a 4-core mesh toy over three frames
+  const recorded = [join(tmp, 'toy.trace'), join(tmp, 'mesh.trace')];
+  await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers', trace: recorded[0] });
+  const meshInputs = [0, 1, 2].map((k) => Float32Array.from({ length: 16 }, (_, i) => ((i * 7 + k * 3) % 11) / 10));
+  await emulateFrames(meshToyNet(), meshToyChip(), meshInputs, { timesteps: 6, trace: recorded[1] });
+  const chips = [toyChip(), meshToyChip()];
+  const f = new Fuzzer(SEED + 1);
+  const file = join(tmp, 'fuzz.trace');
+  recorded.forEach((rec, j) => {
+    const t = traceLayout(readFileSync(rec));
+    checkReplay(replayTrace(rec, chips[j]));
+    for (let i = 0; i < 200 * SCALE; i++) {
+      const ops: string[] = [];
+      const u = rand();
+      let bytes: Buffer;
+      if (u < 0.4) bytes = withMutatedFrame(t, rand, ops);
+      else if (u < 0.7) {
+        const m = mutateJson(t.header, rand);
+        bytes = withTraceHeader(t, m.bytes);
+        ops.push(...m.ops.map((o) => `header ${o}`));
+      } else bytes = withDamagedBytes(t, rand, ops);
+      writeFileSync(file, bytes);
+      f.attempt(`${rec} #${i} [${ops.join(', ')}]`, () => checkReplay(replayTrace(file, chips[j])), namesFile(file));
+    }
+  });
+  f.assertClean('traces', 20, 100);
+});
+
+/** The toy trace with its first frame replaced by `raw` (a hand-built payload). */
+function toyTraceWithFrame(raw: number[]): Buffer {
+  const t = traceLayout(readFileSync(join(PROJECT_ROOT, 'traces', 'toy.bin')));
+  const c = t.chunks[0];
+  const z = deflateRawSync(Buffer.from(raw));
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(1, 0);
+  head.writeUInt32LE(raw.length, 4);
+  head.writeUInt32LE(z.length, 8);
+  return Buffer.concat([t.bytes.subarray(0, c.head), head, z, t.bytes.subarray(c.end)]);
+}
+
+test('regression: corrupt trace frames found by the fuzzer are one-line UserErrors naming the file (were RangeError, a plain Error, or NaN/short frames priced silently)', () => {
+  // the toy trace: 4 ticks per frame, 2 cores of 2 neurons; a quiet tick is its number, 8 empty
+  // counter kinds, and empty drain / on-chip / off-chip lists
+  const quiet = (t: number) => [t, ...new Array(CORE_KINDS).fill(0), 0, 0, 0];
+  const frame = (ticks: number[][], tail: number[] = [0]) => [ticks.length, ...ticks.flat(), ...tail];
+  const four = [1, 2, 3, 4].map(quiet);
+  const file = join(tmp, 'regression.trace');
+  const refused = (raw: number[], re: RegExp) => {
+    writeFileSync(file, toyTraceWithFrame(raw));
+    assert.throws(() => replayTrace(file, toyChip()), (e: unknown) => e instanceof UserError && e.message.startsWith(file) && re.test(e.message) && !e.message.includes('\n'), String(re));
+  };
+  writeFileSync(file, toyTraceWithFrame(frame(four)));
+  assert.ok(replayTrace(file, toyChip()).energy.per_frame_J > 0, 'the hand-built quiet frame replays');
+  // a drain list of 2^32 - 1 entries in a few bytes: refused before allocating it
+  refused(frame([[1, ...new Array(CORE_KINDS).fill(0), 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0], ...four.slice(1)]), /tick 1 lists 4294967295 entries, more than the frame holds/);
+  // core 0 (2 neurons) with 99 active updates
+  const active = quiet(1);
+  active[1 + CK.active] = 1;
+  active.splice(2 + CK.active, 0, 0, 99);
+  refused(frame([active, ...four.slice(1)]), /tick 1 gives core 0 99 active neuron updates, but it has 2 neurons/);
+  // a counter of 2^31 would wrap to a negative count in the Int32Array
+  const wrap = quiet(1);
+  wrap[1 + CK.synops] = 1;
+  wrap.splice(2 + CK.synops, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x08);
+  refused(frame([wrap, ...four.slice(1)]), /a count of 2147483648 is beyond/);
+  // the simulator's own counts NaN
+  const nan = Buffer.alloc(8);
+  nan.writeDoubleLE(NaN);
+  refused(frame(four, [1, ...nan, ...Buffer.alloc(8)]), /a frame counts NaN SOPs/);
+  // three ticks in a frame of a 4-tick trace
+  refused(frame(four.slice(0, 3)), /a frame of 3 ticks, the header says 4/);
+  refused([...frame(four), 7, 7], /2 bytes after a frame's records/);
+});
+
+test('regression: a trace header without fingerprint.chip.core is refused naming the field (was a TypeError in the replay check)', () => {
+  const t = traceLayout(readFileSync(join(PROJECT_ROOT, 'traces', 'toy.bin')));
+  const h = structuredClone(t.header) as { fingerprint: { chip: Record<string, unknown> } };
+  delete h.fingerprint.chip.core;
+  const file = join(tmp, 'no-core.trace');
+  writeFileSync(file, withTraceHeader(t, Buffer.from(JSON.stringify(h))));
+  assert.throws(() => replayTrace(file, toyChip()), (e: unknown) => e instanceof UserError && e.message === `${file}: corrupt trace header (fingerprint.chip.core)`);
 });
 
 test.run();
