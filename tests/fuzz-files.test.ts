@@ -17,6 +17,16 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { ChipRunResult } from '../src/hw/account.ts';
 import { replayTrace } from '../src/hw/trace.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
+import { createHash } from 'node:crypto';
+import { buildDarknetNetwork, loadDarknetWeights, parseCfgText } from '../src/model/darknet.ts';
+import { foldBatchNorm } from '../src/model/fold.ts';
+import { shapeSize } from '../src/model/ir.ts';
+import { syntheticDarknetWeights } from '../src/model/synthetic.ts';
+import { calibrateInputs } from '../src/convert/calibrate.ts';
+import { convertNetwork, defaultSettings } from '../src/convert/convert.ts';
+import { encodeSnn, loadSnn } from '../src/convert/snn-file.ts';
+import type { SnnNetwork } from '../src/convert/snn-ir.ts';
+import { createSimulatorSync } from '../src/sim/simulator.ts';
 import { CK, CORE_KINDS } from '../src/sim/acct.ts';
 import { PROJECT_ROOT } from '../src/model/load.ts';
 import { meshToyChip, meshToyNet, toyChip, toyNet } from './helpers/toy-chip.ts';
@@ -268,6 +278,108 @@ test('regression: a trace header without fingerprint.chip.core is refused naming
   const file = join(tmp, 'no-core.trace');
   writeFileSync(file, withTraceHeader(t, Buffer.from(JSON.stringify(h))));
   assert.throws(() => replayTrace(file, toyChip()), (e: unknown) => e instanceof UserError && e.message === `${file}: corrupt trace header (fingerprint.chip.core)`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// .snn files
+
+const SMALL_CFG = `[net]\nwidth=32\nheight=32\nchannels=3\n[convolutional]\nbatch_normalize=1\nfilters=8\nsize=3\nstride=1\npad=1\nactivation=leaky\n[maxpool]\nsize=2\nstride=2\n[convolutional]\nbatch_normalize=1\nfilters=16\nsize=3\nstride=1\npad=1\nactivation=leaky\n[convolutional]\nfilters=30\nsize=1\nactivation=linear\n[region]\nanchors=1,1,2,2,3,3,4,4,5,5\nclasses=1\nnum=5\n`;
+
+/** A small converted network (the ANN embedded: the file stands alone) and an input for it. */
+function smallSnn(): { snn: SnnNetwork; input: Float32Array } {
+  const net = buildDarknetNetwork(parseCfgText(SMALL_CFG, 'small.cfg'), 'small.cfg');
+  loadDarknetWeights(net, syntheticDarknetWeights(net, 7), 'small.weights');
+  foldBatchNorm(net);
+  const rand = mulberry32(SEED + 9);
+  const input = Float32Array.from({ length: shapeSize(net.input) }, () => rand());
+  return { snn: convertNetwork(net, calibrateInputs(net, [input], ['noise']), defaultSettings()), input };
+}
+
+/** The .snn with its header replaced by `json` (an object's text): re-signed when it parses to one. */
+function withSnnHeader(good: Buffer, json: Buffer): Buffer {
+  let text = json.toString('utf8');
+  try {
+    const h = JSON.parse(text);
+    if (typeof h === 'object' && h !== null && !Array.isArray(h) && Object.keys(h).length > 0 && !('headerSha256' in h)) {
+      // appended last, as the writer does: the reader drops it and hashes the rest
+      text = text.replace(/\}\s*$/, `,"headerSha256":"${createHash('sha256').update(JSON.stringify(h)).digest('hex')}"}`);
+    }
+  } catch {
+    // left unsigned: the JSON error is what the reader should report
+  }
+  const hb = Buffer.from(text, 'utf8');
+  const hLen = good.readUInt32LE(12);
+  const blobStart = 16 + hLen + ((8 - ((16 + hLen) % 8)) % 8);
+  const prefix = Buffer.from(good.subarray(0, 16));
+  prefix.writeUInt32LE(hb.length, 12);
+  return Buffer.concat([prefix, hb, Buffer.alloc((8 - ((16 + hb.length) % 8)) % 8), good.subarray(blobStart)]);
+}
+
+/** Throws (a fuzz failure) unless an accepted network has finite parameters and runs. */
+function checkSnn(snn: SnnNetwork, input: Float32Array): void {
+  for (const l of snn.layers) {
+    if (l.kind !== 'conv') continue;
+    for (const [what, a] of [['weights', l.weights], ['biases', l.biases]] as const) for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) throw new Error(`accepted layer ${l.index} ${what}[${i}] = ${a[i]}`);
+  }
+  const sim = createSimulatorSync(snn);
+  sim.reset(input);
+  sim.run(3);
+  for (const r of sim.readout()) for (const v of r) if (!Number.isFinite(v)) throw new Error(`accepted network reads out ${v}`);
+}
+
+test('fuzz .snn files: header bit flips, truncation, weights-region flips, re-signed header and blob mutations → a network that runs or a one-line UserError naming the file', () => {
+  const rand = mulberry32(SEED + 2);
+  const { snn, input } = smallSnn();
+  const good = encodeSnn(snn);
+  const hLen = good.readUInt32LE(12);
+  const header = JSON.parse(good.subarray(16, 16 + hLen).toString('utf8')) as Record<string, unknown>;
+  const blobStart = 16 + hLen + ((8 - ((16 + hLen) % 8)) % 8);
+  const file = join(tmp, 'fuzz.snn');
+  writeFileSync(file, good);
+  checkSnn(loadSnn(file), input);
+  const f = new Fuzzer(SEED + 2);
+  for (let i = 0; i < 300 * SCALE; i++) {
+    const ops: string[] = [];
+    let bytes: Buffer;
+    const u = rand();
+    if (u < 0.25) {
+      // raw damage: the checksums and the prefix checks must catch it
+      bytes = Buffer.from(good);
+      const region = pick(rand, [[0, 16, 'prefix'], [16, 16 + hLen, 'header'], [blobStart, good.length, 'weights']] as const);
+      if (rand() < 0.3) {
+        const cut = int(rand, good.length);
+        bytes = bytes.subarray(0, cut);
+        ops.push(`cut@${cut}`);
+      } else {
+        for (let k = 1 + int(rand, 3); k > 0; k--) {
+          const pos = region[0] + int(rand, region[1] - region[0]), bit = int(rand, 8);
+          bytes[pos] ^= 1 << bit;
+          ops.push(`flip@${pos}.${bit} (${region[2]})`);
+        }
+      }
+    } else if (u < 0.75) {
+      // the header's fields mutated, then signed as a writer would: the field checks are what is tested
+      const { headerSha256: _sig, ...unsigned } = header;
+      const m = mutateJson(unsigned, rand);
+      bytes = withSnnHeader(good, m.bytes);
+      ops.push(...m.ops);
+    } else {
+      // weights flipped (exponent bits often: NaN, Infinity, huge) with both checksums made to match
+      const blob = Buffer.from(good.subarray(blobStart));
+      for (let k = 1 + int(rand, 4); k > 0; k--) {
+        const pos = int(rand, blob.length);
+        const bit = rand() < 0.6 ? ((pos & 3) === 3 ? 6 : 7) : int(rand, 8);
+        blob[pos] ^= 1 << bit;
+        ops.push(`weights flip@${pos}.${bit}`);
+      }
+      const { headerSha256: _sig, ...h } = header;
+      h.blobSha256 = createHash('sha256').update(blob).digest('hex');
+      bytes = Buffer.concat([withSnnHeader(good, Buffer.from(JSON.stringify(h))).subarray(0, blobStart), blob]);
+    }
+    writeFileSync(file, bytes);
+    f.attempt(`snn #${i} [${ops.join(', ')}]`, () => checkSnn(loadSnn(file), input), namesFile(file));
+  }
+  f.assertClean('.snn files', 10, 100);
 });
 
 test.run();
