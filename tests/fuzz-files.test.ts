@@ -27,6 +27,9 @@ import { convertNetwork, defaultSettings } from '../src/convert/convert.ts';
 import { encodeSnn, loadSnn } from '../src/convert/snn-file.ts';
 import type { SnnNetwork } from '../src/convert/snn-ir.ts';
 import { createSimulatorSync } from '../src/sim/simulator.ts';
+import { applyThresholdsFile, spikingLayers, THRESHOLDS_FORMAT, THRESHOLDS_VERSION } from '../src/tune/thresholds-file.ts';
+import type { EvalResult } from '../src/detect/map.ts';
+import { runEval } from '../src/cli/eval.ts';
 import { CK, CORE_KINDS } from '../src/sim/acct.ts';
 import { PROJECT_ROOT } from '../src/model/load.ts';
 import { meshToyChip, meshToyNet, toyChip, toyNet } from './helpers/toy-chip.ts';
@@ -380,6 +383,154 @@ test('fuzz .snn files: header bit flips, truncation, weights-region flips, re-si
     f.attempt(`snn #${i} [${ops.join(', ')}]`, () => checkSnn(loadSnn(file), input), namesFile(file));
   }
   f.assertClean('.snn files', 10, 100);
+});
+
+// ---------------------------------------------------------------------------------------------
+// thresholds files
+
+test('fuzz thresholds files: mutated JSON → thresholds that apply and run (two-phase switch included) or a one-line UserError naming the file', () => {
+  const rand = mulberry32(SEED + 3);
+  const { snn, input } = smallSnn();
+  const original = {
+    format: THRESHOLDS_FORMAT, version: THRESHOLDS_VERSION,
+    model: { model: join(tmp, 'small.cfg'), size: 32 },
+    network: { name: snn.ann.name, input: [snn.ann.input.w, snn.ann.input.h] },
+    settings: snn.settings, compensate: true, twoPhase: true, tSwitch: 2, timesteps: 8,
+    layers: spikingLayers(snn).map((l, k) => ({ snnLayer: l.index, name: l.name, group: k, scale: 0.75 + 0.25 * k, scale2: 1.25 - 0.125 * k })),
+    objective: { wSop: 0.5 }, search: { method: 'bo', seed: 1, budget: 8, calibration: ['noise'] }, result: { ap: 0.5 },
+  };
+  const file = join(tmp, 'fuzz.thresholds.json');
+  const run = () => {
+    const applied = applyThresholdsFile(snn, file);
+    for (const l of spikingLayers(applied.snn)) if (!(Number.isFinite(l.vthPos) && l.vthPos > 0)) throw new Error(`accepted: layer ${l.index} vthPos ${l.vthPos}`);
+    const sim = applied.wrap(createSimulatorSync(applied.snn));
+    sim.reset(input);
+    sim.run(4); // past the switch
+    for (const r of sim.readout()) for (const v of r) if (!Number.isFinite(v)) throw new Error(`accepted thresholds read out ${v}`);
+  };
+  writeFileSync(file, JSON.stringify(original));
+  run();
+  const f = new Fuzzer(SEED + 3);
+  for (let i = 0; i < 400 * SCALE; i++) {
+    const { bytes, ops } = mutateJson(original, rand);
+    writeFileSync(file, bytes);
+    f.attempt(`thresholds #${i} [${ops.join(', ')}]`, run, namesFile(file));
+  }
+  f.assertClean('thresholds files', 20, 100);
+});
+
+// ---------------------------------------------------------------------------------------------
+// detections and ground-truth files, through eval
+
+/** Text damage for XML and label files: truncation, byte flips, a token spliced in, a number replaced. */
+function mutateText(text: string, rand: () => number, tokens: readonly string[]): { text: string; ops: string[] } {
+  let t = text;
+  const ops: string[] = [];
+  for (let k = 1 + int(rand, 3); k > 0; k--) {
+    const u = rand(), at = int(rand, t.length + 1);
+    if (u < 0.15) {
+      t = t.slice(0, at);
+      ops.push(`cut@${at}`);
+    } else if (u < 0.3) {
+      const b = Buffer.from(t, 'utf8');
+      const pos = int(rand, Math.max(1, b.length)), bit = int(rand, 8);
+      if (b.length) b[pos] ^= 1 << bit;
+      t = b.toString('utf8');
+      ops.push(`flip@${pos}.${bit}`);
+    } else if (u < 0.55) {
+      const tok = pick(rand, tokens);
+      t = t.slice(0, at) + tok + t.slice(at + int(rand, 3));
+      ops.push(`insert@${at}:${JSON.stringify(tok)}`);
+    } else {
+      const nums = [...t.matchAll(/-?\d+(\.\d+)?/g)];
+      if (!nums.length) continue;
+      const m = pick(rand, nums);
+      const v = pick(rand, ['-1', '0', '1e400', 'NaN', '1e308', '', 'x', '-0', '0x10', '99999', '1,2', '0.5']);
+      t = t.slice(0, m.index) + v + t.slice(m.index! + m[0].length);
+      ops.push(`number@${m.index}:${m[0]}->${v}`);
+    }
+  }
+  return { text: t, ops };
+}
+
+/** Throws (a fuzz failure) when an evaluation of accepted files says something impossible. */
+function checkEval(r: EvalResult): void {
+  // VOC07 sums 11 × p/11 as the devkit does: a perfect AP may come out 1 + 2^-52
+  const unit = (v: number | null) => v === null || (Number.isFinite(v) && v >= 0 && v <= 1 + 1e-12);
+  if (!unit(r.map)) throw new Error(`accepted: mAP ${r.map}`);
+  for (const c of r.perClass) if (!unit(c.ap)) throw new Error(`accepted: class ${c.className} AP ${c.ap}`);
+  for (const k of ['images', 'detections', 'truthBoxes', 'ignoredTruth'] as const) if (!(Number.isInteger(r[k]) && r[k] >= 0)) throw new Error(`accepted: ${k} ${r[k]}`);
+}
+
+test('fuzz eval files: mutated detections, COCO, reference-detections, VOC XML and YOLO label files → a score in [0, 1] or a one-line UserError naming the file', () => {
+  const rand = mulberry32(SEED + 4);
+  const box = (x: number, y: number, cls: string, score: number) => ({ x, y, w: 20, h: 16, score, class: cls });
+  const detections = {
+    model: 'yolov2-tiny-voc', engine: 'snn', size: 416, classes: ['dog', 'cat'],
+    images: [
+      { file: 'photos/a.jpg', width: 120, height: 90, detections: [box(10, 10, 'dog', 0.9), box(50, 40, 'cat', 0.6), box(12, 11, 'dog', 0.3)] },
+      { file: 'photos/b.jpg', width: 100, height: 100, detections: [box(30, 30, 'cat', 0.8)] },
+    ],
+  };
+  const coco = {
+    images: [{ id: 1, file_name: 'a.jpg', width: 120, height: 90 }, { id: 2, file_name: 'b.jpg', width: 100, height: 100 }],
+    annotations: [
+      { id: 1, image_id: 1, category_id: 1, bbox: [11, 10, 19, 16], iscrowd: 0, area: 304 },
+      { id: 2, image_id: 1, category_id: 2, bbox: [52, 41, 18, 15], iscrowd: 0 },
+      { id: 3, image_id: 2, category_id: 2, bbox: [29, 31, 20, 16], iscrowd: 1 },
+    ],
+    categories: [{ id: 1, name: 'dog' }, { id: 2, name: 'cat' }],
+  };
+  const reference = { ...detections, engine: 'ann', images: detections.images.map((im) => ({ ...im, detections: im.detections.slice(0, 2) })) };
+  const voc = (w: number, h: number, objects: [string, number, number, number, number, number][]) =>
+    `<annotation>\n  <filename>x.jpg</filename>\n  <size><width>${w}</width><height>${h}</height><depth>3</depth></size>\n` +
+    objects.map(([n, d, x0, y0, x1, y1]) => `  <object>\n    <name>${n}</name>\n    <difficult>${d}</difficult>\n    <bndbox><xmin>${x0}</xmin><ymin>${y0}</ymin><xmax>${x1}</xmax><ymax>${y1}</ymax></bndbox>\n  </object>\n`).join('') +
+    '</annotation>\n';
+  const vocFiles = { 'a.xml': voc(120, 90, [['dog', 0, 11, 11, 30, 26], ['cat', 1, 51, 41, 70, 56]]), 'b.xml': voc(100, 100, [['cat', 0, 31, 31, 50, 46]]) };
+  const yoloFiles = { 'a.txt': '0 0.17 0.2 0.16 0.18\n1 0.5 0.53 0.16 0.17\n', 'b.txt': '1 0.4 0.38 0.2 0.16\n' };
+  const XML_TOKENS = ['<', '>', '</object>', '<object>', '<name></name>', '&amp;', '&#0;', '<!--', '-->', '<![CDATA[', ']]>', '<?xml version="1.0"?>', '"', '<bndbox/>', '<size>', '</annotation>', '\u0000'];
+  const TXT_TOKENS = ['\n', ' ', '\t', '-1 ', '0 ', '9 ', '1e999', 'nan', ' 0.5', '\r\n', '#', 'x'];
+  const dir = join(tmp, 'eval');
+  mkdirSync(join(dir, 'voc'), { recursive: true });
+  mkdirSync(join(dir, 'yolo'), { recursive: true });
+  const paths = { dets: join(dir, 'dets.json'), coco: join(dir, 'coco.json'), ref: join(dir, 'ref.json') };
+  const writeAll = () => {
+    writeFileSync(paths.dets, JSON.stringify(detections));
+    writeFileSync(paths.coco, JSON.stringify(coco));
+    writeFileSync(paths.ref, JSON.stringify(reference));
+    for (const [n, t] of Object.entries(vocFiles)) writeFileSync(join(dir, 'voc', n), t);
+    for (const [n, t] of Object.entries(yoloFiles)) writeFileSync(join(dir, 'yolo', n), t);
+  };
+  const truths = [paths.coco, paths.ref, join(dir, 'voc'), join(dir, 'yolo')];
+  writeAll();
+  for (const truth of truths) checkEval(runEval({ detections: paths.dets, truth, metric: 'voc', names: undefined }).result);
+  const f = new Fuzzer(SEED + 4);
+  for (let i = 0; i < 300 * SCALE; i++) {
+    writeAll();
+    const truth = pick(rand, truths);
+    const metric = pick(rand, ['voc07', 'voc', 'coco'] as const);
+    const target = rand() < 0.35 ? 'dets' : truth === paths.coco ? 'coco' : truth === paths.ref ? 'ref' : truth.endsWith('voc') ? 'voc' : 'yolo';
+    let ops: string[];
+    let damaged: string;
+    if (target === 'voc' || target === 'yolo') {
+      const name = pick(rand, target === 'voc' ? ['a.xml', 'b.xml'] : ['a.txt', 'b.txt']);
+      const src = target === 'voc' ? vocFiles[name as 'a.xml'] : yoloFiles[name as 'a.txt'];
+      const m = mutateText(src, rand, target === 'voc' ? XML_TOKENS : TXT_TOKENS);
+      damaged = join(dir, target, name);
+      writeFileSync(damaged, m.text);
+      ops = m.ops;
+    } else {
+      const m = mutateJson(target === 'dets' ? detections : target === 'coco' ? coco : reference, rand);
+      damaged = paths[target];
+      writeFileSync(damaged, m.bytes);
+      ops = m.ops;
+    }
+    // a damaged file may be refused where it is used: the detections file's class list is applied
+    // to the labels of a YOLO directory, and a label beyond it is refused naming the label's line
+    const namesAnInput = (msg: string) => (msg.includes(damaged) || msg.includes(truth) ? null : `the message names neither ${damaged} nor ${truth}`);
+    f.attempt(`eval #${i} ${metric} ${target} [${ops.join(', ')}]`, () => checkEval(runEval({ detections: paths.dets, truth, metric, names: undefined }).result), namesAnInput);
+  }
+  f.assertClean('eval files', 20, 100);
 });
 
 test.run();
