@@ -30,6 +30,14 @@ import { createSimulatorSync } from '../src/sim/simulator.ts';
 import { applyThresholdsFile, spikingLayers, THRESHOLDS_FORMAT, THRESHOLDS_VERSION } from '../src/tune/thresholds-file.ts';
 import type { EvalResult } from '../src/detect/map.ts';
 import { runEval } from '../src/cli/eval.ts';
+import { faceSamplePhotos } from '../src/model/faceapi.ts';
+import { captureCli, runBinAsync } from './helpers/cli.ts';
+import type { CommandModule } from 'yargs';
+import { runCommand } from '../src/cli/run.ts';
+import { convergenceCommand } from '../src/cli/convergence.ts';
+import { sweepCommand } from '../src/cli/sweep.ts';
+import { evalCommand } from '../src/cli/eval.ts';
+import { writeFileAtomic } from '../src/util/atomic.ts';
 import { CK, CORE_KINDS } from '../src/sim/acct.ts';
 import { PROJECT_ROOT } from '../src/model/load.ts';
 import { meshToyChip, meshToyNet, toyChip, toyNet } from './helpers/toy-chip.ts';
@@ -531,6 +539,144 @@ test('fuzz eval files: mutated detections, COCO, reference-detections, VOC XML a
     f.attempt(`eval #${i} ${metric} ${target} [${ops.join(', ')}]`, () => checkEval(runEval({ detections: paths.dets, truth, metric, names: undefined }).result), namesAnInput);
   }
   f.assertClean('eval files', 20, 100);
+});
+
+// ---------------------------------------------------------------------------------------------
+// numeric flags and output paths, through the CLI
+
+/** Where a stack frame or an internal error would show in a CLI case's output. */
+const STACK_FRAME = /\n\s+at |node:internal|\.ts:\d+|\b(TypeError|RangeError|ReferenceError|SyntaxError)\b|Maximum call stack/;
+
+interface CliCase {
+  name: string;
+  args: string[];
+  /** 0: the value is valid (the run must succeed); 2: refused, and the one error line matches `names` */
+  code: 0 | 2;
+  names?: RegExp;
+}
+
+/** every CLI case of this file and what it printed: the last test scans them all for stack frames */
+const cliRuns: { name: string; out: string; err: string }[] = [];
+
+/** The number yargs makes of a `type: 'number'` flag's text (hex included, '' → 0). */
+const asYargsNumber = (v: string) => (v.trim() === '' ? 0 : Number(v));
+
+/** Bad (and a few good) values for numeric flags. */
+const NUMERIC_VALUES = ['-1', '1e400', 'NaN', '0x10', '', '1,2', 'abc', '-0', '0', '3.5', '0.5', '1e3', '96', '4294967296', 'Infinity'];
+
+test('fuzz numeric flags and output paths through the CLI: exit 2 with one neuroemu: line naming the flag, or 0 where the value is valid', async () => {
+  const rand = mulberry32(SEED + 5);
+  const photo = faceSamplePhotos()[0];
+  const dir = join(tmp, 'cli');
+  mkdirSync(dir, { recursive: true });
+  const dets = join(dir, 'dets.json');
+  writeFileSync(dets, JSON.stringify({ model: 'face', engine: 'ann', size: 64, images: [{ file: 'a.jpg', width: 100, height: 100, detections: [{ x: 10, y: 10, w: 20, h: 20, score: 0.9, class: 'face' }] }] }));
+  const chipFile = join(dir, 'chip.json');
+  writeFileSync(chipFile, readFileSync(join(CHIPS_DIR, 'loihi.json')));
+  const snn = ['detect', photo, '--size', '64', '--engine', 'snn', '--calib', photo];
+  const isInt = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
+  // per flag: the command around it and whether a value is valid (README / --help ranges); `thenCode`:
+  // the exit of a valid value (sweep and run are kept from running by a later refusal)
+  const flags: { flag: string; argv: (v: string) => string[]; valid: (v: string) => boolean; thenCode?: 0 | 2 }[] = [
+    { flag: '--size', argv: (v) => ['info', 'face', '--size', v], valid: (v) => isInt(asYargsNumber(v), 32, 4096) && asYargsNumber(v) % 32 === 0 },
+    { flag: '--threshold', argv: (v) => ['detect', photo, '--size', '64', '--threshold', v], valid: (v) => asYargsNumber(v) >= 0 && asYargsNumber(v) <= 1 },
+    { flag: '--timesteps', argv: (v) => [...snn, '--timesteps', v], valid: (v) => isInt(asYargsNumber(v), 1, 1_000_000) },
+    { flag: '--seed', argv: (v) => [...snn, '--timesteps', '2', '--seed', v], valid: (v) => isInt(asYargsNumber(v), 0, 2 ** 32 - 1) },
+    { flag: '--candidate-threshold', argv: (v) => [...snn, '--timesteps', '2', '--candidate-threshold', v], valid: (v) => asYargsNumber(v) >= 0 && asYargsNumber(v) <= 1 },
+    // --checkpoints is a list: every comma-separated entry an integer tick in 1..--timesteps
+    { flag: '--checkpoints', argv: (v) => [...snn, '--timesteps', '4', '--checkpoints', v], valid: (v) => v.split(',').filter((x) => x.trim() !== '').every((x) => isInt(Number(x), 1, 4)) },
+    { flag: '--iou', argv: (v) => ['eval', dets, '--truth', dets, '--iou', v], valid: (v) => asYargsNumber(v) > 0 && asYargsNumber(v) < 1 },
+    { flag: '--rate', argv: (v) => ['map', '--chip', 'loihi', '--size', '64', '--calib', photo, '--rate', v], valid: (v) => Number.isFinite(asYargsNumber(v)) && asYargsNumber(v) >= 0 },
+    { flag: '--max-points', argv: (v) => ['sweep', '--vary', 'core.neurons=1:100000:1', '--out', join(dir, 'never.csv'), '--max-points', v], valid: (v) => isInt(asYargsNumber(v), 1, 1_000_000), thenCode: 2 },
+    { flag: '--workers', argv: (v) => ['run', '--timesteps', '2', '--chip', 'nosuchchip', '--workers', v], valid: (v) => isInt(asYargsNumber(v), 0, Infinity), thenCode: 2 },
+  ];
+  const cases: CliCase[] = [];
+  for (const k of [0, 1]) {
+    for (const f of flags) {
+      // the second round takes another value than the first
+      let v = pick(rand, NUMERIC_VALUES);
+      if (k === 1) while (cases.some((c) => c.name === `${f.flag} ${JSON.stringify(v)}`)) v = pick(rand, NUMERIC_VALUES);
+      const valid = f.valid(v);
+      const escaped = f.flag.replace(/-/g, '\\-');
+      cases.push({ name: `${f.flag} ${JSON.stringify(v)}`, args: f.argv(v), code: valid ? (f.thenCode ?? 0) : 2, names: valid ? (f.thenCode ? /./ : undefined) : new RegExp(`${escaped}\\b`) });
+    }
+  }
+  const notADir = join(dir, 'plain-file');
+  writeFileSync(notADir, 'x');
+  const created = join(dir, 'new', 'deeper', 'dets.json');
+  cases.push(
+    { name: 'output is a directory', args: ['detect', photo, '--size', '64', '--json', dir], code: 2, names: /is a directory/ },
+    { name: 'output under a missing directory (created)', args: ['detect', photo, '--size', '64', '--json', created], code: 0 },
+    { name: 'output under a regular file', args: ['detect', photo, '--size', '64', '--json', join(notADir, 'd.json')], code: 2, names: /plain-file is a file, not a directory/ },
+    { name: 'output is /dev/full', args: ['detect', photo, '--size', '64', '--json', '/dev/full'], code: 2, names: /\/dev\/full.*ENOSPC/ },
+    { name: 'svg to /dev/full', args: ['map', '--chip', 'loihi', '--size', '64', '--calib', photo, '--svg', '/dev/full'], code: 2, names: /\/dev\/full/ },
+    { name: 'output over the chip file read', args: ['map', '--chip', chipFile, '--size', '64', '--calib', photo, '--json', chipFile], code: 2, names: /chip\.json/ },
+    { name: 'eval output over its truth', args: ['eval', dets, '--truth', dets, '--json', dets], code: 2, names: /dets\.json/ },
+    { name: 'eval output is a directory', args: ['eval', dets, '--truth', dets, '--json', dir], code: 2, names: /is a directory/ },
+  );
+  const results: { c: CliCase; r: { code: number | null; out: string; err: string } }[] = [];
+  // two at a time: the machine has two cores
+  let next = 0;
+  const lane = async () => {
+    while (next < cases.length) {
+      const c = cases[next++];
+      results.push({ c, r: await runBinAsync(...c.args) });
+    }
+  };
+  await Promise.all([lane(), lane()]);
+  if (process.env.FUZZ_VERBOSE) for (const { c, r } of results) process.stderr.write(`cli ${c.name}: exit ${r.code} ${r.err.trimEnd().split('\n').pop()}\n`);
+  const problems: string[] = [];
+  for (const { c, r } of results) {
+    cliRuns.push({ name: c.name, out: r.out, err: r.err });
+    const errors = r.err.split('\n').filter((l) => l.startsWith('neuroemu: '));
+    const lastLine = r.err.trimEnd().split('\n').pop() ?? '';
+    if (r.code !== c.code) problems.push(`${c.name}: exit ${r.code}, expected ${c.code}: ${r.err.slice(-300)}`);
+    else if (c.code === 2 && (errors.length !== 1 || lastLine !== errors[0])) problems.push(`${c.name}: expected one neuroemu: line, last on stderr: ${r.err.slice(-300)}`);
+    else if (c.code === 2 && c.names && !c.names.test(errors[0])) problems.push(`${c.name}: ${JSON.stringify(errors[0])} does not match ${c.names}`);
+    else if (c.code === 2 && /\b\w*Error: /.test(errors[0])) problems.push(`${c.name}: an error's name inside the message: ${errors[0]}`);
+    else if (c.code === 0 && errors.length) problems.push(`${c.name}: exit 0 but ${errors[0]}`);
+  }
+  assert.equal(problems, [], problems.join('\n'));
+  assert.ok(readFileSync(dets, 'utf8').includes('"engine":"ann"'), 'the file an output was aimed at is untouched');
+  assert.ok(JSON.parse(readFileSync(created, 'utf8')).images.length === 1, 'the missing directories were created and the file written');
+  assert.ok(JSON.parse(readFileSync(chipFile, 'utf8')).name === 'loihi');
+});
+
+test('regression: run, convergence and sweep refuse a --candidate-threshold outside [0, 1], and run a negative or fractional --workers, before any work (were accepted)', async () => {
+  const cases: [CommandModule<never, never>, string[], RegExp][] = [
+    [runCommand as never, ['run', '--workers', '-1', '--timesteps', '2'], /^--workers: -1 must be an integer >= 0$/],
+    [runCommand as never, ['run', '--workers', '1.5', '--timesteps', '2'], /^--workers: 1\.5 must be an integer >= 0$/],
+    [runCommand as never, ['run', '--candidate-threshold', '2', '--timesteps', '2'], /^--candidate-threshold: 2 must be between 0 and 1$/],
+    [convergenceCommand as never, ['convergence', '--candidate-threshold', '-0.5', '--timesteps', '2', '--csv', join(tmp, 'c.csv'), '--svg', join(tmp, 'c.svg')], /^--candidate-threshold: -0\.5 must be between 0 and 1$/],
+    [sweepCommand as never, ['sweep', '--vary', 'timesteps=2,4', '--candidate-threshold', '1.5', '--out', join(tmp, 'never.csv')], /^--candidate-threshold: 1\.5 must be between 0 and 1$/],
+  ];
+  for (const [command, argv, re] of cases) {
+    const t0 = performance.now();
+    await captureCli(command, argv).then(
+      () => assert.unreachable(`${argv.join(' ')} was accepted`),
+      (e: unknown) => assert.ok(e instanceof UserError && re.test(e.message), `${argv.join(' ')}: ${(e as Error).stack}`),
+    );
+    // refused up front: no conversion ran (that takes seconds)
+    assert.ok(performance.now() - t0 < 1500, `${argv.join(' ')}: refused after ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+});
+
+test('regression: an output path under a regular file says so (was "cannot write (EEXIST)"), and eval no longer wraps the write error in "cannot write: UserError: …"', async () => {
+  const plain = join(tmp, 'a-file');
+  writeFileSync(plain, 'x');
+  assert.throws(() => writeFileAtomic(join(plain, 'out.json'), '{}'), (e: unknown) => e instanceof UserError && e.message === `${join(plain, 'out.json')}: cannot write: a part of ${plain} is a file, not a directory`);
+  const dets = join(tmp, 'eval-dets.json');
+  writeFileSync(dets, JSON.stringify({ model: 'face', engine: 'ann', size: 64, images: [{ file: 'a.jpg', width: 10, height: 10, detections: [] }] }));
+  await captureCli(evalCommand as never, ['eval', dets, '--truth', dets, '--json', tmp]).then(
+    () => assert.unreachable('a directory was accepted as --json'),
+    (e: unknown) => assert.ok(e instanceof UserError && e.message === `${tmp}: is a directory, not a file to write`, (e as Error).message),
+  );
+});
+
+test('no CLI case of this file printed a stack frame or an internal error (stdout and stderr scanned)', () => {
+  assert.ok(cliRuns.length >= 20, `only ${cliRuns.length} CLI cases ran`);
+  const leaks = cliRuns.filter((r) => STACK_FRAME.test(r.out + r.err)).map((r) => `${r.name}: ${(r.out + r.err).slice(0, 400)}`);
+  assert.equal(leaks, [], leaks.join('\n'));
 });
 
 test.run();
