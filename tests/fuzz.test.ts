@@ -15,6 +15,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { UserError } from '../src/util/errors.ts';
 import { mulberry32 } from '../src/util/rng.ts';
+import { FUZZ_SCALE, Fuzzer, int, pick, type Rand } from './helpers/fuzzer.ts';
 import { buildDarknetNetwork, darknetWeightFloats, loadDarknetWeights, parseCfgText } from '../src/model/darknet.ts';
 import { defaultFaceManifest, faceApiPackageDir, faceSamplePhotos, loadFaceDetector } from '../src/model/faceapi.ts';
 import { foldBatchNorm } from '../src/model/fold.ts';
@@ -26,53 +27,9 @@ import { parseAxes, validatePoints } from '../src/sweep/space.ts';
 import { mergeResults, readResults } from '../src/sweep/results.ts';
 
 const SEED = 20240611;
-const SCALE = Math.max(1, Number(process.env.FUZZ_SCALE ?? 1) || 1);
-// A hang guard, not a speed test: generous enough for a loaded 2-core CI machine (attempts take ~0.1 s).
-const ATTEMPT_LIMIT_MS = 30000;
+const SCALE = FUZZ_SCALE;
 const tmp = mkdtempSync(join(tmpdir(), 'neuroemu-fuzz-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
-
-type Rand = () => number;
-const int = (rand: Rand, n: number) => Math.floor(rand() * n);
-const pick = <T>(rand: Rand, xs: readonly T[]): T => xs[int(rand, xs.length)];
-
-/** Runs attempts, collecting failures (anything but success or a one-line UserError, or too slow). */
-class Fuzzer {
-  failures: string[] = [];
-  ok = 0;
-  refused = 0;
-  slowestMs = 0;
-  /** refusal messages with numbers and paths blurred, counted (FUZZ_VERBOSE=1 prints them) */
-  reasons = new Map<string, number>();
-  attempt(label: string, fn: () => void): void {
-    const t0 = performance.now();
-    try {
-      fn();
-      this.ok++;
-    } catch (e) {
-      if (e instanceof UserError && !/[\r\n]/.test(e.message) && e.message.length > 0) {
-        this.refused++;
-        const key = e.message.replace(/^\S+: /, '').replace(/"[^"]*"/g, '"…"').replace(/-?\d+(\.\d+)?(e[+-]?\d+)?/g, 'N').slice(0, 90);
-        this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
-      }
-      else this.failures.push(`${label}: ${e instanceof Error ? e.stack?.split('\n').slice(0, 4).join(' | ') : String(e)}`);
-    }
-    const ms = performance.now() - t0;
-    this.slowestMs = Math.max(this.slowestMs, ms);
-    if (ms > ATTEMPT_LIMIT_MS) this.failures.push(`${label}: took ${ms.toFixed(0)} ms (limit ${ATTEMPT_LIMIT_MS})`);
-  }
-  assertClean(what: string, minOk = 1, minRefused = 1): void {
-    if (process.env.FUZZ_VERBOSE) {
-      const top = [...this.reasons].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, n]) => `    ${n} × ${k}`).join('\n');
-      process.stderr.write(`${what}: ${this.ok} accepted, ${this.refused} refused, slowest ${this.slowestMs.toFixed(0)} ms\n${top}\n`);
-    }
-    const head = this.failures.slice(0, 8).join('\n  ');
-    assert.is(this.failures.length, 0, `${what}: ${this.failures.length} failures (seed ${SEED}):\n  ${head}`);
-    // the fuzzer must exercise both outcomes, or it is not testing what it claims
-    assert.ok(this.ok >= minOk, `${what}: only ${this.ok} mutated inputs were accepted`);
-    assert.ok(this.refused >= minRefused, `${what}: only ${this.refused} mutated inputs were refused`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // consistency of an accepted network
@@ -232,11 +189,11 @@ const BUNDLED = ['yolov2-tiny-voc', 'yolov2-tiny', 'yolov3-tiny'];
 test('fuzz cfg: mutated bundled cfgs build a self-consistent network or throw a UserError', () => {
   const rand = mulberry32(SEED);
   const perCfg = 250 * SCALE;
-  const total = new Fuzzer();
+  const total = new Fuzzer(SEED);
   for (const name of BUNDLED) {
     const file = join(BUNDLED_CFG_DIR, `${name}.cfg`);
     const original = readFileSync(file, 'utf8');
-    const f = new Fuzzer();
+    const f = new Fuzzer(SEED);
     checkNetwork(buildDarknetNetwork(parseCfgText(original, file), file));
     for (let i = 0; i < perCfg; i++) {
       const { text, ops } = mutateCfg(original, rand);
@@ -254,7 +211,7 @@ test('fuzz cfg: mutated bundled cfgs build a self-consistent network or throw a 
 
 test('fuzz cfg: through loadModel (file on disk, --size, names), fewer attempts', () => {
   const rand = mulberry32(SEED + 1);
-  const f = new Fuzzer();
+  const f = new Fuzzer(SEED);
   for (let i = 0; i < 40 * SCALE; i++) {
     const name = pick(rand, BUNDLED);
     const { text, ops } = mutateCfg(readFileSync(join(BUNDLED_CFG_DIR, `${name}.cfg`), 'utf8'), rand, 1);
@@ -295,7 +252,7 @@ function fuzzWeights(label: string, mk: () => Network, iterations: number, seed:
   const regions = weightRegions(mk());
   assert.is(regions[regions.length - 1].end, buf.length);
   assert.is(buf.length, 20 + 4 * darknetWeightFloats(mk()));
-  const f = new Fuzzer();
+  const f = new Fuzzer(SEED);
   for (let i = 0; i < iterations; i++) {
     const kind = int(rand, 10);
     if (kind < 3) {
@@ -352,7 +309,7 @@ test('fuzz face manifest: mutated JSON text and .bin → UserError or a model', 
   const rand = mulberry32(SEED + 4);
   const manifestText = readFileSync(defaultFaceManifest(), 'utf8');
   const bin = readFileSync(join(faceApiPackageDir(), 'model', 'tiny_face_detector_model.bin'));
-  const f = new Fuzzer();
+  const f = new Fuzzer(SEED);
   for (let i = 0; i < 60 * SCALE; i++) {
     const dir = join(tmp, `face${i}`);
     mkdirSync(dir);
@@ -472,13 +429,13 @@ test('fuzz images: small JPEG and PNG (crops of a real photo), mutated → UserE
   const pngBytes = PNG.sync.write(png);
   checkImage(jpg, 'crop.jpg');
   checkImage(pngBytes, 'crop.png');
-  const fj = new Fuzzer();
+  const fj = new Fuzzer(SEED);
   for (let i = 0; i < 400 * SCALE; i++) {
     const { bytes, ops } = mutateBytes(jpg, rand);
     fj.attempt(`jpeg #${i} [${ops.join(', ')}]`, () => checkImage(bytes, 'fuzz.jpg'));
   }
   fj.assertClean('jpeg', 5, 50);
-  const fp = new Fuzzer();
+  const fp = new Fuzzer(SEED);
   for (let i = 0; i < 300 * SCALE; i++) {
     const { bytes, ops } = mutateBytes(pngBytes, rand);
     const fixed = rand() < 0.7;
@@ -533,7 +490,7 @@ test('images: a truncated PNG, a tiny PNG declaring 10000x10000 and a JPEG witho
 test('fuzz images: the full-size sample photo, truncated and flipped past its headers (few attempts)', () => {
   const rand = mulberry32(SEED + 6);
   const photo = readFileSync(faceSamplePhotos()[0]);
-  const f = new Fuzzer();
+  const f = new Fuzzer(SEED);
   // header flips could legitimately declare a 60-megapixel image (slow, not wrong): keep to the scan data
   let sos = 2;
   while (sos < photo.length - 1 && !(photo[sos] === 0xff && photo[sos + 1] === 0xda)) sos++;
@@ -552,7 +509,7 @@ test('fuzz sweep --vary: mutated arguments → UserError or axes whose points va
   const rand = mulberry32(SEED + 6);
   const seeds = ['core.neurons=256,512,1024', 'energy.synop_pJ=10:30:5', 'timesteps=64,128', 'noc.multicast=true,false', 'timing.synop_ns=0.5:2:0.5', 'neuron=ibt,if', 'timing.tick.rule=barrier'];
   const junk = ['=', ',', ':', '.', '-', 'e', '1', '0', ' ', 'x', '..', '::', ',,', '1e309', 'NaN', '-1', 'value'];
-  const f = new Fuzzer();
+  const f = new Fuzzer(SEED);
   const fixed = { timesteps: 16, thresholds: null, norm: 'channel', statistic: null, neuron: 'ibt', placement: 'layers' };
   for (let k = 0; k < 300 * SCALE; k++) {
     let a = pick(rand, seeds);
@@ -573,7 +530,7 @@ test('fuzz sweep results files: truncated and mutated CSVs → UserError or rows
   const rand = mulberry32(SEED + 7);
   const good = 'point,sweep,points,status,energy_per_frame_J,latency_frame_s,varied,config\n' +
     [0, 1, 2].map((i) => `${i},abc,3,ok,${1 + i},${2 - i},x=${i},"{""chip"":""loihi"",""seed"":1}"`).join('\n') + '\n';
-  const f = new Fuzzer();
+  const f = new Fuzzer(SEED);
   for (let k = 0; k < 300 * SCALE; k++) {
     let t = good;
     for (let m = 0, n = 1 + int(rand, 3); m < n; m++) {

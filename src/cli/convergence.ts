@@ -8,7 +8,7 @@ import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFlag, checkTimesteps, modelOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, snnSettingsFrom } from './options.ts';
 import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeDynamics } from '../convert/convert.ts';
 import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
 
@@ -60,6 +60,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       .example('$0 convergence --model face --size 224 --timesteps 256 --csv c.csv --svg c.svg', 'a quicker run at 224') as never,
   handler: async (args) => {
     const T = checkTimesteps(args.timesteps);
+    checkCandidateThreshold(args['candidate-threshold']);
     const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
     const images = args.images?.length ? args.images : args.model === 'face' ? faceSamplePhotos() : fail('--images', 'give the images to detect on');
     const model = calibrateModel(spec, { calib: args.calib, images, onImage: (i, n, f) => process.stderr.write(`calibrate [${i + 1}/${n}] ${f}\n`) });

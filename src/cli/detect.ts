@@ -11,7 +11,7 @@ import { readDetectionsFile } from '../detect/truth.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFlag, checkTimesteps, modelOptions, parseTickList, snnOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, parseTickList, snnOptions, snnSettingsFrom } from './options.ts';
 
 interface DetectArgs {
   images: string[];
@@ -94,8 +94,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const tuned = applyThresholdsFlag(converted.snn, args.thresholds);
     const snn = tuned ? tuned.snn : converted.snn;
     const opThreshold = threshold ?? snn.ann.scoreThreshold;
-    const cand = args['candidate-threshold'];
-    if (!(cand >= 0 && cand <= 1)) fail('--candidate-threshold', `${cand} must be between 0 and 1`);
+    const cand = checkCandidateThreshold(args['candidate-threshold']);
     // candidates down to the candidate threshold when they are scored (AP needs the whole curve);
     // NMS lets only a higher score suppress a box, so the operating-point detections are a filter of them
     const decodeAt = args.reference ? Math.min(cand, opThreshold) : opThreshold;

@@ -107,12 +107,7 @@ export const evalCommand: CommandModule<object, EvalArgs> = {
     const run = runEval(args);
     for (const w of run.warnings) process.stderr.write(`neuroemu eval: ${w}\n`);
     process.stdout.write(run.text);
-    if (args.json) {
-      try {
-        writeFileAtomic(args.json, JSON.stringify(run.result, null, 2) + '\n');
-      } catch (err) {
-        fail(args.json, `cannot write: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
-    }
+    // writeFileAtomic's errors are UserErrors naming the file already
+    if (args.json) writeFileAtomic(args.json, JSON.stringify(run.result, null, 2) + '\n');
   },
 };

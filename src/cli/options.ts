@@ -54,6 +54,12 @@ export function checkTimesteps(t: number | undefined, flag = '--timesteps'): num
   return t;
 }
 
+/** --candidate-threshold: a score in [0, 1] (above 1 no candidate is left, and AP would silently read 0). */
+export function checkCandidateThreshold(v: number): number {
+  if (!(v >= 0 && v <= 1)) fail('--candidate-threshold', `${v} must be between 0 and 1`);
+  return v;
+}
+
 export function parseStatistic(s: string | undefined, norm: NormMode): NormStatistic {
   if (s === undefined) return defaultSettings({ norm }).statistic;
   if (s === 'max') return 'max';

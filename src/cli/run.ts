@@ -28,7 +28,7 @@ import { describeStopRule, stopCheck, type StopRule } from '../report/stopping.t
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
-import { applyThresholdsFlag, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
+import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 
 interface RunArgs {
   model: string;
@@ -144,6 +144,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards') as never,
   handler: async (args) => {
     const T = checkTimesteps(args.timesteps);
+    // checked before the conversion: a negative or fractional count was quietly rounded into range
+    if (!(Number.isInteger(args.workers) && args.workers >= 0)) fail('--workers', `${args.workers} must be an integer >= 0`);
+    checkCandidateThreshold(args['candidate-threshold']);
     const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
     const chips = (args.chip ?? []).map(String);
     if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');

@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { chmodSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../util/errors.ts';
-import { checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
+import { checkCandidateThreshold, checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 
 interface SweepArgs {
   model: string;
@@ -118,6 +118,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       placement: args.placement,
     };
     if (!Number.isInteger(args.workers) || args.workers < 0) fail('--workers', `${args.workers} must be an integer >= 0`);
+    checkCandidateThreshold(args['candidate-threshold']);
     const t0 = performance.now();
     // the shared conversion flags (norm, statistic and neuron are run fields, varied or fixed above)
     const { pool, vInit, readoutStart, lambdaFloor } = snnSettingsFrom(args);

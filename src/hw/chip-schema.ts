@@ -431,6 +431,9 @@ function crossChecks(spec: ChipSpecRaw, ctx: z.RefinementCtx): void {
   if (pm.kind === 'odin' && spec.timing.clock.kind !== 'sync') add(['energy', 'power_model', 'kind'], 'the odin power model needs a sync clock (timing.clock.hz)');
   if (pm.kind === 'truenorth_affine' && pm.sweep_rate_hz_power_mW && (!pm.sweep_synapses_per_neuron || !pm.sweep_neurons))
     add(['energy', 'power_model', 'sweep_rate_hz_power_mW'], 'a sweep needs sweep_synapses_per_neuron and sweep_neurons');
+  // a busy chip drawing less than an idle one would price every core-busy second as negative energy
+  if (pm.kind === 'spinnaker' && pm.full_chip_W && pm.idle_chip_W && pm.full_chip_W.value < pm.idle_chip_W.value)
+    add(['energy', 'power_model', 'full_chip_W', 'value'], `expected >= idle_chip_W (${pm.idle_chip_W.value}), got ${pm.full_chip_W.value}`);
 }
 
 /** The parsed shape before the cross checks (same as the output: defaults already applied). */
@@ -444,7 +447,7 @@ type ChipSpecRaw = {
     clock: { kind: 'async' } | { kind: 'sync'; hz: Figure };
     tick: { rule: 'fixed' } | { rule: 'barrier'; barrier_tiles_ns?: { value: [number, number][] }; barrier_chips_ns?: { value: [number, number][] } };
   };
-  energy: { power_model: { kind: string; sweep_rate_hz_power_mW?: unknown; sweep_synapses_per_neuron?: unknown; sweep_neurons?: unknown } };
+  energy: { power_model: { kind: string; sweep_rate_hz_power_mW?: unknown; sweep_synapses_per_neuron?: unknown; sweep_neurons?: unknown; idle_chip_W?: Figure; full_chip_W?: Figure } };
 };
 
 // ---------------------------------------------------------------------------------------------

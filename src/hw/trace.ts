@@ -26,7 +26,7 @@ import { Accountant, type AccountGeometry, type AccountantOptions, type ChipRunR
 import type { ChipParams } from './chip-schema.ts';
 import type { Mapping } from './mapper.ts';
 import { boardCores, smallestSquareBoard } from './placement.ts';
-import { CORE_KIND_NAMES, CORE_KINDS, type NocRoutes } from '../sim/acct.ts';
+import { CK, CORE_KIND_NAMES, CORE_KINDS, type NocRoutes } from '../sim/acct.ts';
 
 export const TRACE_MAGIC = 'NEUROTRC';
 export const TRACE_VERSION = 1;
@@ -89,6 +89,7 @@ function checkHeaderFields(h: TraceHeader, bad: (what: string) => never): void {
   field('fingerprint', isObj(fp));
   const f = fp as Record<string, unknown>;
   field('fingerprint.chip', isObj(f.chip));
+  for (const k of ['chip', 'core', 'noc'] as const) field(`fingerprint.chip.${k}`, isObj((f.chip as Record<string, unknown>)[k]));
   field('fingerprint.board', isObj(f.board) && int((f.board as Record<string, unknown>).chipsX, 1, 2 ** 20) && int((f.board as Record<string, unknown>).chipsY, 1, 2 ** 20));
   field('fingerprint.boardSource', f.boardSource === 'file' || f.boardSource === 'given' || f.boardSource === 'auto');
   field('fingerprint.autoBoard', typeof f.autoBoard === 'boolean');
@@ -186,6 +187,15 @@ class ByteReader {
     this.p += 8;
     return v;
   }
+  /** a varint that fits the Int32Array counters (a larger one would wrap to a negative count) */
+  i32(): number {
+    const v = this.varint();
+    if (v > 0x7fffffff) throw new UserError(`${this.where}: corrupt trace (a count of ${v} is beyond the 2^31 a counter holds)`);
+    return v;
+  }
+  get remaining(): number {
+    return this.b.length - this.p;
+  }
   get done(): boolean {
     return this.p >= this.b.length;
   }
@@ -223,7 +233,7 @@ function encodeTick(w: ByteWriter, rec: TickRecord, cores: number): void {
   }
 }
 
-function decodeTick(r: ByteReader, cores: number): TickRecord {
+function decodeTick(r: ByteReader, cores: number, coreNeurons: Int32Array): TickRecord {
   const tick = r.varint();
   const core = new Int32Array(cores * CORE_KINDS);
   for (let k = 0; k < CORE_KINDS; k++) {
@@ -232,13 +242,19 @@ function decodeTick(r: ByteReader, cores: number): TickRecord {
     for (let i = 0; i < n; i++) {
       at += r.varint();
       if (at >= cores) throw new UserError(`${r.where}: corrupt trace: tick ${tick} names core ${at} of ${cores}`);
-      core[at * CORE_KINDS + k] = r.varint();
+      core[at * CORE_KINDS + k] = r.i32();
     }
+  }
+  for (let at = 0; at < cores; at++) {
+    const active = core[at * CORE_KINDS + CK.active];
+    if (active > coreNeurons[at]) throw new UserError(`${r.where}: corrupt trace: tick ${tick} gives core ${at} ${active} active neuron updates, but it has ${coreNeurons[at]} neurons`);
   }
   const list = (per: number) => {
     const n = r.varint();
+    // every entry takes at least one byte: a longer list is corrupt (and must not be allocated)
+    if (n * per > r.remaining) throw new UserError(`${r.where}: corrupt trace: tick ${tick} lists ${n} entries, more than the frame holds`);
     const a = new Int32Array(n * per);
-    for (let i = 0; i < a.length; i++) a[i] = r.varint();
+    for (let i = 0; i < a.length; i++) a[i] = r.i32();
     return a;
   };
   const drain = list(3);
@@ -422,6 +438,12 @@ export function readTrace(file: string): Trace {
   };
   const coreLayer = arr();
   const coreNeurons = arr();
+  // the arrays carry no checksum: at least keep them to what the header's geometry allows
+  const layerCount = header.geometry.layerNames.length, perCore = (header.fingerprint.chip.core as { neurons?: unknown }).neurons;
+  for (let c = 0; c < cores; c++) {
+    if (!(coreLayer[c] >= 0 && coreLayer[c] < layerCount)) bad(`corrupt trace: core ${c} is on layer ${coreLayer[c]}, the network has ${layerCount}`);
+    if (!(coreNeurons[c] >= 0 && (typeof perCore !== 'number' || coreNeurons[c] <= perCore))) bad(`corrupt trace: core ${c} holds ${coreNeurons[c]} neurons, a core has ${String(perCore)}`);
+  }
   // per tick at most: the tick, per counter kind a count and (core step, value) per core, the NoC
   // drain (3 values per entry, at most a few per core) and the link lists; varints ≤ 10 bytes
   const maxFrameBytes = 64 + header.timesteps * (10 + CORE_KINDS * (10 + 20 * cores) + 3 * 10 * 4 * cores + 2 * 2 * 10 * (header.linksPerTick + 1) + 20) + 20;
@@ -450,10 +472,15 @@ export function readTrace(file: string): Trace {
       p += zLen;
       const r = new ByteReader(raw, file);
       const nt = r.varint();
+      // a trace is recorded without a stopping rule: every frame runs the header's ticks
+      if (nt !== header.timesteps) bad(`corrupt trace (a frame of ${nt} ticks, the header says ${header.timesteps})`);
       const ticks: TickRecord[] = [];
-      for (let i = 0; i < nt; i++) ticks.push(decodeTick(r, cores));
+      for (let i = 0; i < nt; i++) ticks.push(decodeTick(r, cores, coreNeurons));
       const has = r.u8();
+      if (has > 1) bad(`corrupt trace (a frame's has-counts byte is ${has})`);
       const network = has ? { sops: r.f64(), spikes: r.f64() } : null;
+      if (network && !(Number.isFinite(network.sops) && network.sops >= 0 && Number.isFinite(network.spikes) && network.spikes >= 0)) bad(`corrupt trace (a frame counts ${network.sops} SOPs and ${network.spikes} spikes)`);
+      if (!r.done) bad(`corrupt trace (${raw.length - r.p} bytes after a frame's records)`);
       yield { ticks, network };
     }
   }

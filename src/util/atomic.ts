@@ -27,6 +27,12 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   removeStaleTemps(file);
   try {
     mkdirSync(dirname(file), { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // mkdir -p says EEXIST when a part of the path is a regular file: say that instead
+    fail(file, code === 'EEXIST' || code === 'ENOTDIR' ? `cannot write: a part of ${dirname(file)} is a file, not a directory` : `cannot write (${code ?? (e as Error).message})`);
+  }
+  try {
     writeFileSync(tmp, data);
     renameSync(tmp, file);
   } catch (e) {

@@ -1,5 +1,5 @@
-/** Driving the CLI from tests: as a process (`runBin`), or one command in this process (`captureCli`). */
-import { spawnSync } from 'node:child_process';
+/** Driving the CLI from tests: as a process (`runBin`, `runBinAsync`), or one command in this process (`captureCli`). */
+import { spawn, spawnSync } from 'node:child_process';
 import yargs, { type CommandModule } from 'yargs';
 import { UserError } from '../../src/util/errors.ts';
 
@@ -29,4 +29,15 @@ export async function captureCli(command: CommandModule<never, never>, argv: str
     process.stderr.write = ew;
   }
   return { out, err };
+}
+
+/** runBin without blocking: several CLI cases can run side by side (each spawn costs about a second). */
+export function runBinAsync(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
 }
