@@ -93,6 +93,21 @@ test('every point is validated against the chip schema before anything runs', ()
   assert.match(String(c.spec.energy.synop_pJ.note), /23\.6 \(D18 Table 2\)/);
 });
 
+test('planned lazily: values checked one by one up front; a combination refused only together is refused when priced; a long axis plans without a chip per point', () => {
+  // idle 0.36 W and full 1.0 W are each valid; idle 2 W with full 1 W is refused by the schema's cross-check
+  const axes = parseAxes(['energy.power_model.idle_chip_W=0.36,2', 'energy.power_model.full_chip_W=3,1']);
+  const pts = validatePoints('spinnaker', axes, fixed, null);
+  assert.is(pts.length, 4);
+  assert.is(pts[0].chip.params.name, 'spinnaker');
+  assert.ok(pts[2].chip);
+  throwsUser(() => pts[3].chip, /sweep point 3 \(energy\.power_model\.idle_chip_W=2 energy\.power_model\.full_chip_W=1\):.*full_chip_W/);
+  // 20,000 values of a geometry field: one group per value, planned without building 20,000 chips
+  const long = validatePoints('loihi', parseAxes(['core.neurons=1:20000:1'], 20000), fixed, null);
+  assert.is(long.length, 20000);
+  assert.is(new Set(long.map((p) => p.point.simKey)).size, 20000);
+  assert.is(long[19999].chip.params.core.neurons, 20000);
+});
+
 test('simulation groups: energy and timing constants share a simulation, geometry and ticks do not', () => {
   const pts = validatePoints('loihi', parseAxes(['core.neurons=512,1024', 'energy.synop_pJ=10,20', 'timing.synop_ns=1,2', 'timesteps=16,32']), fixed, null);
   const groups = new Set(pts.map((p) => p.point.simKey));
@@ -309,6 +324,17 @@ test('a point the mapper refuses gets a row saying why, and the sweep goes on', 
   assert.equal(summary.pareto_front.map((x: { point: number }) => x.point), [1]);
 });
 
+test('a combination of fields the chip schema refuses together gets a row saying why (checked when priced), and the sweep goes on', () => {
+  const out = join(dir, 'joint.csv');
+  const r = spawnSync(process.execPath, [bin, 'sweep', '--chip', 'spinnaker', '--size', '64', '--timesteps', '2', '--images', photos[0], '--calib', photos[0], '--workers', '0',
+    '--vary', 'energy.power_model.idle_chip_W=0.36,2', '--vary', 'energy.power_model.full_chip_W=3,1', '--out', out], { encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stderr, /rough estimate \S+ \(2 simulated ticks × 1 frames/);
+  const rows = readResults(out).rows;
+  assert.equal(rows.map((x) => x.status.slice(0, 8)), ['ok', 'ok', 'ok', 'refused:']);
+  assert.match(rows[3].status, /full_chip_W/);
+});
+
 test('the shared conversion flags reach the sweep: --pool gate changes the spikes and is recorded in the config and the sweep id', () => {
   const one = ['--vary', 'energy.synop_pJ=10', '--workers', '0'];
   const a = join(dir, 'pool-max.csv'), b = join(dir, 'pool-gate.csv');
@@ -327,7 +353,7 @@ test('CLI: a bad point, a bad --vary, another sweep in --out: one line, exit 2, 
   const bad = sweep(['--vary', 'core.neurons=1024,0', '--out', out]);
   assert.is(bad.status, 2);
   // one progress line (the point count) may come first; the error is one line, the last
-  assert.match(bad.stderr, /^(sweep: 2 points \(core\.neurons × 2\); validating every point's chip before anything runs\n)?neuroemu: chips\/loihi\.json sweep point 1 \(core\.neurons=0\): core\.neurons\.value: expected an integer >= 1, got 0\n$/);
+  assert.match(bad.stderr, /^(sweep: 2 points \(core\.neurons × 2\); validating every value of every chip field before anything runs\n)?neuroemu: chips\/loihi\.json sweep point 1 \(core\.neurons=0\): core\.neurons\.value: expected an integer >= 1, got 0\n$/);
   assert.not.ok(existsSync(out));
   const badVary = sweep(['--vary', 'energy.synop_pJ=10:5:1', '--out', out]);
   assert.is(badVary.status, 2);

@@ -7,7 +7,6 @@
  * The scripts are a function of the sweep alone (no dates, no host names): the same command
  * writes the same bytes.
  */
-import { selectShard } from './space.ts';
 import type { SweepIdentity } from './sweep.ts';
 
 /** Most array tasks a generated script asks for unless `--shards` says otherwise. */
@@ -51,14 +50,22 @@ export function chooseShards(groups: number, requested: number | undefined, maxS
   return Math.max(1, Math.min(groups, maxShards));
 }
 
-/** What each shard will do, by the rule `sweep --shard` applies (space.ts selectShard). */
+/**
+ * What each shard will do, by the rule `sweep --shard` applies (space.ts selectShard: group g to
+ * shard g mod N when there are at least N groups, else point k to shard k mod N), in one pass.
+ */
 export function shardLoads(identity: Pick<SweepIdentity, 'points'>, shards: number): ShardLoad[] {
-  return Array.from({ length: shards }, (_, shard) => {
-    const mine = selectShard(identity.points, { index: shard, count: shards });
-    const groups = new Map<string, number>();
-    for (const p of mine) groups.set(p.point.simKey, p.point.run.timesteps);
-    return { shard, points: mine.length, groups: groups.size, ticks: [...groups.values()].reduce((a, b) => a + b, 0) };
-  });
+  const groupOf = new Map<string, number>();
+  for (const p of identity.points) if (!groupOf.has(p.point.simKey)) groupOf.set(p.point.simKey, groupOf.size);
+  const byGroups = groupOf.size >= shards;
+  const loads = Array.from({ length: shards }, (_, shard) => ({ shard, points: 0, groups: new Map<number, number>() }));
+  for (const p of identity.points) {
+    const g = groupOf.get(p.point.simKey)!;
+    const l = loads[byGroups ? g % shards : p.point.index % shards];
+    l.points++;
+    l.groups.set(g, p.point.run.timesteps);
+  }
+  return loads.map((l) => ({ shard: l.shard, points: l.points, groups: l.groups.size, ticks: [...l.groups.values()].reduce((a, b) => a + b, 0) }));
 }
 
 /** POSIX shell single quoting. */

@@ -181,34 +181,69 @@ export function parseShard(s: string | undefined): { index: number; count: numbe
   return { index, count };
 }
 
+/** Values of one chip axis validated before anything runs; the rest of a longer axis when priced. */
+export const UPFRONT_VALUES = 256;
+
+/** A point of the sweep and its chip, built (and validated against the schema) when read. */
+export interface PlannedPoint {
+  point: SweepPoint;
+  /** the point's chip; throws the schema's UserError when the point's fields are invalid together */
+  readonly chip: Chip;
+}
+
 /**
- * Every point of the cross product with its chip built and validated against the chip schema,
- * before anything runs (a bad point is refused with its index and label); returns the points of
- * the shard (all without one).
+ * The points of the cross product, planned before anything runs; returns the points of the shard
+ * (all without one).
+ *
+ * Validation is done where it is cheap and complete, and lazily where it is not:
+ * - the values of every chip axis are validated at once, each in the first point that holds it (so
+ *   a bad value refuses the sweep before anything runs, naming that point): all of them up to
+ *   UPFRONT_VALUES per axis, else that many and the last; one chip per value, not one per point;
+ * - simulation groups come from the values of the axes that change the chip's geometry (an axis
+ *   whose values give different `chipGeometry` or boards), not from building every point's chip;
+ * - each point's own chip is built when the point is priced: a combination of valid values that
+ *   the schema refuses together (a cross-field rule), or a value of a long axis not checked up
+ *   front, gets a row saying why, like a point the mapper refuses.
+ * A million points thus plan in seconds, not minutes and gigabytes.
  */
 export function validatePoints(
   base: string,
   axes: Axis[],
   fixed: RunSettings,
   shard: { index: number; count: number } | null,
-): { point: SweepPoint; chip: Chip }[] {
+  onProgress?: (line: string) => void,
+): PlannedPoint[] {
   const total = pointCount(axes);
-  const out: { point: SweepPoint; chip: Chip }[] = [];
-  // a chip is a function of the chip fields only: build each distinct one once
-  const chips = new Map<string, Chip>();
   const baseChip = loadChip(base);
-  for (let i = 0; i < total; i++) {
-    // every point is validated, also those of other shards: all shards refuse the same sweep
-    const p = pointAt(axes, i, fixed);
-    const ck = JSON.stringify(p.chipSet);
-    let chip = chips.get(ck);
-    if (!chip) {
-      chip = chipWithOverrides(baseChip, p.chipSet, `sweep point ${i} (${p.label})`);
-      chips.set(ck, chip);
+  const chipOf = (p: Omit<SweepPoint, 'simKey'>): Chip => chipWithOverrides(baseChip, p.chipSet, `sweep point ${p.index} (${p.label})`);
+  // 1. the values of every chip axis, in the first point that holds each (the other axes at their
+  //    first value): all of them up to UPFRONT_VALUES per axis, else that many and the last one
+  const strides = axes.map((_, a) => axes.slice(a + 1).reduce((n, x) => n * x.values.length, 1));
+  const geometryAxes: number[] = [];
+  axes.forEach((ax, a) => {
+    if (!ax.chip) return;
+    const n = ax.values.length;
+    const checked = n <= UPFRONT_VALUES ? Array.from({ length: n }, (_, j) => j) : [...Array.from({ length: UPFRONT_VALUES - 1 }, (_, j) => j), n - 1];
+    const seen = new Set<string>();
+    for (const j of checked) {
+      const c = chipOf(pointAt(axes, j * strides[a], fixed)).params;
+      seen.add(JSON.stringify([chipGeometry(c), c.board]));
     }
-    const c = chip.params;
-    const simKey = JSON.stringify([p.snnKey, p.run.timesteps, p.run.placement, chipGeometry(c), c.board]);
-    out.push({ point: { ...p, simKey }, chip });
+    // a field that changes the geometry for some values changes it for the others too
+    if (seen.size > 1) geometryAxes.push(a);
+  });
+  // 2. the points and their groups (same network, ticks, placement and geometry-axis values)
+  const out: PlannedPoint[] = [];
+  let lastReport = performance.now();
+  for (let i = 0; i < total; i++) {
+    const p = pointAt(axes, i, fixed);
+    const simKey = JSON.stringify([p.snnKey, p.run.timesteps, p.run.placement, geometryAxes.map((a) => p.values[a])]);
+    const point: SweepPoint = { ...p, simKey };
+    out.push({ point, get chip() { return chipOf(p); } });
+    if (onProgress && (i & 0xffff) === 0 && performance.now() - lastReport > 2000) {
+      lastReport = performance.now();
+      onProgress(`sweep: planned ${i.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} points`);
+    }
   }
   return selectShard(out, shard);
 }

@@ -21,7 +21,7 @@ import { fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
 import { apAgainst } from '../detect/map.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import type { ImageDetections } from '../detect/types.ts';
-import { loadChip, type Chip } from '../hw/chip-schema.ts';
+import { loadChip } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
@@ -32,7 +32,7 @@ import { applyThresholdsFile, type ThresholdSchedule } from '../tune/thresholds-
 import { processAlive, writeFileAtomic } from '../util/atomic.ts';
 import { UserError } from '../util/errors.ts';
 import { appendRow, csvColumns, csvRow, formatResults, readResults, sweepPlots, sweepSummary, type Row } from './results.ts';
-import { canonicalJson, pointCount, selectShard, sweepId, validatePoints, type Axis, type RunSettings, type SweepPoint } from './space.ts';
+import { canonicalJson, pointCount, selectShard, sweepId, validatePoints, type Axis, type PlannedPoint, type RunSettings, type SweepPoint } from './space.ts';
 import { priceGroup, priceGroupInWorker, type GroupJob, type GroupMsg } from './worker.ts';
 import type { PointFigures } from './results.ts';
 
@@ -149,7 +149,7 @@ export interface SweepIdentity {
   id: string;
   total: number;
   /** every point with its chip, unsharded, in index order */
-  points: { point: SweepPoint; chip: Chip }[];
+  points: PlannedPoint[];
   /** distinct simulation groups among all points */
   groups: number;
   baseName: string;
@@ -170,9 +170,9 @@ export interface SweepIdentity {
 export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>, progress: (line: string) => void = () => {}): SweepIdentity {
   const axes = o.axes;
   const total = pointCount(axes);
-  progress(`sweep: ${total.toLocaleString('en-US')} point${total === 1 ? '' : 's'} (${axes.map((a) => `${a.path} × ${a.values.length}`).join(', ')}); validating every point's chip before anything runs`);
+  progress(`sweep: ${total.toLocaleString('en-US')} point${total === 1 ? '' : 's'} (${axes.map((a) => `${a.path} × ${a.values.length}`).join(', ')}); validating every value of every chip field before anything runs`);
   // 1. every point validated before anything runs
-  const points = validatePoints(o.chip, axes, o.fixed, null);
+  const points = validatePoints(o.chip, axes, o.fixed, null, progress);
   const base = loadChip(o.chip);
   const baseName = `${base.spec.name}${base.variant ? '@' + base.variant : ''}`;
   const thresholdFiles = [...new Set(points.map((v) => v.point.run.thresholds).filter((t): t is string => t !== null))];
@@ -247,7 +247,8 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
     `sweep ${id}: ${total} points on ${baseName} (${axes.map((a) => `${a.path} × ${a.values.length}`).join(', ')})` +
       (o.shard ? `; shard ${o.shard.index}/${o.shard.count}: ${validated.length} points` : '') +
       `; ${done.size ? `${validated.length - todo.length} already in ${files.csv}; ` : ''}` +
-      `to do: ${todo.length} points = ${nSims} simulation${nSims === 1 ? '' : 's'} (each priced by replaying its trace) + ${nReplays} more priced from those traces`,
+      `to do: ${todo.length} points = ${nSims} simulation${nSims === 1 ? '' : 's'} (each priced by replaying its trace) + ${nReplays} more priced from those traces` +
+      (nSims ? `; ${roughEstimate(net0, [...groups.values()].map((g) => g[0].point.run.timesteps), images.length, nReplays, o.workers)}` : ''),
   );
 
   let simulated = 0, replayed = 0, refused = 0;
@@ -294,7 +295,25 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
       appendRow(files.csv, columns, csvRow(axes, { point: p, sweep: id, points: total, chip: baseName, seed: o.seed, status, figures, ap50, fidelity, config }));
       rowsDone++;
     };
-    const runGroup = async (members: typeof todo, k: number) => {
+    const runGroup = async (planned: typeof todo, k: number) => {
+      // each point's chip is built here (space.ts validatePoints): fields valid one by one may be refused together
+      const members: typeof todo = [];
+      for (const m of planned) {
+        try {
+          void m.chip.params;
+          members.push(m);
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e;
+          write(m.point, `refused: ${e.message}`, null, null);
+          refused++;
+          progress(`[${rowsDone}/${todo.length}] point ${m.point.index} refused (${m.point.label}): ${e.message}`);
+        }
+      }
+      if (members.length === 0) {
+        simTicksLeft -= planned[0].point.run.timesteps;
+        simsDone++;
+        return;
+      }
       const first = members[0].point;
       const s = snnFor(first);
       const job: GroupJob = {
@@ -366,6 +385,24 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
     groups: new Set(validated.map((v) => v.point.simKey)).size,
   });
   return { sweep: id, points: total, shardPoints: validated.length, skipped: validated.length - todo.length, simulated, replayed, refused, complete, files };
+}
+
+/**
+ * Emulation with accounting costs about this much per neuron and tick: the face detector at 416
+ * (8.18 M neurons) took 34.7 ms per tick with Loihi's accounting and 81 ms with TrueNorth's on
+ * this project's 2-core machine (issue 11's measurements); a prior for the estimate printed before
+ * anything runs, replaced by the measured rate after the first simulation.
+ */
+export const ROUGH_NS_PER_NEURON_TICK = 7;
+const ROUGH_REPLAY_S = 0.5;
+
+/** "rough estimate 3m20s (…)" for simulations of the given ticks on `frames` frames, before any work. */
+export function roughEstimate(net: { layers: { outShape: { c: number; h: number; w: number } }[] }, groupTicks: number[], frames: number, replays: number, workers: number): string {
+  const neurons = net.layers.reduce((a, l) => a + l.outShape.c * l.outShape.h * l.outShape.w, 0);
+  const ticks = groupTicks.reduce((a, t) => a + t, 0);
+  const lanes = Math.max(1, Math.min(workers, groupTicks.length));
+  const seconds = (ticks * frames * neurons * ROUGH_NS_PER_NEURON_TICK * 1e-9 + replays * ROUGH_REPLAY_S) / lanes;
+  return `rough estimate ${fmtDuration(seconds)} (${ticks.toLocaleString('en-US')} simulated ticks × ${frames} frames × ${(neurons / 1e6).toPrecision(3)} M neurons at ~${ROUGH_NS_PER_NEURON_TICK} ns per neuron-tick, ${lanes} in parallel; the ETA after the first simulation is measured)`;
 }
 
 /** Traces a killed run of this sweep left in the temporary directory (its process is gone). */
