@@ -119,6 +119,22 @@ test('toy: events, energy by kind, hops, packets, tick times and the busiest lin
   assert.is(j.counts.sops, 24);
 });
 
+test('timing.core_work overlap (SANA-FE\'s pipelined cores): the busy time of a core is its longest stage, by hand on the toy', async () => {
+  const chip = toyChip();
+  chip.timing.coreWork = 'overlap';
+  const ticks: TickResult[] = [];
+  const r = await emulateFrames(toyNet(), chip, [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers', onTick: (_f, t) => ticks.push(t) });
+  // tick 2: layer-1 cores synaptic 4 × 10 = 40 ns, neuron 2 × 20 = 40 → 40 (summed: 80); layer-0
+  //   cores neuron 40, output 1 + 2·2 = 5 → 40; + drain 59 + barrier 400 = 499 ns
+  // tick 4: layer-1 synaptic 8 × 10 = 80 ns (the longest) → 80 + 59 + 400 = 539 ns; ticks 1, 3 unchanged (440)
+  const expectTicks = [440, 499, 440, 539].map((x) => x * ns);
+  ticks.forEach((k, i) => close(k.tickS, expectTicks[i], `tick ${i + 1}`));
+  close(r.totals.latency.frame_s, 1918 * ns, 'frame');
+  // energy by event is the same; static follows the shorter wall time
+  close(r.totals.energy.breakdown_J.synaptic, 24 * pJ, 'synaptic');
+  close(r.totals.energy.breakdown_J.static, 24e-3 * 1918 * ns, 'static');
+});
+
 test('fixed tick: a slow toy chip overruns its period at tick 4 only', async () => {
   const chip = toyChip();
   chip.timing.tick = { rule: 'fixed', periodS: 500 * ns };

@@ -480,6 +480,7 @@ export class Accountant {
     if (cc.length !== geo.cores * CORE_KINDS) throw new Error(`tick record has ${cc.length / CORE_KINDS} cores, the geometry ${geo.cores}`);
     tc.fill(0);
     let maxBusy = 0;
+    const overlap = chip.timing.coreWork === 'overlap';
     for (let core = 0; core < geo.cores; core++) {
       const o = core * CORE_KINDS, t = core * KINDS;
       let busy = 0;
@@ -495,6 +496,12 @@ export class Accountant {
       tc[IDLE] += idle;
       tot[t + IDLE] += idle;
       busy += idle * bc[IDLE];
+      if (overlap) {
+        // pipelined stages (SANA-FE): synaptic, neuron and output work overlap; the longest sets the pace
+        const syn = cc[o + CK.synops] * bc[CK.synops];
+        const neu = cc[o + CK.active] * bc[CK.active] + idle * bc[IDLE];
+        busy = Math.max(syn, neu, busy - syn - neu);
+      }
       if (busy > maxBusy) maxBusy = busy;
       if (busy > this.coreMaxBusy[core]) this.coreMaxBusy[core] = busy;
     }

@@ -238,6 +238,10 @@ const TimingSchema = z
     tick: TickSchema,
     clock: ClockSchema,
     ...timedShape(),
+    core_work: z
+      .enum(['sum', 'overlap'], { error: 'expected "sum" or "overlap"' })
+      .default('sum')
+      .describe('a core\'s busy time in a tick: sum (synaptic, neuron and output work one after the other; neuroemu\'s default) or overlap (the longest of the three, as SANA-FE\'s pipelined cores)'),
     notes,
   })
   .describe('tick rule, clock and the time of each event kind (give <event>_ns or <event>_cycles)');
@@ -698,6 +702,8 @@ export interface ChipParams {
     barrierTilesS: [number, number][];
     /** [chips, seconds] points; empty: the single-chip barrier applies */
     barrierChipsS: [number, number][];
+    /** a core's busy time: the sum of its synaptic, neuron and output work, or the longest of them */
+    coreWork: 'sum' | 'overlap';
   };
   noc: {
     topology: 'mesh2d';
@@ -803,6 +809,7 @@ export function chipParams(spec: ChipSpec, variant?: string): ChipParams {
       eventS,
       barrierTilesS: tick.rule === 'barrier' && tick.barrier_tiles_ns ? tick.barrier_tiles_ns.value.map(([n, ns]) => [n, ns * 1e-9]) : [],
       barrierChipsS: tick.rule === 'barrier' && tick.barrier_chips_ns ? tick.barrier_chips_ns.value.map(([n, ns]) => [n, ns * 1e-9]) : [],
+      coreWork: spec.timing.core_work ?? 'sum',
     },
     noc: {
       topology: spec.noc.topology,

@@ -43,6 +43,7 @@ export function toyChip(): ChipParams {
     },
     barrierTilesS: [[1, 100 * ns], [4, 400 * ns]],
     barrierChipsS: [],
+    coreWork: 'sum',
   };
   return p;
 }
