@@ -57,6 +57,7 @@ const cases: Array<[string, string[]]> = [
   ['a .snn file of an unknown version', ['detect', photo, '--engine', 'snn', '--timesteps', '4', '--model', at('not-a-network.snn')]],
   ['output over its input', ['detect', at('p.jpg'), '--json', at('p.jpg')]],
   ['an unknown image set', ['detect', '@nosuchset']],
+  ['a string flag without its value, last on the line', ['detect', photo, '--engine', 'snn', '--timesteps', '4', '--reference']],
 ];
 
 test('every hostile case: exit 2, one line naming what is wrong, no stack frame', () => {
@@ -67,6 +68,7 @@ test('every hostile case: exit 2, one line naming what is wrong, no stack frame'
     assert.is(lines.length, 1, `${name}: ${r.err}`);
     assert.not.match(r.out + r.err, /\n\s+at |RangeError|TypeError|Maximum call stack|Invalid typed array/, `${name}: ${r.err}`);
   }
+  assert.match(runBin('detect', photo, '--engine', 'snn', '--timesteps', '4', '--reference').err, /^neuroemu: --reference: needs a value$/m);
   assert.ok(readFileSync(at('p.jpg')).equals(readFileSync(photo)), 'the input the output was aimed at is untouched');
   rmSync(dir, { recursive: true, force: true });
 });

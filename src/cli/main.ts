@@ -21,6 +21,8 @@ export function buildCli(argv: string[]) {
         if (key === '_' || key === '$0' || key.includes('-') === false && /[A-Z]/.test(key)) continue;
         const vals = Array.isArray(v) ? v : [v];
         if (vals.some((x) => typeof x === 'number' && Number.isNaN(x))) throw new UserError(`--${key}: not a number`);
+        // a string flag given without its value (`--reference` at the end of the line) would be ignored silently
+        if (vals.some((x) => x === '')) throw new UserError(`--${key}: needs a value`);
       }
       const seed = args.seed;
       if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32)) throw new UserError(`--seed: ${String(seed)} must be an integer in [0, 2^32)`);
