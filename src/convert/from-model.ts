@@ -8,7 +8,9 @@ import type { Network } from '../model/ir.ts';
 import { loadModel, type ModelSpec } from '../model/load.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { fail } from '../util/errors.ts';
-import { calibrate, type ActivationStats } from './calibrate.ts';
+import { calibrate, sha256Hex, type ActivationStats } from './calibrate.ts';
+import { calibrationCacheDir, calibrationKey, readCachedStats, writeCachedStats } from './calib-cache.ts';
+import { readFileChecked } from '../model/darknet.ts';
 import { convertNetworkWithReport, defaultSettings, validateSettings, type LayerReport } from './convert.ts';
 import { isSnnFile, loadSnn } from './snn-file.ts';
 import type { SnnNetwork, SnnSettings } from './snn-ir.ts';
@@ -68,7 +70,17 @@ export function calibrateModel(
   const net = opts.net ?? loadAnnModel(spec);
   const calib = opts.calib && opts.calib.length ? opts.calib : defaultCalibration(net, opts.images ?? []);
   if (calib.length === 0) fail('--calib', 'no calibration images (give --calib IMAGES)');
+  // cached by content (calib-cache.ts): the network as loaded and the images' bytes
+  const key = calibrationKey(net, calib.map((f) => sha256Hex(readFileChecked(f))), 'wasm');
+  const cached = readCachedStats(net, key);
+  if (cached) {
+    // the same bytes under these names: the statistics name the images as this command gave them
+    cached.images.splice(0, cached.images.length, ...calib);
+    opts.onImage?.(calib.length - 1, calib.length, `${calib.length} image${calib.length === 1 ? '' : 's'}: cached calibration ${key.slice(0, 12)} (${calibrationCacheDir()})`);
+    return { spec, net, stats: cached, calib };
+  }
   const stats = calibrate(net, calib, { onImage: opts.onImage ? (i, n, f) => opts.onImage!(i, n, f) : undefined });
+  writeCachedStats(stats, key);
   return { spec, net, stats, calib };
 }
 
