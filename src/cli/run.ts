@@ -15,7 +15,7 @@ import { mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
 import { energySvg, type EnergySvgChip } from '../report/energy-svg.ts';
 import { accountingLevels, annAccelerator, ACCOUNTING_LEVELS, deviceAnchors, type LevelFigure } from '../hw/levels.ts';
 import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
-import { chipReportJson, chipReportText, si } from '../hw/report.ts';
+import { chipReportJson, chipReportText, formatRatio, si } from '../hw/report.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
@@ -197,7 +197,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         (tuned ? `${tuned.description}\n` : '') +
         (alreadyFixed ? 'note: the network file is already fixed-point (quantized); "float" below means "as stored"\n' : '') +
         `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n` +
-        `ANN moving its data: compute ${si(accelerator.compute_J, 'J')} + on-chip SRAM ${si(accelerator.sram_J, 'J')} + weights from DRAM ${si(accelerator.dram_J, 'J')} = ${si(accelerator.compute_J + accelerator.sram_J + accelerator.dram_J, 'J')} per frame (${accelerator.rule})\n` +
+        `ANN moving its data: compute ${si(accelerator.compute_J, 'J')} + on-chip SRAM ${si(accelerator.sram_J, 'J')} + weights from DRAM ${si(accelerator.dram_J, 'J')} = ${si(accelerator.total_J, 'J')} per frame (${accelerator.rule})\n` +
         `accounting levels (each chip below; README "Accounting levels"): ops = SOPs × E_AC vs MACs × E_MAC; dynamic = the chip's on-chip events vs MACs + SRAM traffic; ` +
         `offchip = + chip crossings vs + DRAM weights; static = + static power (the energy per frame) vs the ANN at offchip\n` +
         `measured reference points (other networks on other devices, not baselines; data/anchors.json): ${anchors.map((a) => `${a.name} ${si(a.energy_per_frame_J, 'J')}/frame [${a.tag}]`).join('; ')}\n\n`,
@@ -272,7 +272,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const r = em.totals;
       const ratio = baseline.energyJ / r.energy.per_frame_J;
       const cpPower = chipParams[ci].power.kind;
-      const levels = accountingLevels(r.energy, r.counts.sops ?? r.counts.synaptic_events, macs, accelerator, cpPower);
+      const levels = accountingLevels(r.energy, r.counts.sops ?? r.counts.synaptic_events, accelerator, cpPower);
       const pr = precision[ci], cp = chipParams[ci];
       const cost = pr && ap !== null && floatAp !== null && floatAp !== undefined ? floatAp - ap : null;
       const vsFloat = pr ? ` (float: ${floatAp === null || floatAp === undefined ? 'n/a' : floatAp.toFixed(4)}${cost === null ? '' : `, cost ${cost.toFixed(4)}`})` : '';
@@ -280,7 +280,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       process.stdout.write(pr
         ? `  precision          chip — ${describeQuantization(pr.report)}\n${pr.report.notes.map((n) => `  note: precision: ${n}\n`).join('')}`
         : `  precision          float (float32; --precision chip: ${cp.core.weightBits}-bit weights, ${cp.core.membraneBits}-bit membrane)\n`);
-      process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${ratio >= 1 ? ratio.toFixed(1) : ratio.toPrecision(3)}\n`);
+      process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${formatRatio(ratio)}\n`);
       process.stdout.write(formatLevels(levels, r.counts.sops === null));
       const meanTicks = r.latency.ticks / Math.max(1, r.frames);
       svgChips.push({
@@ -320,7 +320,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ...(args.thresholds ? { thresholds: args.thresholds } : {}),
       });
       em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], f.ticks, f.energy_J,
-        ...accountingLevels({ per_frame_J: f.energy_J, breakdown_J: f.breakdown_J }, f.network?.sops ?? f.events.synaptic_events, macs, accelerator, cpPower).flatMap((lv) => [lv.per_frame_J, lv.ann_J]), f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
+        ...accountingLevels({ per_frame_J: f.energy_J, breakdown_J: f.breakdown_J }, f.network?.sops ?? f.events.synaptic_events, accelerator, cpPower).flatMap((lv) => [lv.per_frame_J, lv.ann_J]), f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
     }
     if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
     if (args.csv) writeFileAtomic(args.csv, stringify(csvRows));
@@ -340,7 +340,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         chips: svgChips,
         ann: [
           { label: `ANN compute (${baseline.name})`, energyJ: baseline.energyJ },
-          { label: 'ANN moving its data', energyJ: accelerator.compute_J + accelerator.sram_J + accelerator.dram_J },
+          { label: 'ANN moving its data', energyJ: accelerator.total_J },
         ],
       }));
     }
@@ -349,8 +349,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
 
 /** The four accounting levels of one chip as report rows. */
 function formatLevels(levels: LevelFigure[], sopsFromChip: boolean): string {
-  const fmtRatio = (x: number) => (!Number.isFinite(x) ? '∞' : x >= 1 ? x.toFixed(1) : x.toPrecision(3));
-  const rows = levels.map((l) => `${l.level.padEnd(8)} ${si(l.per_frame_J, 'J').padStart(10)}  ${si(l.ann_J, 'J').padStart(10)}  ${fmtRatio(l.ratio).padStart(7)}`);
+  const rows = levels.map((l) => `${l.level.padEnd(8)} ${si(l.per_frame_J, 'J').padStart(10)}  ${si(l.ann_J, 'J').padStart(10)}  ${formatRatio(l.ratio).padStart(7)}`);
   return `  accounting levels  level         SNN         ANN  ANN/SNN  (per frame; each level adds to the one before, ops is the op-count proxy${sopsFromChip ? '; SOPs: synaptic events on chip' : ''})\n` +
     rows.map((r) => `                     ${r}\n`).join('');
 }

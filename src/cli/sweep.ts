@@ -73,7 +73,12 @@ const mergeCommand: CommandModule<object, MergeArgs> = {
 /** The sweep's options are not merge's: yargs makes options global unless told (its types omit the flag). */
 const notGlobal = <T>(y: Argv<T>): Argv<T> => (y as unknown as { global(keys: string[], global: boolean): Argv<T> }).global(SWEEP_OPTIONS, false);
 
-const SWEEP_OPTIONS = ['model', 'weights', 'size', 'names', 'norm', 'statistic', 'neuron', 'calib', 'seed', 'chip', 'vary', 'images', 'timesteps', 'thresholds', 'auto-board', 'candidate-threshold', 'workers', 'out', 'shard', 'placement', 'emit', 'shards', 'sbatch'];
+/** The options that define a sweep, in the order a cluster script's tasks spell them (sweepArgsOf). */
+const SWEEP_DEFINING_OPTIONS = [
+  'chip', 'vary', 'model', 'weights', 'size', 'names', 'images', 'calib', 'timesteps', 'thresholds', 'norm', 'statistic', 'neuron',
+  'pool', 'v-init', 'readout-start', 'lambda-floor', 'placement', 'seed', 'auto-board', 'candidate-threshold', 'workers', 'max-points',
+] as const;
+const SWEEP_OPTIONS = [...SWEEP_DEFINING_OPTIONS, 'out', 'shard', 'emit', 'shards', 'sbatch'];
 
 export const sweepCommand: CommandModule<object, SweepArgs> = {
   command: 'sweep',
@@ -150,32 +155,16 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
  * the same sweep id as this command), never --shard, --out or --emit.
  */
 function sweepArgsOf(args: SweepArgs): string[] {
-  const out = ['sweep', '--chip', args.chip];
-  for (const v of args.vary ?? []) out.push('--vary', String(v));
-  const scalar = (flag: string, v: string | number | undefined) => {
-    if (v !== undefined) out.push(`--${flag}`, String(v));
-  };
-  scalar('model', args.model);
-  scalar('weights', args.weights);
-  scalar('size', args.size);
-  scalar('names', args.names);
-  if (args.images?.length) out.push('--images', ...args.images.map(String));
-  if (args.calib?.length) out.push('--calib', ...args.calib.map(String));
-  scalar('timesteps', args.timesteps);
-  scalar('thresholds', args.thresholds);
-  scalar('norm', args.norm);
-  scalar('statistic', args.statistic);
-  scalar('neuron', args.neuron);
-  scalar('pool', args.pool);
-  scalar('v-init', args['v-init']);
-  scalar('readout-start', args['readout-start']);
-  scalar('lambda-floor', args['lambda-floor']);
-  scalar('placement', args.placement);
-  scalar('seed', args.seed);
-  out.push(args['auto-board'] ? '--auto-board' : '--no-auto-board');
-  scalar('candidate-threshold', args['candidate-threshold']);
-  scalar('workers', args.workers);
-  scalar('max-points', args['max-points']);
+  const out = ['sweep'];
+  for (const key of SWEEP_DEFINING_OPTIONS) {
+    const v = (args as unknown as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    if (typeof v === 'boolean') out.push(v ? `--${key}` : `--no-${key}`);
+    else if (Array.isArray(v)) {
+      if (key === 'vary') for (const x of v) out.push('--vary', String(x)); // one --vary per axis
+      else if (v.length) out.push(`--${key}`, ...v.map(String));
+    } else out.push(`--${key}`, String(v));
+  }
   return out;
 }
 

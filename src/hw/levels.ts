@@ -69,6 +69,8 @@ export interface AnnAccelerator {
   compute_J: number;
   sram_J: number;
   dram_J: number;
+  /** compute + SRAM + DRAM */
+  total_J: number;
   layers: AnnLayerMovement[];
   rule: string;
 }
@@ -96,8 +98,9 @@ export function annAccelerator(net: Network, baseline = 'fp32-45nm'): AnnAcceler
     layers.push({ layer: l.index, name: l.name, macs, weights, compute_J: macs * macJ, sram_J: sram, dram_J: weights * perDram });
   }
   const sum = (k: 'compute_J' | 'sram_J' | 'dram_J') => layers.reduce((a, x) => a + x[k], 0);
+  const compute_J = sum('compute_J'), sram_J = sum('sram_J'), dram_J = sum('dram_J');
   return {
-    baseline, bits, compute_J: sum('compute_J'), sram_J: sum('sram_J'), dram_J: sum('dram_J'), layers,
+    baseline, bits, compute_J, sram_J, dram_J, total_J: compute_J + sram_J + dram_J, layers,
     rule: `${baseline} MACs (${b.multPj}+${b.addPj} pJ); weight + input read per MAC and each output written once in an 8 KB SRAM at ${SRAM_8KB_64BIT_J * 1e12} pJ per access; ` +
       `every weight once per frame from DRAM at ${DRAM_64BIT_J * 1e12} pJ per 64 bits (low end of 1300–2600); Horowitz ISSCC 2014, 45 nm (FACTS §3.5); no ANN static power (no sourced figure)`,
   };
@@ -110,16 +113,16 @@ export interface ChipEnergyParts {
 
 /**
  * The four levels of one chip's run. `sopsPerFrame`: the network's SOPs (synaptic events on chip
- * when the network's count is unknown); `macs`: the ANN's MACs per frame.
+ * when the network's count is unknown); the ANN side is `acc` (its compute is MACs × E_MAC).
  */
-export function accountingLevels(e: ChipEnergyParts, sopsPerFrame: number, macs: number, acc: AnnAccelerator, chipPowerModel: string): LevelFigure[] {
+export function accountingLevels(e: ChipEnergyParts, sopsPerFrame: number, acc: AnnAccelerator, chipPowerModel: string): LevelFigure[] {
   const b = ANN_BASELINES[acc.baseline];
   const x = e.breakdown_J;
   const dynamic = x.synaptic + x.neuron + x.spike + x.routing;
   const offchip = dynamic + x.offchip;
-  const annOps = macs * (b.multPj + b.addPj) * 1e-12;
+  const annOps = acc.compute_J;
   const annDynamic = acc.compute_J + acc.sram_J;
-  const annOffchip = annDynamic + acc.dram_J;
+  const annOffchip = acc.total_J;
   const level = (lv: AccountingLevel, snn: number, ann: number, rule: string): LevelFigure => ({ level: lv, per_frame_J: snn, ann_J: ann, ratio: snn > 0 ? ann / snn : Infinity, rule });
   const fitNote = chipPowerModel === 'truenorth_affine' ? ' (TrueNorth affine fit: routing and neuron updates are inside its per-SOP slope)' : '';
   return [

@@ -13,6 +13,7 @@
  */
 import type { Mapping } from './mapper.ts';
 import type { Traffic } from './routing.ts';
+import { si } from './report.ts';
 
 export interface MapSvgOptions {
   traffic?: Traffic;
@@ -36,13 +37,6 @@ export function heatColor(t: number): string {
   const i = Math.min(HEAT_STOPS.length - 2, Math.floor(x)), f = x - i;
   const c = HEAT_STOPS[i].map((v, k) => Math.round(v + (HEAT_STOPS[i + 1][k] - v) * f));
   return `rgb(${c[0]},${c[1]},${c[2]})`;
-}
-
-/** "1.234 mJ"-style value with an SI prefix (4 significant digits). */
-function siText(x: number, unit: string): string {
-  const prefixes: [number, string][] = [[1, ''], [1e-3, 'm'], [1e-6, 'µ'], [1e-9, 'n'], [1e-12, 'p']];
-  for (const [f, p] of prefixes) if (x >= f * 0.9995) return `${(x / f).toPrecision(4)} ${p}${unit}`;
-  return `${(x / 1e-15).toPrecision(4)} f${unit}`;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -122,7 +116,7 @@ export function mappingSvg(m: Mapping, opts: MapSvgOptions = {}): string {
   out.push(`<text x="${left}" y="18" font-size="15" font-weight="bold">${esc(title)}</text>`);
   const sub1 = `${chip.tilesX}x${chip.tilesY} routers per chip, ${cpt} core${cpt === 1 ? '' : 's'} per router` + (b > 1 ? `; one cell = ${b}x${b} routers (majority layer)` : '');
   out.push(`<text x="${left}" y="34">${esc(sub1)}</text>`);
-  if (heat) out.push(`<text x="${left}" y="50">${esc(`color: ${heat.label} per cell, log scale from ${siText(heatLo, heat.unit)} to ${siText(heatHi, heat.unit)}`)}</text>`);
+  if (heat) out.push(`<text x="${left}" y="50">${esc(`color: ${heat.label} per cell, log scale from ${si(heatLo, heat.unit)} to ${si(heatHi, heat.unit)}`)}</text>`);
   else if (opts.traffic) out.push(`<text x="${left}" y="50">${esc(`line width ∝ expected packets per tick on a link${opts.trafficNote ? ` (${opts.trafficNote})` : ''}; busiest ${num(opts.traffic.maxLink.packets)}`)}</text>`);
 
   // cells
@@ -205,8 +199,8 @@ export function mappingSvg(m: Mapping, opts: MapSvgOptions = {}): string {
   if (heat) {
     const ly = top + meshH + 12, n = 32, w = Math.min(meshW, 480);
     for (let k = 0; k < n; k++) out.push(`<rect x="${num(left + (k * w) / n)}" y="${ly}" width="${num(w / n + 0.5)}" height="12" fill="${heatColor(k / (n - 1))}"/>`);
-    out.push(`<text x="${left}" y="${ly + 26}">${esc(siText(heatLo, heat.unit))}</text>`);
-    out.push(`<text x="${left + w}" y="${ly + 26}" text-anchor="end">${esc(siText(heatHi, heat.unit))}</text>`);
+    out.push(`<text x="${left}" y="${ly + 26}">${esc(si(heatLo, heat.unit))}</text>`);
+    out.push(`<text x="${left + w}" y="${ly + 26}" text-anchor="end">${esc(si(heatHi, heat.unit))}</text>`);
     out.push(`</svg>`);
     return out.join('\n') + '\n';
   }

@@ -26,6 +26,11 @@ export function si(x: number, unit: string): string {
   return `${(x / 1e-12).toPrecision(4)} p${unit}`;
 }
 
+/** An energy ratio as the reports print it: one decimal from 1 up, 3 significant digits below, ∞ for a zero denominator. */
+export function formatRatio(x: number): string {
+  return !Number.isFinite(x) ? '∞' : x >= 1 ? x.toFixed(1) : x.toPrecision(3);
+}
+
 /** a count with thousands separators (fractions of a mean kept to one decimal) */
 export function count(x: number): string {
   if (!Number.isFinite(x)) return String(x);

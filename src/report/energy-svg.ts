@@ -8,7 +8,7 @@
  *
  * A pure function of its input (fixed number formatting): identical runs give identical bytes.
  */
-import { si } from '../hw/report.ts';
+import { formatRatio, si } from '../hw/report.ts';
 import type { LevelFigure } from '../hw/levels.ts';
 
 export interface EnergySvgChip {
@@ -124,7 +124,7 @@ export function energySvg(input: EnergySvgInput): string {
     const rows = [{ label: `${level}: ANN`, v: input.chips[0].levels[li].ann_J, color: ANN_COLOR, ratio: '' },
       ...input.chips.map((ch, ci) => {
         const l = ch.levels[li];
-        return { label: `${level}: ${ch.chip}`, v: l.per_frame_J, color: CHIP_COLORS[ci % CHIP_COLORS.length], ratio: `  ANN/SNN ${l.ratio >= 1 ? l.ratio.toFixed(1) : l.ratio.toPrecision(3)}` };
+        return { label: `${level}: ${ch.chip}`, v: l.per_frame_J, color: CHIP_COLORS[ci % CHIP_COLORS.length], ratio: `  ANN/SNN ${formatRatio(l.ratio)}` };
       })];
     for (const r of rows) {
       c.text(LABEL_W, c.y + 14, r.label, { anchor: 'end' });

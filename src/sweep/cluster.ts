@@ -7,6 +7,7 @@
  * The scripts are a function of the sweep alone (no dates, no host names): the same command
  * writes the same bytes.
  */
+import { shardRule } from './space.ts';
 import type { SweepIdentity } from './sweep.ts';
 
 /** Most array tasks a generated script asks for unless `--shards` says otherwise. */
@@ -50,20 +51,14 @@ export function chooseShards(groups: number, requested: number | undefined, maxS
   return Math.max(1, Math.min(groups, maxShards));
 }
 
-/**
- * What each shard will do, by the rule `sweep --shard` applies (space.ts selectShard: group g to
- * shard g mod N when there are at least N groups, else point k to shard k mod N), in one pass.
- */
+/** What each shard will do, by the rule `sweep --shard` applies (space.ts shardRule), in one pass. */
 export function shardLoads(identity: Pick<SweepIdentity, 'points'>, shards: number): ShardLoad[] {
-  const groupOf = new Map<string, number>();
-  for (const p of identity.points) if (!groupOf.has(p.point.simKey)) groupOf.set(p.point.simKey, groupOf.size);
-  const byGroups = groupOf.size >= shards;
-  const loads = Array.from({ length: shards }, (_, shard) => ({ shard, points: 0, groups: new Map<number, number>() }));
+  const shardOf = shardRule(identity.points, shards);
+  const loads = Array.from({ length: shards }, (_, shard) => ({ shard, points: 0, groups: new Map<string, number>() }));
   for (const p of identity.points) {
-    const g = groupOf.get(p.point.simKey)!;
-    const l = loads[byGroups ? g % shards : p.point.index % shards];
+    const l = loads[shardOf(p)];
     l.points++;
-    l.groups.set(g, p.point.run.timesteps);
+    l.groups.set(p.point.simKey, p.point.run.timesteps);
   }
   return loads.map((l) => ({ shard: l.shard, points: l.points, groups: l.groups.size, ticks: [...l.groups.values()].reduce((a, b) => a + b, 0) }));
 }

@@ -157,18 +157,24 @@ export function pointAt(axes: Axis[], index: number, fixed: RunSettings): Omit<S
 }
 
 /**
- * The points of shard `I/N` (0-based I). Whole simulation groups go to one shard (group g, in
- * the order of their first points, to shard g mod N), so no group is simulated twice across a
- * cluster; when there are fewer groups than shards, points are dealt instead (point k to shard
- * k mod N), every shard then simulating the groups it touches. Rows do not depend on the rule:
- * every point is priced by replaying its group's trace.
+ * The shard of every point under `N` shards (0-based): whole simulation groups go to one shard
+ * (group g, in the order of their first points, to shard g mod N), so no group is simulated twice
+ * across a cluster; when there are fewer groups than shards, points are dealt instead (point k to
+ * shard k mod N), every shard then simulating the groups it touches. Rows do not depend on the
+ * rule: every point is priced by replaying its group's trace.
  */
-export function selectShard<T extends { point: { index: number; simKey: string } }>(points: T[], shard: { index: number; count: number } | null): T[] {
-  if (!shard) return points;
+export function shardRule<T extends { point: { index: number; simKey: string } }>(points: readonly T[], count: number): (p: T) => number {
   const groups = new Map<string, number>();
   for (const p of points) if (!groups.has(p.point.simKey)) groups.set(p.point.simKey, groups.size);
-  if (groups.size >= shard.count) return points.filter((p) => groups.get(p.point.simKey)! % shard.count === shard.index);
-  return points.filter((p) => p.point.index % shard.count === shard.index);
+  if (groups.size >= count) return (p) => groups.get(p.point.simKey)! % count;
+  return (p) => p.point.index % count;
+}
+
+/** The points of shard `I/N` (0-based I) by shardRule; all points without a shard. */
+export function selectShard<T extends { point: { index: number; simKey: string } }>(points: T[], shard: { index: number; count: number } | null): T[] {
+  if (!shard) return points;
+  const shardOf = shardRule(points, shard.count);
+  return points.filter((p) => shardOf(p) === shard.index);
 }
 
 export function parseShard(s: string | undefined): { index: number; count: number } | null {
@@ -239,7 +245,7 @@ export function validatePoints(
     const p = pointAt(axes, i, fixed);
     const simKey = JSON.stringify([p.snnKey, p.run.timesteps, p.run.placement, geometryAxes.map((a) => p.values[a])]);
     const point: SweepPoint = { ...p, simKey };
-    out.push({ point, get chip() { return chipOf(p); } });
+    out.push({ point, get chip() { return chipOf(point); } });
     if (onProgress && (i & 0xffff) === 0 && performance.now() - lastReport > 2000) {
       lastReport = performance.now();
       onProgress(`sweep: planned ${i.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} points`);

@@ -21,11 +21,12 @@ import { fidelityAtThreshold, type Fidelity } from '../detect/fidelity.ts';
 import { apAgainst } from '../detect/map.ts';
 import { detectFromReadouts } from '../detect/snn-detect.ts';
 import type { ImageDetections } from '../detect/types.ts';
-import { loadChip } from '../hw/chip-schema.ts';
+import { loadChip, type ChipParams } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
 import type { ModelSpec } from '../model/load.ts';
+import { shapeSize, type Network } from '../model/ir.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { shortenPaths } from '../report/paths.ts';
 import { applyThresholdsFile, type ThresholdSchedule } from '../tune/thresholds-file.ts';
@@ -144,11 +145,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepOutcome> {
   }
 }
 
-/** What defines a sweep, computed before anything runs: its points (validated), its id, its files' columns. */
+/** What defines a sweep, computed before anything runs: its points (planned), its id, its files' columns. */
 export interface SweepIdentity {
   id: string;
   total: number;
-  /** every point with its chip, unsharded, in index order */
+  /** every point, its chip built when read, unsharded, in index order */
   points: PlannedPoint[];
   /** distinct simulation groups among all points */
   groups: number;
@@ -163,15 +164,15 @@ export interface SweepIdentity {
 }
 
 /**
- * Validates every point (each chip built against the schema) and computes the sweep id from
- * everything that defines its rows; shared by a sweep, its shards and `--emit` (so a generated
+ * Plans every point (space.ts validatePoints: every value of every chip field validated, each
+ * point's chip built when priced) and computes the sweep id from everything that defines its rows; shared by a sweep, its shards and `--emit` (so a generated
  * cluster script names the id its tasks will write).
  */
 export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>, progress: (line: string) => void = () => {}): SweepIdentity {
   const axes = o.axes;
   const total = pointCount(axes);
   progress(`sweep: ${total.toLocaleString('en-US')} point${total === 1 ? '' : 's'} (${axes.map((a) => `${a.path} × ${a.values.length}`).join(', ')}); validating every value of every chip field before anything runs`);
-  // 1. every point validated before anything runs
+  // 1. every point planned, every value of every chip field validated, before anything runs
   const points = validatePoints(o.chip, axes, o.fixed, null, progress);
   const base = loadChip(o.chip);
   const baseName = `${base.spec.name}${base.variant ? '@' + base.variant : ''}`;
@@ -296,12 +297,11 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
       rowsDone++;
     };
     const runGroup = async (planned: typeof todo, k: number) => {
-      // each point's chip is built here (space.ts validatePoints): fields valid one by one may be refused together
-      const members: typeof todo = [];
+      // each point's chip is built here, once (space.ts validatePoints): fields valid one by one may be refused together
+      const members: { point: SweepPoint; params: ChipParams }[] = [];
       for (const m of planned) {
         try {
-          void m.chip.params;
-          members.push(m);
+          members.push({ point: m.point, params: m.chip.params });
         } catch (e) {
           if (!(e instanceof UserError)) throw e;
           write(m.point, `refused: ${e.message}`, null, null);
@@ -319,7 +319,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
       const job: GroupJob = {
         snn: s.snn, schedule: s.schedule, inputs, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder,
         traceFile: join(tmpdir(), `neuroemu-sweep-${id}-${process.pid}-${k}.trace`),
-        points: members.map((m) => ({ index: m.point.index, chip: m.chip.params })),
+        points: members.map((m) => ({ index: m.point.index, chip: m.params })),
       };
       const byIndex = new Map(members.map((m) => [m.point.index, m.point]));
       let ap50: number | null = null;
@@ -397,8 +397,8 @@ export const ROUGH_NS_PER_NEURON_TICK = 7;
 const ROUGH_REPLAY_S = 0.5;
 
 /** "rough estimate 3m20s (…)" for simulations of the given ticks on `frames` frames, before any work. */
-export function roughEstimate(net: { layers: { outShape: { c: number; h: number; w: number } }[] }, groupTicks: number[], frames: number, replays: number, workers: number): string {
-  const neurons = net.layers.reduce((a, l) => a + l.outShape.c * l.outShape.h * l.outShape.w, 0);
+export function roughEstimate(net: Network, groupTicks: number[], frames: number, replays: number, workers: number): string {
+  const neurons = net.layers.reduce((a, l) => a + shapeSize(l.outShape), 0);
   const ticks = groupTicks.reduce((a, t) => a + t, 0);
   const lanes = Math.max(1, Math.min(workers, groupTicks.length));
   const seconds = (ticks * frames * neurons * ROUGH_NS_PER_NEURON_TICK * 1e-9 + replays * ROUGH_REPLAY_S) / lanes;
@@ -411,11 +411,7 @@ function removeStaleTraces(id: string): void {
   for (const f of readdirSync(tmpdir())) {
     const m = re.exec(f);
     if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), f), { force: true });
-    }
+    if (!processAlive(Number(m[1]))) rmSync(join(tmpdir(), f), { force: true });
   }
 }
 
