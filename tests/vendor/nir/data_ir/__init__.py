@@ -1,0 +1,15 @@
+from .graph import (
+    EventData,
+    ValuedEventData,
+    TimeGriddedData,
+    NIRNodeData,
+    NIRGraphData,
+)
+
+__all__ = [
+    "TimeGriddedData",
+    "EventData",
+    "ValuedEventData",
+    "NIRNodeData",
+    "NIRGraphData",
+]
