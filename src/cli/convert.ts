@@ -5,6 +5,8 @@ import { convertNetworkWithReport, DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_R
 import { absoluteModelSpec } from '../convert/from-model.ts';
 import { lambdaRange } from '../convert/normalize.ts';
 import { saveSnn } from '../convert/snn-file.ts';
+import { formatNirNotes, snnToNir } from '../convert/nir-export.ts';
+import { isNirFile, nirReady, writeNirSync } from '../model/nir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
@@ -28,13 +30,14 @@ interface ConvertArgs {
   'v-init'?: number;
   'readout-start'?: number;
   'lambda-floor'?: number;
+  'nir-keep-groups'?: boolean;
 }
 
 const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toPrecision(4));
 
 export const convertCommand: CommandModule<object, ConvertArgs> = {
   command: 'convert',
-  describe: 'Convert a detector into a spiking network (Spiking-YOLO: channel-wise normalization, IBT neurons) and write it to a .snn file',
+  describe: 'Convert a detector into a spiking network (Spiking-YOLO: channel-wise normalization, IBT neurons) and write it to a .snn file or a NIR graph (.nir)',
   builder: (y) =>
     modelOptions(y)
       .option('calib', { type: 'string', array: true, demandOption: true, describe: 'calibration images (JPEG/PNG): λ comes from the ANN\'s activations on them' })
@@ -49,10 +52,12 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('v-init', { type: 'number', describe: `initial membrane as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT})` })
       .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (default ${DEFAULT_READOUT_START})` })
       .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR})` })
-      .option('out', { type: 'string', demandOption: true, describe: 'the .snn file to write' })
+      .option('out', { type: 'string', demandOption: true, describe: 'the file to write: a .snn file, or a NIR graph when it ends in .nir' })
+      .option('nir-keep-groups', { type: 'boolean', default: false, describe: 'NIR export: keep grouped/depthwise convs as Conv2d with groups > 1 (default: dense block-diagonal weights, which NIR\'s reader and importers handle)' })
       .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --out face224.snn', 'the face detector, channel-wise max, IBT neurons')
       .example('$0 convert --model face --calib a.jpg b.jpg --norm layer --neuron if --out face-layer-if.snn', 'the paper\'s baseline: layer-wise max, IF neurons')
-      .example('$0 convert --model yolov2-tiny-voc --weights yolov2-tiny-voc.weights --calib voc/*.jpg --norm percentile --statistic 99.99 --out tiny.snn', 'Tiny YOLO v2, robust layer-wise normalization') as never,
+      .example('$0 convert --model yolov2-tiny-voc --weights yolov2-tiny-voc.weights --calib voc/*.jpg --norm percentile --statistic 99.99 --out tiny.snn', 'Tiny YOLO v2, robust layer-wise normalization')
+      .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --neuron if --reset zero --out face224.nir', 'a NIR graph for Sinabs, Norse, Lava, snnTorch...: prints what they will run differently') as never,
   handler: async (args) => {
     const settings = defaultSettings({
       ...snnSettingsFrom(args),
@@ -72,7 +77,13 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     const calibS = (performance.now() - t0) / 1000;
     const { snn, report } = convertNetworkWithReport(net, stats, settings, calib);
     snn.annSpec = absoluteModelSpec({ model: args.model, weights: args.weights, size: args.size, names: args.names });
-    saveSnn(args.out, snn);
+    const nir = isNirFile(args.out);
+    let nirNotes: ReturnType<typeof snnToNir> | null = null;
+    if (nir) {
+      await nirReady();
+      nirNotes = snnToNir(snn, { keepGroups: args['nir-keep-groups'] });
+      writeNirSync(args.out, nirNotes.file);
+    } else saveSnn(args.out, snn);
 
     process.stdout.write(
       `neuroemu convert — model ${net.name} (${net.source}), input ${net.input.w}x${net.input.h}\n` +
@@ -98,6 +109,11 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
     const weights = snn.layers.reduce((n, l) => n + (l.kind === 'conv' ? l.weights.length : 0), 0);
     const size = statSync(args.out).size;
     process.stdout.write(`readout: ${snn.readouts.map((r) => `head ${r.head} ← SNN layer ${r.layer}`).join(', ')} (membrane/t × λ = raw output)\n`);
-    process.stdout.write(`wrote ${args.out}: ${snn.layers.length} SNN layers, ${thousands(weights)} weights, ${thousands(size)} bytes\n`);
+    if (nirNotes) {
+      process.stdout.write(`\nNIR graph: what another simulator will run instead of neuroemu (neuroemu's semantics are in each node's metadata, keys neuroemu_*):\n`);
+      process.stdout.write(formatNirNotes(nirNotes) + '\n');
+      const n = nirNotes.file.graph.nodes.size;
+      process.stdout.write(`wrote ${args.out}: NIR ${nirNotes.file.version}, ${n} nodes, ${nirNotes.file.graph.edges.length} edges, ${thousands(size)} bytes\n`);
+    } else process.stdout.write(`wrote ${args.out}: ${snn.layers.length} SNN layers, ${thousands(weights)} weights, ${thousands(size)} bytes\n`);
   },
 };

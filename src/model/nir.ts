@@ -106,8 +106,9 @@ export const NIR_SCHEMAS: Record<NirLeafType, Schema> = {
   LIF: { required: { tau: 'array', r: 'array', v_leak: 'array', v_threshold: 'array' }, optional: { v_reset: 'array', ...IO } },
   CubaLI: { required: { tau_syn: 'array', tau_mem: 'array', r: 'array', v_leak: 'array' }, optional: { w_in: 'array', ...IO } },
   CubaLIF: { required: { tau_syn: 'array', tau_mem: 'array', r: 'array', v_leak: 'array', v_threshold: 'array' }, optional: { v_reset: 'array', w_in: 'array', ...IO } },
-  AvgPool2d: { required: { kernel_size: 'int', stride: 'int', padding: 'int' }, optional: {} },
-  SumPool2d: { required: { kernel_size: 'int', stride: 'int', padding: 'int' }, optional: { ...IO } },
+  // padding 'same' passes NIR's shape inference (calculate_conv_output) like a conv's
+  AvgPool2d: { required: { kernel_size: 'int', stride: 'int', padding: 'pad' }, optional: {} },
+  SumPool2d: { required: { kernel_size: 'int', stride: 'int', padding: 'pad' }, optional: { ...IO } },
   Threshold: { required: { threshold: 'array' }, optional: { ...IO } },
 };
 /** NIRGraph's own keys besides nodes/edges/metadata/type (its __init__ accepts and recomputes them) */

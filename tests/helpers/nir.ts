@@ -36,7 +36,7 @@ interface GraphDesc {
 /** NIR's Python reader on `file`: throws with Python's last line when it refuses the file */
 export function pythonLayout(file: string, typeCheck = true): Layout {
   if (!PYTHON) throw new Error(NO_PYTHON);
-  const r = spawnSync(PYTHON, [join(PROJECT_ROOT, 'tests', 'helpers', 'nir_layout.py'), file, ...(typeCheck ? [] : ['--no-type-check'])], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(PYTHON, [join(PROJECT_ROOT, 'tests', 'helpers', 'nir_layout.py'), file, ...(typeCheck ? [] : ['--no-type-check'])], { encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
   if (r.status !== 0) throw new Error(`NIR's Python reader refused ${file}: ${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 400)}`);
   return JSON.parse(r.stdout) as Layout;
 }
