@@ -501,7 +501,10 @@ function writeValue(g: H5Group, name: string, v: NirValue): void {
   }
   const n = v.shape.reduce((a, b) => a * b, 1);
   if (n !== v.data.length) throw new Error(`NIR write: ${name} has ${v.data.length} values for shape ${fmtShape(v.shape)}`);
-  g.create_dataset({ name, data: v.data, shape: v.shape, dtype: H5_DTYPE[v.dtype] });
+  // gzip as NIR's Python writer does by default (the per-neuron r / v_threshold / v_reset arrays are
+  // constant: they shrink ~1000x); one chunk per dataset, small ones stored plain
+  const big = n >= 4096 && v.shape.length > 0;
+  g.create_dataset({ name, data: v.data, shape: v.shape, dtype: H5_DTYPE[v.dtype], ...(big ? { chunks: v.shape, compression: 'gzip' as const, compression_opts: 4 } : {}) });
 }
 
 function writeMetadata(g: H5Group, m: NirMetadata): void {
