@@ -21,6 +21,8 @@ import { mapNetwork, thousandsOf, type Board, type Mapping } from '../hw/mapper.
 import { expectedTraffic, KEY_FIELDS } from '../hw/routing.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { loadModel } from '../model/load.ts';
+import { isNirFile } from '../model/nir.ts';
+import { loadNirSnn } from '../convert/nir-import.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
@@ -50,6 +52,11 @@ export function parseBoard(s: string): Board {
 
 /** The network to map: a .snn file, or the model converted with the default settings. */
 export function networkFor(a: Pick<MapArgs, 'model' | 'weights' | 'size' | 'names' | 'calib'>, progress: (s: string) => void): SnnNetwork {
+  if (isNirFile(a.model)) {
+    if (a.weights || a.size) fail('--model', `${a.model} is a NIR graph: --weights and --size do not apply`);
+    progress(`map: importing the NIR graph ${a.model}`);
+    return loadNirSnn(a.model).snn;
+  }
   if (a.model !== 'face' && isSnnFile(a.model)) {
     if (a.weights || a.size) fail('--model', `${a.model} is a converted network (.snn): --weights and --size do not apply`);
     progress(`map: reading ${a.model}`);

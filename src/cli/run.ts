@@ -28,6 +28,8 @@ import { describeStopRule, stopCheck, type StopRule } from '../report/stopping.t
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
+import { isNirFile } from '../model/nir.ts';
+import { runNir } from './run-nir.ts';
 import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 
 interface RunArgs {
@@ -62,6 +64,7 @@ interface RunArgs {
   'check-every': number;
   'v-init'?: number;
   'readout-start'?: number;
+  'input-rate'?: string;
 }
 
 /** A chip's run under `--precision chip`: the network quantized to its bits (src/convert/quantize.ts). */
@@ -136,17 +139,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('svg', { type: 'string', describe: 'write the energy as a picture: per chip by category and by accounting level beside the ANN baselines, and by layer' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
+      .option('input-rate', { type: 'string', describe: 'a NIR graph (--model FILE.nir): the Poisson input\'s firing probability per tick, one for every input channel or R0,R1,... per channel (the highest must be 1 for now)' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 128 ticks')
       .example('$0 run --chip loihi --timesteps 256 --until-f1 0.95', 'each frame priced at the tick where it reaches F1 0.95 against the ANN (at most 256)')
       .example('$0 run --images @evalset:test --calib @samples @evalset:tune --threshold 0.3', 'photos the conversion never saw, calibrated on 29 others, judged at score 0.3')
       .example('$0 run --precision chip', 'each chip at its own weight and membrane bits (TrueNorth 9/20, Loihi 9/24): the AP it costs against float')
       .example('$0 run --chip loihi@sana-fe odin --timesteps 128 --json run.json', 'other chip models, more ticks, JSON out')
-      .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards') as never,
+      .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards')
+      .example('$0 run --model cnn_sinabs.nir --input-rate 1,0.25 --chip loihi truenorth spinnaker --timesteps 32', 'a NIR graph from Sinabs priced on three chips') as never,
   handler: async (args) => {
     const T = checkTimesteps(args.timesteps);
     // checked before the conversion: a negative or fractional count was quietly rounded into range
     if (!(Number.isInteger(args.workers) && args.workers >= 0)) fail('--workers', `${args.workers} must be an integer >= 0`);
     checkCandidateThreshold(args['candidate-threshold']);
+    // a NIR graph is not a detector: its own report (src/cli/run-nir.ts)
+    if (isNirFile(args.model)) return runNir(args, T);
     const spec = { model: args.model, weights: args.weights, size: args.size, names: args.names };
     const chips = (args.chip ?? []).map(String);
     if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');

@@ -13,6 +13,7 @@ import { calibrationCacheDir, calibrationKey, readCachedStats, writeCachedStats 
 import { readFileChecked } from '../model/darknet.ts';
 import { convertNetworkWithReport, defaultSettings, validateSettings, type LayerReport } from './convert.ts';
 import { isSnnFile, loadSnn } from './snn-file.ts';
+import { isNirFile } from '../model/nir.ts';
 import type { SnnNetwork, SnnSettings } from './snn-ir.ts';
 
 export interface SnnSource {
@@ -48,11 +49,20 @@ export function absoluteModelSpec(spec: ModelSpec): NonNullable<SnnNetwork['annS
 
 /** The ANN of any `--model`: a converted .snn file yields the network it was converted from. */
 export function loadAnnModel(spec: ModelSpec): Network {
+  refuseNirHere(spec.model);
   if (isSnnModel(spec.model)) {
     if (spec.weights || spec.size) fail('--model', `${spec.model} is a converted network: its weights and size are fixed (drop --weights/--size)`);
     return loadSnn(spec.model!).ann;
   }
   return loadModel(spec);
+}
+
+/**
+ * A NIR graph is a spiking network without a detector head or an ANN: the commands that decode
+ * detections or need the ANN refuse it by name (run and map take it, src/cli/run-nir.ts, map.ts).
+ */
+export function refuseNirHere(model: string | undefined): void {
+  if (isNirFile(model)) fail('--model', `${model} is a NIR graph, not a detector: \`neuroemu run --model ${model} --input-rate R\` and \`neuroemu map --model ${model}\` price it; this command needs a detector (its ANN and its head)`);
 }
 
 /** An imported ANN with its activation statistics: convert it as often as needed, calibrate once. */
@@ -96,6 +106,7 @@ export function snnFromModel(
   spec: ModelSpec,
   opts: { calib?: string[]; images?: string[]; settings?: Partial<SnnSettings>; onImage?: (i: number, n: number, file: string) => void },
 ): SnnSource {
+  refuseNirHere(spec.model);
   if (isSnnModel(spec.model)) {
     if (spec.weights || spec.size) fail('--model', `${spec.model} is a converted network: its weights and size are fixed (drop --weights/--size)`);
     return { snn: loadSnn(spec.model!), fromFile: true };

@@ -47,6 +47,7 @@ export function loadModel(spec: ModelSpec): Network {
   if (spec.size !== undefined && (!Number.isInteger(spec.size) || spec.size < 32 || spec.size > 4096 || spec.size % 32 !== 0)) {
     fail('--size', `${spec.size} must be a multiple of 32 between 32 and 4096`);
   }
+  if (/\.nir$/i.test(model)) fail('--model', `${model} is a NIR graph (a spiking network, not a detector): \`neuroemu run --model ${model} --input-rate R\` and \`neuroemu map\` price it`);
   if (model === 'face' || model.endsWith('.json')) {
     if (spec.weights) fail('--weights', 'the face detector reads its weights through its manifest; pass the manifest as --model');
     return checkFiniteParameters(loadFaceDetector(model === 'face' ? defaultFaceManifest() : model, spec.size));

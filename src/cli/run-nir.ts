@@ -1,0 +1,79 @@
+/**
+ * `neuroemu run --model FILE.nir`: a spiking network from another framework (a NIR graph, imported
+ * by src/convert/nir-import.ts) priced on the chip models. Not a detector: no decoding, no ANN
+ * baseline (the graph has no ANN); per chip the energy, latency, SOPs, spikes and cores of one
+ * inference of T ticks on a seeded Poisson input, and the output layer's spikes per neuron.
+ */
+import { loadNirSnn, nirInputRates } from '../convert/nir-import.ts';
+import { loadChip } from '../hw/chip-schema.ts';
+import type { PlacementOrder } from '../hw/mapper.ts';
+import { chipReportJson, chipReportText } from '../hw/report.ts';
+import { shortenPaths } from '../report/paths.ts';
+import { formatTable } from '../report/table.ts';
+import { emulateFrames } from '../sim/emulate.ts';
+import { createSimulator } from '../sim/simulator.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { fail } from '../util/errors.ts';
+
+export interface RunNirArgs {
+  model: string;
+  chip: string[];
+  timesteps: number;
+  seed: number;
+  'input-rate'?: string;
+  'auto-board': boolean;
+  placement: string;
+  json?: string;
+}
+
+/** "1,0.25" → [1, 0.25] */
+export function parseRates(s: string | undefined): number[] {
+  if (s === undefined || s === '') fail('--input-rate', 'a NIR graph needs its input: --input-rate R (every input channel) or R0,R1,... (per channel), firing probabilities per tick');
+  const xs = String(s).split(',').map((t) => Number(t.trim()));
+  if (xs.some((x) => !Number.isFinite(x))) fail('--input-rate', `"${s}" must be numbers separated by commas`);
+  return xs;
+}
+
+export async function runNir(args: RunNirArgs, T: number): Promise<void> {
+  const progress = (m: string) => process.stderr.write(`${m}\n`);
+  const chips = (args.chip ?? []).map(String);
+  if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');
+  const chipParams = chips.map((c) => loadChip(c).params);
+  const rates = parseRates(args['input-rate']);
+  const imp = loadNirSnn(args.model);
+  const x = nirInputRates(imp.input, rates);
+  const snn = imp.snn;
+  const I = imp.input;
+  process.stdout.write(
+    `neuroemu run — NIR graph ${shortenPaths(snn.ann.source)}, input ${I.c}x${I.h}x${I.w}, 1 inference × ${T} ticks, seed ${args.seed}\n` +
+      `input: seeded Poisson events, firing probability per tick ${rates.length === 1 ? rates[0] : rates.map((r, c) => `${r} (channel ${c})`).join(', ')} at every input position\n` +
+      'imported as (no calibration: the graph\'s own weights and thresholds):\n',
+  );
+  process.stdout.write(
+    formatTable(
+      [{ header: '#' }, { header: 'NIR nodes', align: 'left' }, { header: 'SNN layer', align: 'left' }, { header: 'how', align: 'left' }],
+      imp.notes.map((n) => {
+        const l = snn.layers[n.layer];
+        const shape = `${l.inShape.c}x${l.inShape.h}x${l.inShape.w} → ${l.outShape.c}x${l.outShape.h}x${l.outShape.w}`;
+        return [n.layer, n.nodes.join(' + '), l.kind === 'conv' ? `conv ${l.size}x${l.size}/${l.stride} ${shape}` : shape, n.how];
+      }),
+    ) + '\n\n',
+  );
+  // the output layer's spikes per neuron (the class counts of a classifier), from a plain run:
+  // accounting does not change the dynamics, so these are the emulation's spikes too
+  const sim = await createSimulator(snn, { seed: args.seed });
+  sim.reset(x);
+  sim.run(T);
+  const counts = sim.counts();
+  const last = counts.layers[counts.layers.length - 1];
+  const outSpikes = [...last.posSpikes];
+  const results: Record<string, unknown>[] = [];
+  for (let ci = 0; ci < chips.length; ci++) {
+    const em = await emulateFrames(snn, chipParams[ci], [x], { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, onProgress: progress });
+    process.stdout.write(chipReportText(em.totals, { pricedAt: `${T} ticks` }) + '\n');
+    results.push({ ...chipReportJson(em.totals), chip: chips[ci], input: { kind: 'poisson', rates, seed: args.seed }, output_spikes: outSpikes });
+  }
+  const lastLayer = snn.layers[snn.layers.length - 1];
+  process.stdout.write(`output (${lastLayer.name}): spikes per neuron over ${T} ticks: ${outSpikes.join(' ')}` + (outSpikes.length > 1 ? ` (most: neuron ${outSpikes.indexOf(Math.max(...outSpikes))})\n` : '\n'));
+  if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
+}

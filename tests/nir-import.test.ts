@@ -1,0 +1,288 @@
+/**
+ * NIR import (src/convert/nir-import.ts, `--model FILE.nir`): the Sinabs N-MNIST CNN becomes the
+ * SNN IR layer table its README states; the core's spikes (WASM and the TS reference engine) equal,
+ * tick by tick and neuron by neuron, a plain interpreter of the NIR graph written here from NIR's
+ * definitions (Conv2d, SumPool2d, Flatten, Affine, IF: v += I, spike when v > θ, v = v_reset) on the
+ * same seeded Poisson input; unsupported graphs are refused naming the node and what is missing;
+ * export → import runs the same spikes; `run --model FILE.nir` prices the graph on the chips.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { nirInputRates, nirToSnn, nextUpF32 } from '../src/convert/nir-import.ts';
+import { snnToNir } from '../src/convert/nir-export.ts';
+import { f32, nirReady, numbers, readNirSync, writeNirSync, type NirFile, type NirGraph, type NirLeaf, type NirTensor } from '../src/model/nir.ts';
+import { convLayer, makeSnn } from '../src/sim/handmade.ts';
+import { createSimulatorSync } from '../src/sim/simulator.ts';
+import type { SnnConvLayer } from '../src/convert/snn-ir.ts';
+import { UserError } from '../src/util/errors.ts';
+import { mulberry32 } from '../src/util/rng.ts';
+import { SINABS_NIR, NORSE_NIR } from './helpers/nir.ts';
+import { runBinAsync } from './helpers/cli.ts';
+
+await nirReady();
+const tmp = mkdtempSync(join(tmpdir(), 'neuroemu-nir-import-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+test("the Sinabs CNN imports as its README's layers (sum pools and the flatten composed into the convs)", () => {
+  const { snn, input } = nirToSnn(readNirSync(SINABS_NIR), SINABS_NIR);
+  assert.equal(input, { c: 2, h: 34, w: 34 });
+  const rows = snn.layers.map((l) => {
+    const c = l as SnnConvLayer;
+    return [c.kind, `${c.inShape.c}x${c.inShape.h}x${c.inShape.w}`, `${c.outShape.c}x${c.outShape.h}x${c.outShape.w}`, c.size, c.stride, c.pad, c.groups, c.rule, c.reset];
+  });
+  // nn.Conv2d(2, 16, 5, stride 2, padding 1); Conv2d(16, 16, 3, padding 1); SumPool2d(2) + Conv2d(16, 8, 3, padding 1);
+  // SumPool2d(2) + Flatten + Linear(4·4·8, 256); Linear(256, 10); every ReLU an IF neuron
+  assert.equal(rows, [
+    ['conv', '2x34x34', '16x16x16', 5, 2, 1, 1, 'if', 'zero'],
+    ['conv', '16x16x16', '16x16x16', 3, 1, 1, 1, 'if', 'zero'],
+    ['conv', '16x16x16', '8x8x8', 6, 2, 2, 1, 'if', 'zero'],
+    ['conv', '8x8x8', '256x1x1', 8, 2, 0, 1, 'if', 'zero'],
+    ['conv', '256x1x1', '10x1x1', 1, 1, 0, 1, 'if', 'zero'],
+  ]);
+  for (const l of snn.layers as SnnConvLayer[]) assert.is(l.vthPos, nextUpF32(1), 'v > 1 as V >= nextUp(1)');
+  assert.is(nextUpF32(1), 1 + 2 ** -23);
+  // the composed 6x6 conv holds conv 5's 3x3 weights, each repeated over a 2x2 block
+  const w5 = (readNirSync(SINABS_NIR).graph.nodes.get('5') as NirLeaf).fields.weight as NirTensor;
+  const src = numbers(w5), l2 = snn.layers[2] as SnnConvLayer;
+  for (let o = 0; o < 8; o++) for (let i = 0; i < 16; i++) for (let y = 0; y < 6; y++) for (let x = 0; x < 6; x++) {
+    assert.is(l2.weights[((o * 16 + i) * 6 + y) * 6 + x], Math.fround(src[((o * 16 + i) * 3 + (y >> 1)) * 3 + (x >> 1)]));
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// an independent interpreter of a NIR chain graph (float64, NIR's own definitions)
+
+/** xorshift32 Poisson draws as src/sim/plan.ts documents them: one per input unit per tick, (y, x, c) order */
+function poissonSpikes(shape: number[], rates: Float32Array, ticks: number, seed: number): Float64Array[] {
+  let s = Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+  s = (s ^ (s >>> 13)) >>> 0;
+  s = Math.imul(s, 0xc2b2ae35) >>> 0;
+  s = (s ^ (s >>> 16)) >>> 0;
+  if (s === 0) s = 0x6d2b79f5;
+  const [C, H, W] = shape;
+  const out: Float64Array[] = [];
+  for (let t = 0; t < ticks; t++) {
+    const x = new Float64Array(C * H * W);
+    for (let y = 0; y < H; y++) for (let xx = 0; xx < W; xx++) for (let c = 0; c < C; c++) {
+      s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+      const u = (s >>> 8) / 16777216;
+      if (u < rates[(c * H + y) * W + xx]) x[(c * H + y) * W + xx] = 1;
+    }
+    out.push(x);
+  }
+  return out;
+}
+
+interface Val { shape: number[]; v: Float64Array }
+function interpretNir(g: NirGraph, inputs: Float64Array[]): Map<string, Float64Array>[] {
+  const next = new Map(g.edges.map(([a, b]) => [a, b]));
+  const order: string[] = [];
+  for (let at: string | undefined = 'input'; at !== undefined; at = next.get(at)) order.push(at);
+  const mem = new Map<string, Float64Array>();
+  const perTick: Map<string, Float64Array>[] = [];
+  const inShape = [...numbers((g.nodes.get('input') as NirLeaf).fields.shape as NirTensor)];
+  for (const x of inputs) {
+    let cur: Val = { shape: inShape, v: x };
+    const spikes = new Map<string, Float64Array>();
+    for (const name of order.slice(1)) {
+      const n = g.nodes.get(name) as NirLeaf;
+      const F = (k: string) => n.fields[k] as NirTensor;
+      if (n.type === 'Conv2d') {
+        const [O, Ig, K] = F('weight').shape, w = numbers(F('weight')), b = numbers(F('bias'));
+        const [s] = numbers(F('stride')), [p] = numbers(F('padding')), G = Number(F('groups').data[0]);
+        const [C, H, W] = cur.shape, Ho = Math.floor((H + 2 * p - K) / s) + 1, Wo = Math.floor((W + 2 * p - K) / s) + 1;
+        const out = new Float64Array(O * Ho * Wo);
+        for (let o = 0; o < O; o++) for (let y = 0; y < Ho; y++) for (let xx = 0; xx < Wo; xx++) {
+          let acc = b[o];
+          const g0 = Math.floor(o / (O / G)) * Ig;
+          for (let i = 0; i < Ig; i++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
+            const iy = y * s - p + ky, ix = xx * s - p + kx;
+            if (iy >= 0 && iy < H && ix >= 0 && ix < W) acc += w[((o * Ig + i) * K + ky) * K + kx] * cur.v[((g0 + i) * H + iy) * W + ix];
+          }
+          out[(o * Ho + y) * Wo + xx] = acc;
+        }
+        void C;
+        cur = { shape: [O, Ho, Wo], v: out };
+      } else if (n.type === 'SumPool2d') {
+        const [k] = numbers(F('kernel_size')), [C, H, W] = cur.shape, Ho = Math.floor(H / k), Wo = Math.floor(W / k);
+        const out = new Float64Array(C * Ho * Wo);
+        for (let c = 0; c < C; c++) for (let y = 0; y < Ho; y++) for (let xx = 0; xx < Wo; xx++) {
+          let acc = 0;
+          for (let a = 0; a < k; a++) for (let bb = 0; bb < k; bb++) acc += cur.v[(c * H + y * k + a) * W + xx * k + bb];
+          out[(c * Ho + y) * Wo + xx] = acc;
+        }
+        cur = { shape: [C, Ho, Wo], v: out };
+      } else if (n.type === 'Flatten') {
+        cur = { shape: [cur.v.length], v: cur.v };
+      } else if (n.type === 'Affine' || n.type === 'Linear') {
+        const [O, I] = F('weight').shape, w = numbers(F('weight')), b = n.type === 'Affine' ? numbers(F('bias')) : new Float64Array(O);
+        const out = new Float64Array(O);
+        for (let o = 0; o < O; o++) {
+          let acc = b[o];
+          for (let i = 0; i < I; i++) acc += w[o * I + i] * cur.v[i];
+          out[o] = acc;
+        }
+        cur = { shape: [O], v: out };
+      } else if (n.type === 'IF') {
+        const th = numbers(F('v_threshold')), vr = n.fields.v_reset ? numbers(F('v_reset')) : new Float64Array(th.length);
+        let v = mem.get(name);
+        if (!v) mem.set(name, (v = new Float64Array(th.length)));
+        const z = new Float64Array(th.length);
+        for (let i = 0; i < th.length; i++) {
+          v[i] += cur.v[i]; // r = 1
+          if (v[i] > th[i]) {
+            z[i] = 1;
+            v[i] = vr[i];
+          }
+        }
+        spikes.set(name, z);
+        cur = { shape: cur.shape, v: z };
+      } else if (n.type !== 'Output') throw new Error(`interpreter: ${n.type}`);
+    }
+    perTick.push(spikes);
+  }
+  return perTick;
+}
+
+test('the core runs the Sinabs graph spike for spike as a plain NIR interpreter does (WASM and reference engines)', () => {
+  const nf = readNirSync(SINABS_NIR);
+  const { snn, input } = nirToSnn(nf, SINABS_NIR);
+  const rates = nirInputRates(input, [1, 0.3]);
+  const T = 12, seed = 5;
+  const want = interpretNir(nf.graph, poissonSpikes([2, 34, 34], rates, T, seed));
+  const ifNodes = ['1', '3', '6', '10', '12'];
+  for (const engine of ['wasm', 'reference'] as const) {
+    const sim = createSimulatorSync(snn, { engine, seed });
+    sim.reset(rates);
+    const cum = ifNodes.map((k) => new Float64Array(want[0].get(k)!.length));
+    for (let t = 0; t < T; t++) {
+      sim.run(1);
+      const c = sim.counts();
+      ifNodes.forEach((k, li) => {
+        const z = want[t].get(k)!;
+        for (let i = 0; i < z.length; i++) cum[li][i] += z[i];
+        // per channel (the core counts spikes per output channel): sum the interpreter's per neuron
+        const l = snn.layers[li];
+        const plane = l.outShape.h * l.outShape.w;
+        for (let ch = 0; ch < l.outShape.c; ch++) {
+          let s = 0;
+          for (let p = 0; p < plane; p++) s += cum[li][ch * plane + p];
+          assert.is(c.layers[li].posSpikes[ch], s, `${engine} tick ${t + 1} layer ${li} (node ${k}) channel ${ch}`);
+        }
+        assert.is(c.layers[li].total.negSpikes, 0);
+      });
+    }
+    const total = cum.map((z) => z.reduce((a, b) => a + b, 0));
+    assert.ok(total.every((n) => n > 0), `every layer spikes: ${total}`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// refusals
+
+function mutated(f: (g: NirGraph) => void): NirFile {
+  const nf = readNirSync(SINABS_NIR);
+  f(nf.graph);
+  return nf;
+}
+const refused = (nf: NirFile, re: RegExp) => {
+  try {
+    nirToSnn(nf, 'x.nir');
+  } catch (e) {
+    assert.instance(e, UserError, (e as Error).stack);
+    assert.match((e as Error).message, re);
+    assert.not.match((e as Error).message, /[\r\n]/);
+    return;
+  }
+  assert.unreachable(`accepted, expected ${re}`);
+};
+const leaf = (g: NirGraph, k: string) => g.nodes.get(k) as NirLeaf;
+
+test('graphs the core cannot run are refused with the node and what is missing', () => {
+  refused(readNirSync(NORSE_NIR), /node 1 \(LIF\): needs a membrane leak \(tau\), which the SNN core does not have yet/);
+  refused(mutated((g) => (leaf(g, '3').fields.v_reset = f32([16, 16, 16], new Float32Array(4096).fill(0.5)))), /node 3 \(IF\)\/v_reset: a reset potential other than 0 is not supported/);
+  refused(mutated((g) => (leaf(g, '3').fields.r = f32([16, 16, 16], new Float32Array(4096).fill(2)))), /node 3 \(IF\)\/r: r other than 1/);
+  refused(mutated((g) => {
+    const th = new Float32Array(4096).fill(1);
+    th[7] = 2;
+    leaf(g, '3').fields.v_threshold = f32([16, 16, 16], th);
+  }), /node 3 \(IF\)\/v_threshold: thresholds differ between neurons/);
+  refused(mutated((g) => {
+    g.nodes.set('d', { type: 'Delay', fields: { delay: f32([16, 16, 16], new Float32Array(4096).fill(1)) }, metadata: {} });
+    g.edges = g.edges.map(([a, b]) => (a === '1' && b === '2' ? ['1', 'd'] : [a, b]));
+    g.edges.push(['d', '2']);
+  }), /node d \(Delay\): needs synaptic delays/);
+  refused(mutated((g) => g.edges.push(['1', '5'])), /node 1: feeds 2 nodes|node 5: has 2 inputs/);
+  refused(mutated((g) => (leaf(g, '2').fields.input_shape = f32([2], [15, 16]))), /node 2 \(Conv2d\)\/input_shape/);
+  assert.throws(() => nirInputRates({ c: 2, h: 34, w: 34 }, [0.1, 0.1]), /the highest rate is 0\.1: the SNN core's Poisson source normalizes rates by the highest one/);
+});
+
+test('a nested graph imports as its inlined nodes', () => {
+  const flat = nirToSnn(readNirSync(SINABS_NIR), SINABS_NIR).snn;
+  const nf = readNirSync(SINABS_NIR);
+  // the first conv + IF as a subgraph
+  const g = nf.graph;
+  const sub: NirGraph = {
+    type: 'NIRGraph',
+    nodes: new Map([['input', { type: 'Input', fields: { shape: (leaf(g, 'input').fields.shape as NirTensor) }, metadata: {} }], ['conv', g.nodes.get('0')!], ['if', g.nodes.get('1')!], ['output', { type: 'Output', fields: { shape: { dtype: 'int64', shape: [3], data: BigInt64Array.of(16n, 16n, 16n) } }, metadata: {} }]]),
+    edges: [['input', 'conv'], ['conv', 'if'], ['if', 'output']],
+    metadata: {},
+  };
+  g.nodes.delete('0');
+  g.nodes.delete('1');
+  g.nodes.set('block', sub);
+  g.edges = g.edges.filter(([a, b]) => !(a === '0' && b === '1')).map(([a, b]) => [a === '1' ? 'block' : a, b === '0' ? 'block' : b] as [string, string]);
+  const file = join(tmp, 'nested.nir');
+  writeNirSync(file, nf);
+  const nested = nirToSnn(readNirSync(file), file).snn;
+  assert.is(nested.layers.length, flat.layers.length);
+  assert.is(nested.layers[0].name, 'block.if');
+  for (let i = 0; i < flat.layers.length; i++) assert.equal([...(nested.layers[i] as SnnConvLayer).weights], [...(flat.layers[i] as SnnConvLayer).weights]);
+});
+
+test('export → import: an IF network (reset to zero) runs the same spikes tick by tick', () => {
+  const rand = mulberry32(11);
+  const w = (n: number) => Float32Array.from({ length: n }, () => (rand() - 0.35) * 0.9);
+  const c0 = convLayer(0, -1, { c: 2, h: 10, w: 10 }, { filters: 6, size: 3, stride: 1, pad: 1, rule: 'if', vthPos: 1, reset: 'zero', weights: w(6 * 2 * 9), biases: w(6).map((x) => x * 0.1) });
+  const c1 = convLayer(1, 0, c0.outShape, { filters: 4, size: 3, stride: 2, pad: 1, groups: 2, rule: 'if', vthPos: 0.8, reset: 'zero', weights: w(4 * 3 * 9) });
+  const c2 = convLayer(2, 1, c1.outShape, { filters: 3, size: 5, rule: 'if', vthPos: 1.5, reset: 'zero', weights: w(3 * 4 * 25) });
+  const orig = makeSnn({ c: 2, h: 10, w: 10 }, [c0, c1, c2], [2], { input: 'poisson', neuron: 'if', reset: 'zero' }, 'if-toy');
+  const file = join(tmp, 'if-toy.nir');
+  writeNirSync(file, snnToNir(orig).file);
+  const back = nirToSnn(readNirSync(file), file);
+  const rates = nirInputRates(back.input, [1, 0.4]);
+  const a = createSimulatorSync(orig, { seed: 9 }), b = createSimulatorSync(back.snn, { seed: 9 });
+  a.reset(rates);
+  b.reset(rates);
+  let spikes = 0;
+  for (let t = 1; t <= 24; t++) {
+    a.run(1);
+    b.run(1);
+    const ca = a.counts(), cb = b.counts();
+    for (let l = 0; l < 3; l++) assert.equal([...cb.layers[l].posSpikes], [...ca.layers[l].posSpikes], `tick ${t} layer ${l}`);
+    spikes = ca.layers.reduce((n, l) => n + l.total.posSpikes, 0);
+  }
+  assert.ok(spikes > 100, `${spikes} spikes`);
+});
+
+test('neuroemu run --model cnn_sinabs.nir prices it on Loihi; detect refuses it by name', async () => {
+  const r = await runBinAsync('run', '--model', SINABS_NIR, '--input-rate', '1,0.25', '--chip', 'loihi', '--timesteps', '8', '--json', join(tmp, 'run.json'));
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /NIR graph .*cnn_sinabs\.nir \(NIR 0\.2\.0\), input 2x34x34, 1 inference × 8 ticks, seed 1/);
+  assert.match(r.out, /3  7 \+ 8 \+ 9 \+ 10  conv 8x8\/2 8x8x8 → 256x1x1/);
+  assert.match(r.out, /cnn_sinabs on loihi/);
+  assert.match(r.out, /energy per frame/);
+  assert.match(r.out, /output \(12\): spikes per neuron over 8 ticks: /);
+  const d = await runBinAsync('detect', 'x.jpg', '--model', SINABS_NIR);
+  assert.is(d.code, 2);
+  assert.match(d.err, /is a NIR graph, not a detector/);
+  const n = await runBinAsync('run', '--model', NORSE_NIR, '--input-rate', '1', '--chip', 'loihi');
+  assert.is(n.code, 2);
+  assert.match(n.err, /node 1 \(LIF\): needs a membrane leak/);
+  assert.is(n.err.trim().split('\n').length, 1, n.err);
+});
+
+test.run();
