@@ -13,13 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nirInputRates, nirToSnn, nextUpF32 } from '../src/convert/nir-import.ts';
 import { snnToNir } from '../src/convert/nir-export.ts';
-import { f32, nirReady, numbers, readNirSync, writeNirSync, type NirFile, type NirGraph, type NirLeaf, type NirTensor } from '../src/model/nir.ts';
+import { f32, i64, nirReady, numbers, readNirSync, writeNirSync, type NirFile, type NirGraph, type NirLeaf, type NirTensor } from '../src/model/nir.ts';
 import { convLayer, makeSnn } from '../src/sim/handmade.ts';
 import { createSimulatorSync } from '../src/sim/simulator.ts';
 import type { SnnConvLayer } from '../src/convert/snn-ir.ts';
 import { UserError } from '../src/util/errors.ts';
 import { mulberry32 } from '../src/util/rng.ts';
 import { SINABS_NIR, NORSE_NIR } from './helpers/nir.ts';
+import { FUZZ_SCALE, Fuzzer, int, pick } from './helpers/fuzzer.ts';
 import { runBinAsync } from './helpers/cli.ts';
 
 await nirReady();
@@ -216,8 +217,39 @@ test('graphs the core cannot run are refused with the node and what is missing',
     g.edges.push(['d', '2']);
   }), /node d \(Delay\): needs synaptic delays/);
   refused(mutated((g) => g.edges.push(['1', '5'])), /node 1: feeds 2 nodes|node 5: has 2 inputs/);
-  refused(mutated((g) => (leaf(g, '2').fields.input_shape = f32([2], [15, 16]))), /node 2 \(Conv2d\)\/input_shape/);
+  refused(mutated((g) => (leaf(g, '2').fields.input_shape = i64([2], [15, 16]))), /node 2 \(Conv2d\)\/input_shape: \(15, 16\), but its input is 16x16/);
+  refused(mutated((g) => (leaf(g, '2').fields.input_shape = f32([2], [16, 16]))), /nodes\/2\/input_shape: is float32, expected integers/);
   assert.throws(() => nirInputRates({ c: 2, h: 34, w: 34 }, [0.1, 0.1]), /the highest rate is 0\.1: the SNN core's Poisson source normalizes rates by the highest one/);
+});
+
+test('fuzz: mutated Sinabs graphs import or give a one-line UserError (never another exception)', () => {
+  const rand = mulberry32(424242);
+  const fz = new Fuzzer(424242);
+  const base = readNirSync(SINABS_NIR);
+  const values = [() => f32([1], [rand() * 4 - 2]), () => f32([2], [1, 2]), () => i64([2], [int(rand, 5), int(rand, 5)]), () => i64([], [int(rand, 4) - 1]), () => 'same', () => 'valid', () => f32([3, 3], new Float32Array(9).fill(1))];
+  for (let i = 0; i < 200 * FUZZ_SCALE; i++) {
+    const nf = structuredClone(base);
+    const names = [...nf.graph.nodes.keys()];
+    const muts: string[] = [];
+    for (let m = 0; m < 1 + int(rand, 3); m++) {
+      const k = pick(rand, names);
+      const n = nf.graph.nodes.get(k) as NirLeaf;
+      const f = pick(rand, Object.keys(n.fields));
+      const kind = int(rand, 4);
+      if (kind === 0) n.fields[f] = pick(rand, values)();
+      else if (kind === 1) {
+        const t = n.fields[f];
+        if (typeof t !== 'string' && t.data.length > 1) n.fields[f] = { ...t, shape: [t.data.length - 1], data: t.data.slice(1) } as NirTensor;
+      } else if (kind === 2) nf.graph.edges.splice(int(rand, nf.graph.edges.length), 1);
+      else (n as { type: string }).type = pick(rand, ['IF', 'LIF', 'Conv2d', 'Affine', 'SumPool2d', 'Flatten', 'I', 'Scale', 'Output']);
+      muts.push(`${k}.${f}:${kind}`);
+    }
+    fz.attempt(`#${i} ${muts.join(' ')}`, () => {
+      const r = nirToSnn(nf, 'fuzz.nir');
+      createSimulatorSync(r.snn, { engine: 'reference' }); // what import accepts, the core must accept
+    });
+  }
+  fz.assertClean('NIR import');
 });
 
 test('a nested graph imports as its inlined nodes', () => {

@@ -28,7 +28,7 @@
 import { basename } from 'node:path';
 import type { Network, Shape } from '../model/ir.ts';
 import { convOut } from '../model/ir.ts';
-import { intField, numbers, readNirSync, type NirFile, type NirGraph, type NirLeaf, type NirNode, type NirTensor } from '../model/nir.ts';
+import { intField, numbers, readNirSync, validateGraph, type NirFile, type NirGraph, type NirLeaf, type NirNode, type NirTensor } from '../model/nir.ts';
 import { fail } from '../util/errors.ts';
 import { SNN_FORMAT_VERSION, type SnnConvLayer, type SnnNetwork } from './snn-ir.ts';
 
@@ -127,6 +127,8 @@ type Op =
 
 /** Parses a NIR graph (already read) into an SNN network. `file` names it in messages. */
 export function nirToSnn(nf: NirFile, file: string): NirImport {
+  // a graph read from a file is already checked; one built or changed in code is checked here
+  validateGraph(nf.graph, `${file}: /node`);
   const seq = chain(nf.graph, file);
   const first = seq[0].node;
   const ishape = [...numbers(tensor(first, 'shape')!)];

@@ -317,6 +317,31 @@ function readNode(g: TreeGroup, where: string, depth: number): NirNode {
   return leaf;
 }
 
+/**
+ * Checks an in-memory graph as the reader checks a file (known types, exact field sets, field kinds,
+ * nir/ir/*.py's shape assertions, edges naming nodes): for graphs built or changed in code.
+ */
+export function validateGraph(g: NirGraph, where: string, depth = 0): void {
+  if (depth > NIR_MAX_DEPTH) fail(where, `graphs nested deeper than ${NIR_MAX_DEPTH} levels`);
+  for (const [k, n] of g.nodes) {
+    const at = `${where}/nodes/${k}`;
+    if (n.type === 'NIRGraph') {
+      validateGraph(n, at, depth + 1);
+      continue;
+    }
+    const schema = NIR_SCHEMAS[n.type as NirLeafType];
+    if (!schema) fail(`${at}/type`, `unknown node type "${n.type}"`);
+    for (const f of Object.keys(n.fields)) {
+      const kind = schema.required[f] ?? schema.optional[f];
+      if (!kind) fail(`${at}/${f}`, `${n.type} has no field "${f}"`);
+      checkKind(n.fields[f], kind, `${at}/${f}`);
+    }
+    for (const f of Object.keys(schema.required)) if (!(f in n.fields)) fail(at, `${n.type} is missing its required field "${f}"`);
+    checkLeaf(n, at);
+  }
+  for (const [i, [a, b]] of g.edges.entries()) for (const n of [a, b]) if (!g.nodes.has(n)) fail(`${where}/edges`, `edge ${i} (${a} -> ${b}) names "${n}", which is not a node of this graph`);
+}
+
 const isInt = (t: NirTensor) => t.dtype.includes('int');
 
 function checkKind(v: NirValue, kind: FieldKind, where: string): NirValue {
