@@ -7,9 +7,9 @@
 import { loadNirSnn, nirInputRates } from '../convert/nir-import.ts';
 import { loadChip } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
-import { chipReportJson, chipReportText } from '../hw/report.ts';
+import { chipReportJson, chipReportText, si } from '../hw/report.ts';
 import { shortenPaths } from '../report/paths.ts';
-import { formatTable } from '../report/table.ts';
+import { formatTable, thousands } from '../report/table.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { createSimulator } from '../sim/simulator.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -68,10 +68,19 @@ export async function runNir(args: RunNirArgs, T: number): Promise<void> {
   const last = counts.layers[counts.layers.length - 1];
   const outSpikes = [...last.posSpikes];
   const results: Record<string, unknown>[] = [];
+  const summary: (string | number)[][] = [];
   for (let ci = 0; ci < chips.length; ci++) {
     const em = await emulateFrames(snn, chipParams[ci], [x], { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, onProgress: progress });
-    process.stdout.write(chipReportText(em.totals, { pricedAt: `${T} ticks` }) + '\n');
-    results.push({ ...chipReportJson(em.totals), chip: chips[ci], input: { kind: 'poisson', rates, seed: args.seed }, output_spikes: outSpikes });
+    const r = em.totals;
+    process.stdout.write(chipReportText(r, { pricedAt: `${T} ticks` }) + '\n');
+    results.push({ ...chipReportJson(r), chip: chips[ci], input: { kind: 'poisson', rates, seed: args.seed }, output_spikes: outSpikes });
+    summary.push([chips[ci], si(r.energy.per_frame_J, 'J'), si(r.latency.frame_s, 's'), r.mapping.cores, r.mapping.chips, thousands(r.counts.sops ?? r.counts.synaptic_events), thousands(r.counts.spikes ?? r.counts.spikes_out), si(r.energy.breakdown_J.static, 'J')]);
+  }
+  if (chips.length > 1) {
+    process.stdout.write(`per inference (${T} ticks):\n` + formatTable(
+      [{ header: 'chip', align: 'left' }, { header: 'energy' }, { header: 'latency' }, { header: 'cores' }, { header: 'chips' }, { header: 'SOPs' }, { header: 'spikes' }, { header: 'of it static' }],
+      summary,
+    ) + '\n');
   }
   const lastLayer = snn.layers[snn.layers.length - 1];
   process.stdout.write(`output (${lastLayer.name}): spikes per neuron over ${T} ticks: ${outSpikes.join(' ')}` + (outSpikes.length > 1 ? ` (most: neuron ${outSpikes.indexOf(Math.max(...outSpikes))})\n` : '\n'));
