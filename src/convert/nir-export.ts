@@ -196,7 +196,8 @@ export function snnToNir(snn: SnnNetwork, opts: NirExportOptions = {}): NirExpor
 /** The notes as lines: one per layer (its NIR nodes, then what differs), then the graph's. */
 export function formatNirNotes(ex: NirExport): string {
   const lines: string[] = [];
-  for (const n of ex.notes) lines.push(`${String(n.index).padStart(3)}  ${n.name.padEnd(16)} ${n.nodes.map((k) => ex.file.graph.nodes.get(k)!.type).join(' + ').padEnd(14)} ${n.differences.length ? n.differences.join('; ') : 'exact'}`);
+  const w = Math.max(16, ...ex.notes.map((n) => n.name.length));
+  for (const n of ex.notes) lines.push(`${String(n.index).padStart(3)}  ${n.name.padEnd(w)} ${n.nodes.map((k) => ex.file.graph.nodes.get(k)!.type).join(' + ').padEnd(14)} ${n.differences.length ? n.differences.join('; ') : 'exact'}`);
   lines.push(...ex.graphNotes.map((g) => `     ${g}`));
   return lines.join('\n');
 }
