@@ -34,6 +34,12 @@ export const N_RNG = 4;
 export const N_SCRATCH = 5;
 /** i32 histogram scratch for the channel sort (largest C + 1) */
 export const N_HIST = 6;
+/**
+ * 1: one tick of delay per neuron layer (a spike a conv or max-pool emits at tick t is integrated by
+ * the next neuron layer at t + 1): the tick runs the wiring layers first, then the neuron layers
+ * in reverse order. 0: every layer in order, a spike crosses the whole network in one tick.
+ */
+export const N_DELAY = 7;
 
 // per-core accounting (all 0 when the network runs without a mapping; see the section below)
 /** 1: account every spike and every newly active neuron into the per-core counters */

@@ -24,6 +24,9 @@
  *            (counts move by at most 1 per tick, so one spike always closes the gap).
  *   route    concatenation of the sources' lists (channel offsets).
  *   upsample every spike becomes stride² spikes.
+ *   With N_DELAY = 1 (chip semantics) the layers read the lists of the tick before: route and
+ *   upsample first (in order), then conv and maxpool in reverse order, so a spike takes one tick
+ *   per neuron layer; the input's spikes still reach the first layer in the tick they are drawn.
  *
  * Counters (exact, accumulated over the run): spikes per channel and sign of every source; per
  * conv and group, the kernel taps delivered (× C_out/groups = SOPs; taps that fall outside the
@@ -56,7 +59,7 @@ import {
   I_POISSON, I_RATES,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
-  N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_RNG, N_SCRATCH, N_TICK,
+  N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_RNG, N_SCRATCH, N_TICK,
   P_COUNT, P_EMIT, P_PAD, P_RULE, P_SIZE, P_SRC, P_STRIDE, POOL_MAX,
   R_NSRC, R_SRCS, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
   U_SRC, U_STRIDE,
@@ -766,8 +769,24 @@ export function beginTick(net: usize): void {
 /** Runs n ticks of the whole network. */
 export function run(net: usize, n: i32): void {
   const nl = fi(net, N_NLAYERS), layers = fa(net, N_LAYERS);
+  const delay = fi(net, N_DELAY);
   for (let t = 0; t < n; t++) {
     beginTick(net);
-    for (let i = 0; i < nl; i++) layerStep(net, <usize>load<i32>(layers + (<usize>i << 2)));
+    if (delay == 0) {
+      for (let i = 0; i < nl; i++) layerStep(net, <usize>load<i32>(layers + (<usize>i << 2)));
+      continue;
+    }
+    // one tick per neuron layer (N_DELAY): the wiring from the lists of the last tick, then the
+    // neuron layers deepest first, so each reads its source's list before the source rewrites it
+    for (let i = 0; i < nl; i++) {
+      const d = <usize>load<i32>(layers + (<usize>i << 2));
+      const kind = fi(d, L_KIND);
+      if (kind == KIND_ROUTE || kind == KIND_UPSAMPLE) layerStep(net, d);
+    }
+    for (let i = nl - 1; i >= 0; i--) {
+      const d = <usize>load<i32>(layers + (<usize>i << 2));
+      const kind = fi(d, L_KIND);
+      if (kind == KIND_CONV || kind == KIND_POOL) layerStep(net, d);
+    }
   }
 }

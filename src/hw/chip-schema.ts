@@ -242,6 +242,8 @@ const TimingSchema = z
       .enum(['sum', 'overlap'], { error: 'expected "sum" or "overlap"' })
       .default('sum')
       .describe('a core\'s busy time in a tick: sum (synaptic, neuron and output work one after the other; neuroemu\'s default) or overlap (the longest of the three, as SANA-FE\'s pipelined cores)'),
+    layer_delay_ticks: fig({ int: true, min: 0, max: 1 }, 'ticks a spike takes from one neuron layer to the next: 1 = a spike emitted at tick t is integrated by the next layer at t + 1 (tick-based chips), so a readout D neuron layers deep starts D − 1 ticks later; 0 = it crosses the whole network within its tick (event-driven, or the idealised tick)')
+      .default(def(1, 'a spike emitted at tick t is integrated by the next layer at t + 1, as on Loihi, TrueNorth and SpiNNaker')),
     notes,
   })
   .describe('tick rule, clock and the time of each event kind (give <event>_ns or <event>_cycles)');
@@ -704,6 +706,8 @@ export interface ChipParams {
     barrierChipsS: [number, number][];
     /** a core's busy time: the sum of its synaptic, neuron and output work, or the longest of them */
     coreWork: 'sum' | 'overlap';
+    /** ticks from one neuron layer to the next (0 or 1; see the schema's timing.layer_delay_ticks) */
+    layerDelayTicks: 0 | 1;
   };
   noc: {
     topology: 'mesh2d';
@@ -810,6 +814,7 @@ export function chipParams(spec: ChipSpec, variant?: string): ChipParams {
       barrierTilesS: tick.rule === 'barrier' && tick.barrier_tiles_ns ? tick.barrier_tiles_ns.value.map(([n, ns]) => [n, ns * 1e-9]) : [],
       barrierChipsS: tick.rule === 'barrier' && tick.barrier_chips_ns ? tick.barrier_chips_ns.value.map(([n, ns]) => [n, ns * 1e-9]) : [],
       coreWork: spec.timing.core_work ?? 'sum',
+      layerDelayTicks: (spec.timing.layer_delay_ticks?.value ?? 1) as 0 | 1,
     },
     noc: {
       topology: spec.noc.topology,

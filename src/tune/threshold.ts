@@ -113,7 +113,7 @@ import type { Chip } from '../hw/chip-schema.ts';
 import { DEFAULT_PLACEMENT, mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
 import { si } from '../hw/report.ts';
 import { buildAcctTables } from '../sim/acct.ts';
-import { emulateFrames } from '../sim/emulate.ts';
+import { emulateFrames, fillTicksOn } from '../sim/emulate.ts';
 import { fail } from '../util/errors.ts';
 import { BayesianOptimizer, randomSearch, type BoEvaluation } from './bo.ts';
 import { scaleNetwork, spikingLayers, thresholdSchedule, withThresholdSchedule, type LayerScale, type ThresholdAssignment } from './thresholds-file.ts';
@@ -633,6 +633,8 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
       const stops = [...new Set([T, ...h.reach.flatMap((x) => (x.tick === null ? [] : [x.tick]))])].sort((x, y) => x - y);
       const horizon = stops[stops.length - 1];
       const energy = new Float64Array(stops.length), latency = new Float64Array(stops.length);
+      // a frame's ticks start with the chip's pipeline fill; the stops count readout ticks after it
+      const fill = fillTicksOn(net, chip.params);
       let frame = -1, tick = 0, next = 0, cumE = 0, cumL = 0;
       const cum: number[] = [];
       const em = await emulateFrames(net, chip.params, o.inputs, {
@@ -646,7 +648,7 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
           tick++;
           cumE += t.energyJ;
           cumL += t.tickS;
-          if (tick === stops[next]) {
+          if (tick === stops[next] + fill) {
             energy[next] += cumE;
             latency[next] += cumL;
             next++;
@@ -657,8 +659,8 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
       cum.push(cumE);
       // the per-tick figures summed over a frame are the frame's figures (guards the reading above)
       em.perFrame.forEach((f, k) => {
-        if (!(Math.abs(cum[k] - f.energy_J) <= 1e-9 * Math.abs(f.energy_J)) || f.ticks !== horizon) {
-          throw new Error(`priceHoldout: ${name} frame ${k}: per-tick energies sum to ${cum[k]} J over ${horizon} ticks, the frame's energy is ${f.energy_J} J over ${f.ticks}`);
+        if (!(Math.abs(cum[k] - f.energy_J) <= 1e-9 * Math.abs(f.energy_J)) || f.ticks !== horizon + fill) {
+          throw new Error(`priceHoldout: ${name} frame ${k}: per-tick energies sum to ${cum[k]} J over ${horizon} + ${fill} ticks, the frame's energy is ${f.energy_J} J over ${f.ticks}`);
         }
       });
       used = { cores: em.totals.mapping.cores, chips: em.totals.mapping.chips };

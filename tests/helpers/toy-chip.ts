@@ -44,6 +44,8 @@ export function toyChip(): ChipParams {
     barrierTilesS: [[1, 100 * ns], [4, 400 * ns]],
     barrierChipsS: [],
     coreWork: 'sum',
+    // the hand figures are of the idealised tick (tests/snn-core.test.ts covers the delay)
+    layerDelayTicks: 0,
   };
   return p;
 }
