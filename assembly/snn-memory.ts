@@ -59,6 +59,13 @@ export const N_NTOUCHED = 14;
 /** i32 pairs (core, neurons) active every tick (analog-input layers: all their neurons) */
 export const N_CONSTACT = 15;
 export const N_NCONSTACT = 16;
+/**
+ * The active-update rule of the accounting: 0 = a neuron update is active when its unit received an
+ * input event this tick; 1 = also when it was not reached but one of its neurons holds a non-zero
+ * potential or has a non-zero bias (SANA-FE's rule). Conv units only; analog layers are active
+ * every tick either way.
+ */
+export const N_ACTRULE = 17;
 
 // header common to every spike source (the input and every layer)
 /** 0 input, 1 conv, 2 maxpool, 3 route, 4 upsample */

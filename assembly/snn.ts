@@ -52,7 +52,7 @@
 import {
   A_ACTOFF, A_ACTPAIRS, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
-  N_ACCT, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
+  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
@@ -423,7 +423,7 @@ export function fire(net: usize, d: usize): void {
     // an analog-input layer receives input current in every neuron every tick
     const at = fa(d, C_ACTIVE);
     for (let g = 0; g < groups; g++) addF64(at, g, <f64>nPix);
-  }
+  } else if (fi(net, N_ACTRULE) == 1 && fa(d, A_ACTOFF) != 0) activeByState(net, d);
 
   if (rule == RULE_INTEGRATE) {
     let vp = V, ap = addBase;
@@ -685,6 +685,30 @@ export function upsample(d: usize): void {
 
 // ---------------------------------------------------------------------------------------------
 // the tick
+
+/**
+ * Accounting rule N_ACTRULE = 1 (SANA-FE's): a (pixel, group) unit no input event reached this tick
+ * still counts as active when one of its neurons holds a non-zero potential (before this tick's
+ * bias) or has a non-zero bias. Runs at the start of fire(), after the scatter stamped the reached
+ * units. Per-core counters only: the network's own active counts keep the input rule.
+ */
+function activeByState(net: usize, d: usize): void {
+  const nPix = fi(d, L_H) * fi(d, L_W), cp = fi(d, C_CP), groups = fi(d, C_GROUPS), coutG = fi(d, C_COUTG);
+  const V = fa(d, C_V), bias = fa(d, C_BIAS), stamps = fa(d, C_STAMP), tick = fi(net, N_TICK);
+  const actOff = fa(d, A_ACTOFF), actPairs = fa(d, A_ACTPAIRS), coreCnt = fa(net, N_CORECNT);
+  for (let g = 0; g < groups; g++) {
+    let biased = false;
+    for (let j = g * coutG; j < (g + 1) * coutG; j++) if (load<f32>(bias + (<usize>j << 2)) != 0) biased = true;
+    for (let p = 0; p < nPix; p++) {
+      const u = p * groups + g;
+      if (load<i32>(stamps + (<usize>u << 2)) == tick) continue;
+      let on = biased;
+      const vp = V + ((<usize>p * <usize>cp + <usize>(g * coutG)) << 2);
+      for (let j = 0; j < coutG && !on; j++) if (load<f32>(vp + (<usize>j << 2)) != 0) on = true;
+      if (on) addActivity(coreCnt, actOff, actPairs, u);
+    }
+  }
+}
 
 /**
  * Looks up every spike of source d's list in its producer's route table (one lookup per spike)

@@ -315,6 +315,10 @@ const EnergySchema = z
     chip_crossing_pJ: fig(nonneg, 'energy per chip-boundary crossing, pJ, in addition to that hop'),
     static_core_W: fig(nonneg, 'static power per core used, W'),
     static_chip_W: fig(nonneg, 'static power per chip used, W'),
+    active_update: z
+      .enum(['input', 'nonzero'], { error: 'expected "input" or "nonzero"' })
+      .default('input')
+      .describe('when a neuron update is priced as active: input (its neuron received an input event that tick; neuroemu\'s default) or nonzero (also when it holds a non-zero potential or bias, as SANA-FE)'),
     power_model: PowerModelSchema,
     notes,
   })
@@ -732,9 +736,14 @@ export interface ChipParams {
     chipCrossingJ: number;
     staticCoreW: number;
     staticChipW: number;
+    /** energy.active_update: which neuron updates are priced as active */
+    activeUpdate: ActiveUpdateRule;
   };
   power: PowerModelParams;
 }
+
+/** input: a neuron update is active when it received an event; nonzero: also with a non-zero potential or bias (SANA-FE) */
+export type ActiveUpdateRule = 'input' | 'nonzero';
 
 const pJ = 1e-12;
 
@@ -839,6 +848,7 @@ export function chipParams(spec: ChipSpec, variant?: string): ChipParams {
       chipCrossingJ: en.chip_crossing_pJ.value * pJ,
       staticCoreW: en.static_core_W.value,
       staticChipW: en.static_chip_W.value,
+      activeUpdate: en.active_update ?? 'input',
     },
     power,
   };

@@ -40,6 +40,8 @@ export interface ChipGeometry {
   noc: { multicast: boolean };
   /** absent in traces written before layer delays: 0 (the idealised tick) */
   timing?: { layerDelayTicks: number };
+  /** absent in traces written before the rule existed: 'input' */
+  activeUpdate?: 'input' | 'nonzero';
 }
 
 export interface TraceHeader {
@@ -98,6 +100,8 @@ function checkHeaderFields(h: TraceHeader, bad: (what: string) => never): void {
   for (const k of ['chip', 'core', 'noc'] as const) field(`fingerprint.chip.${k}`, isObj((f.chip as Record<string, unknown>)[k]));
   const timing = (f.chip as Record<string, unknown>).timing;
   field('fingerprint.chip.timing', timing === undefined || (isObj(timing) && int(timing.layerDelayTicks, 0, 1)));
+  const rule = (f.chip as Record<string, unknown>).activeUpdate;
+  field('fingerprint.chip.activeUpdate', rule === undefined || rule === 'input' || rule === 'nonzero');
   field('fingerprint.board', isObj(f.board) && int((f.board as Record<string, unknown>).chipsX, 1, 2 ** 20) && int((f.board as Record<string, unknown>).chipsY, 1, 2 ** 20));
   field('fingerprint.boardSource', f.boardSource === 'file' || f.boardSource === 'given' || f.boardSource === 'auto');
   field('fingerprint.autoBoard', typeof f.autoBoard === 'boolean');
@@ -117,6 +121,7 @@ export function chipGeometry(c: ChipParams): ChipGeometry {
     },
     noc: { multicast: c.noc.multicast },
     timing: { layerDelayTicks: c.timing.layerDelayTicks },
+    activeUpdate: c.energy.activeUpdate,
   };
 }
 
@@ -515,6 +520,7 @@ const GEOMETRY_FIELDS: [string, string, (g: ChipGeometry) => unknown][] = [
   ['chip geometry', 'cores per tile', (g) => g.chip.coresPerTile],
   ['NoC', 'multicast', (g) => g.noc.multicast],
   ['timing', 'layer delay (ticks)', (g) => g.timing?.layerDelayTicks ?? 0],
+  ['accounting', 'active-update rule', (g) => g.activeUpdate ?? 'input'],
 ];
 
 /**

@@ -79,7 +79,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   const acct = opts.accounting ?? buildAcctTables(mapping);
   // the chip's layer delay: a readout D neuron layers deep gets its first input D − 1 ticks later;
   // those fill ticks run (and are priced) before each frame's T readout ticks
-  const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset });
+  const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate });
   const fill = sim.fillTicks;
   const geo = geometryOf(mapping);
   let frame = 0;
@@ -125,7 +125,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
       frame++;
     }
     trace?.close();
-    const totals = accountant.result({ timesteps: T, fillTicks: fill, seed, notes: [...mapping.notes, ...accountingNotes(mapping)] });
+    const totals = accountant.result({ timesteps: T, fillTicks: fill, seed, notes: [...mapping.notes, ...accountingNotes(mapping, chip)] });
     return { mapping, perFrame, totals, readouts };
   } catch (e) {
     trace?.abort();
@@ -145,13 +145,16 @@ export function fillTicksOn(snn: SnnNetwork, chip: ChipParams): number {
 
 /** Two chip parameter sets that map any network the same way (the fields the mapper reads). */
 function sameGeometryChip(a: ChipParams, b: ChipParams): boolean {
-  return JSON.stringify([a.chip, a.core, a.noc.multicast, a.timing.layerDelayTicks]) === JSON.stringify([b.chip, b.core, b.noc.multicast, b.timing.layerDelayTicks]);
+  return JSON.stringify([a.chip, a.core, a.noc.multicast, a.timing.layerDelayTicks, a.energy.activeUpdate]) === JSON.stringify([b.chip, b.core, b.noc.multicast, b.timing.layerDelayTicks, b.energy.activeUpdate]);
 }
 
 /** The accounting rules a report should state for this mapping. */
-export function accountingNotes(m: Mapping): string[] {
+export function accountingNotes(m: Mapping, chip: ChipParams = m.chip): string[] {
+  const active = chip.energy.activeUpdate === 'nonzero'
+    ? 'active = received input this tick, or a non-zero potential or bias (energy.active_update nonzero, SANA-FE\'s rule)'
+    : 'active = received input this tick (energy.active_update input)';
   const notes = [
-    'accounting: neuron updates every tick for every neuron of a used core (copies and partial sums included), active = received input this tick; ' +
+    `accounting: neuron updates every tick for every neuron of a used core (copies and partial sums included), ${active}; ` +
       'static power of every used chip is paid whole (unused cores included), per-core static power for mapped cores only',
   ];
   if (m.layers.some((l) => l?.split)) notes.push('accounting: a split layer\'s partial-sum neurons count as active whenever their neuron is (an upper bound)');

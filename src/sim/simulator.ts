@@ -33,6 +33,7 @@ import type { SnnEngine, SnnEngineKind } from './engine.ts';
 import { membraneFrom, planSimulation, readoutFrom, type PlanOptions, type SimPlan } from './plan.ts';
 import { ReferenceSnn } from './reference.ts';
 import type { Mapping } from '../hw/mapper.ts';
+import type { ActiveUpdateRule } from '../hw/chip-schema.ts';
 import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
 import { WasmSnn, instantiateSnn, loadSnnModule } from './wasm.ts';
 
@@ -57,6 +58,8 @@ export interface SimulatorOptions extends PlanOptions {
    * 'start': every bias from tick 1, as a chip does when nothing switches them on layer by layer.
    */
   biasOnset?: BiasOnset;
+  /** per-core accounting: which neuron updates count as active (the chip's energy.active_update; default 'input') */
+  activeRule?: ActiveUpdateRule;
 }
 
 export type BiasOnset = 'input' | 'start';
@@ -281,7 +284,7 @@ export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}
     acct = buildAcctTables(opts.mapping);
   }
   if (acct && engine !== 'wasm') throw new Error('per-core accounting (a mapping) needs the wasm engine');
-  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct);
+  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct, opts.activeRule ?? 'input');
   const biasOnset = opts.biasOnset ?? 'input';
   if (!BIAS_ONSETS.includes(biasOnset)) throw new Error(`bias onset must be one of ${BIAS_ONSETS.join(', ')}, got ${biasOnset}`);
   return new SimulatorImpl(net, core, seed, biasOnset);

@@ -140,7 +140,7 @@ export class WasmSnn implements SnnEngine {
   } = null;
   private listener: ((c: TickCounters) => void) | null = null;
 
-  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables) {
+  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, activeRule: 'input' | 'nonzero' = 'input') {
     this.plan = plan;
     this.kernels = kernels;
     const layers = plan.layers;
@@ -316,7 +316,7 @@ export class WasmSnn implements SnnEngine {
       const a = A;
       i32.set(acct.keySig, a.keySig / 4);
       i32.set(acct.sigData, a.sigData / 4);
-      put(this.net, [[M.N_ACCT, 1], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
+      put(this.net, [[M.N_ACCT, 1], [M.N_ACTRULE, activeRule === 'nonzero' ? 1 : 0], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
         [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2]]);
       i32.set(acct.constActive, a.constAct / 4);
       acct.rows.forEach((r, row) => {

@@ -31,7 +31,7 @@ export function toyChip(): ChipParams {
   p.noc = { ...p.noc, multicast: false, linkPacketsPerS: 1e9, offchipPacketsPerS: 1e8, maxHopSpan: Infinity, routeEntries: Infinity };
   p.energy = {
     synopJ: 1 * pJ, learnJ: 0, neuronUpdateActiveJ: 10 * pJ, neuronUpdateIdleJ: 2 * pJ, spikeOutJ: 5 * pJ, packetJ: 3 * pJ,
-    hopTileJ: 0, hopEwJ: 7 * pJ, hopNsJ: 11 * pJ, chipCrossingJ: 100 * pJ, staticCoreW: 1e-3, staticChipW: 10e-3,
+    hopTileJ: 0, hopEwJ: 7 * pJ, hopNsJ: 11 * pJ, chipCrossingJ: 100 * pJ, staticCoreW: 1e-3, staticChipW: 10e-3, activeUpdate: 'input',
   };
   p.power = { kind: 'per_event' };
   p.timing = {
