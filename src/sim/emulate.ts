@@ -104,9 +104,10 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
         // a long run says up front how long it will take, from its first ticks (same ticks either way)
         const t0 = performance.now();
         driven.run(ESTIMATE_TICKS);
-        const perTickS = (performance.now() - t0) / 1000 / ESTIMATE_TICKS;
+        // the first run() also runs the fill ticks
+        const perTickS = (performance.now() - t0) / 1000 / (ESTIMATE_TICKS + fill);
         const totalS = perTickS * (T + fill) * inputs.length;
-        if (totalS > 20) progress(`emulate ${mapping.chipName}: about ${formatDuration(totalS)} for ${inputs.length} frame${inputs.length === 1 ? '' : 's'} × ${T} ticks (${(perTickS * 1e3).toFixed(1)} ms per tick over the first ${ESTIMATE_TICKS})`);
+        if (totalS > 20) progress(`emulate ${mapping.chipName}: about ${formatDuration(totalS)} for ${inputs.length} frame${inputs.length === 1 ? '' : 's'} × ${T}${fill ? ` + ${fill} fill` : ''} ticks (${(perTickS * 1e3).toFixed(1)} ms per tick over the first ${ESTIMATE_TICKS + fill})`);
         driven.run(T - ESTIMATE_TICKS);
       } else if (!opts.stop) driven.run(T);
       else while (driven.tick < T) {
