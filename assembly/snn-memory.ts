@@ -34,6 +34,12 @@ export const N_RNG = 4;
 export const N_SCRATCH = 5;
 /** i32 histogram scratch for the channel sort (largest C + 1) */
 export const N_HIST = 6;
+/**
+ * 1: one tick of delay per neuron layer (a spike a conv or max-pool emits at tick t is integrated by
+ * the next neuron layer at t + 1): the tick runs the wiring layers first, then the neuron layers
+ * in reverse order. 0: every layer in order, a spike crosses the whole network in one tick.
+ */
+export const N_DELAY = 7;
 
 // per-core accounting (all 0 when the network runs without a mapping; see the section below)
 /** 1: account every spike and every newly active neuron into the per-core counters */
@@ -53,6 +59,13 @@ export const N_NTOUCHED = 14;
 /** i32 pairs (core, neurons) active every tick (analog-input layers: all their neurons) */
 export const N_CONSTACT = 15;
 export const N_NCONSTACT = 16;
+/**
+ * The active-update rule of the accounting: 0 = a neuron update is active when its unit received an
+ * input event this tick; 1 = also when it was not reached but one of its neurons holds a non-zero
+ * potential or has a non-zero bias (SANA-FE's rule). Conv units only; analog layers are active
+ * every tick either way.
+ */
+export const N_ACTRULE = 17;
 
 // header common to every spike source (the input and every layer)
 /** 0 input, 1 conv, 2 maxpool, 3 route, 4 upsample */

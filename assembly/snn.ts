@@ -24,6 +24,9 @@
  *            (counts move by at most 1 per tick, so one spike always closes the gap).
  *   route    concatenation of the sources' lists (channel offsets).
  *   upsample every spike becomes stride² spikes.
+ *   With N_DELAY = 1 (chip semantics) the layers read the lists of the tick before: route and
+ *   upsample first (in order), then conv and maxpool in reverse order, so a spike takes one tick
+ *   per neuron layer; the input's spikes still reach the first layer in the tick they are drawn.
  *
  * Counters (exact, accumulated over the run): spikes per channel and sign of every source; per
  * conv and group, the kernel taps delivered (× C_out/groups = SOPs; taps that fall outside the
@@ -49,14 +52,14 @@
 import {
   A_ACTOFF, A_ACTPAIRS, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
-  N_ACCT, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
+  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_POISSON, I_RATES,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
-  N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_RNG, N_SCRATCH, N_TICK,
+  N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_RNG, N_SCRATCH, N_TICK,
   P_COUNT, P_EMIT, P_PAD, P_RULE, P_SIZE, P_SRC, P_STRIDE, POOL_MAX,
   R_NSRC, R_SRCS, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
   U_SRC, U_STRIDE,
@@ -420,7 +423,7 @@ export function fire(net: usize, d: usize): void {
     // an analog-input layer receives input current in every neuron every tick
     const at = fa(d, C_ACTIVE);
     for (let g = 0; g < groups; g++) addF64(at, g, <f64>nPix);
-  }
+  } else if (fi(net, N_ACTRULE) == 1 && fa(d, A_ACTOFF) != 0) activeByState(net, d);
 
   if (rule == RULE_INTEGRATE) {
     let vp = V, ap = addBase;
@@ -684,6 +687,30 @@ export function upsample(d: usize): void {
 // the tick
 
 /**
+ * Accounting rule N_ACTRULE = 1 (SANA-FE's): a (pixel, group) unit no input event reached this tick
+ * still counts as active when one of its neurons holds a non-zero potential (before this tick's
+ * bias) or has a non-zero bias. Runs at the start of fire(), after the scatter stamped the reached
+ * units. Per-core counters only: the network's own active counts keep the input rule.
+ */
+function activeByState(net: usize, d: usize): void {
+  const nPix = fi(d, L_H) * fi(d, L_W), cp = fi(d, C_CP), groups = fi(d, C_GROUPS), coutG = fi(d, C_COUTG);
+  const V = fa(d, C_V), bias = fa(d, C_BIAS), stamps = fa(d, C_STAMP), tick = fi(net, N_TICK);
+  const actOff = fa(d, A_ACTOFF), actPairs = fa(d, A_ACTPAIRS), coreCnt = fa(net, N_CORECNT);
+  for (let g = 0; g < groups; g++) {
+    let biased = false;
+    for (let j = g * coutG; j < (g + 1) * coutG; j++) if (load<f32>(bias + (<usize>j << 2)) != 0) biased = true;
+    for (let p = 0; p < nPix; p++) {
+      const u = p * groups + g;
+      if (load<i32>(stamps + (<usize>u << 2)) == tick) continue;
+      let on = biased;
+      const vp = V + ((<usize>p * <usize>cp + <usize>(g * coutG)) << 2);
+      for (let j = 0; j < coutG && !on; j++) if (load<f32>(vp + (<usize>j << 2)) != 0) on = true;
+      if (on) addActivity(coreCnt, actOff, actPairs, u);
+    }
+  }
+}
+
+/**
  * Looks up every spike of source d's list in its producer's route table (one lookup per spike)
  * and adds the cost to the per-core counters of the current tick (see the file header).
  */
@@ -766,8 +793,24 @@ export function beginTick(net: usize): void {
 /** Runs n ticks of the whole network. */
 export function run(net: usize, n: i32): void {
   const nl = fi(net, N_NLAYERS), layers = fa(net, N_LAYERS);
+  const delay = fi(net, N_DELAY);
   for (let t = 0; t < n; t++) {
     beginTick(net);
-    for (let i = 0; i < nl; i++) layerStep(net, <usize>load<i32>(layers + (<usize>i << 2)));
+    if (delay == 0) {
+      for (let i = 0; i < nl; i++) layerStep(net, <usize>load<i32>(layers + (<usize>i << 2)));
+      continue;
+    }
+    // one tick per neuron layer (N_DELAY): the wiring from the lists of the last tick, then the
+    // neuron layers deepest first, so each reads its source's list before the source rewrites it
+    for (let i = 0; i < nl; i++) {
+      const d = <usize>load<i32>(layers + (<usize>i << 2));
+      const kind = fi(d, L_KIND);
+      if (kind == KIND_ROUTE || kind == KIND_UPSAMPLE) layerStep(net, d);
+    }
+    for (let i = nl - 1; i >= 0; i--) {
+      const d = <usize>load<i32>(layers + (<usize>i << 2));
+      const kind = fi(d, L_KIND);
+      if (kind == KIND_CONV || kind == KIND_POOL) layerStep(net, d);
+    }
   }
 }

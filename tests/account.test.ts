@@ -135,6 +135,26 @@ test('timing.core_work overlap (SANA-FE\'s pipelined cores): the busy time of a 
   close(r.totals.energy.breakdown_J.static, 24e-3 * 1918 * ns, 'static');
 });
 
+test('energy.active_update nonzero (SANA-FE\'s rule): an update without input is active when its membrane or bias is non-zero, by hand on the toy', async () => {
+  const chip = toyChip();
+  chip.energy.activeUpdate = 'nonzero';
+  const r = await emulateFrames(toyNet(), chip, [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers' });
+  // the readout (layer 1) gets input at ticks 2 and 4; at tick 1 its membrane is 0 (idle), at
+  // tick 3 it holds tick 2's input (active): 24 + 2 cores × 2 neurons = 28 active, 4 idle
+  assert.equal([r.totals.counts.neuron_updates, r.totals.counts.neuron_updates_active], [32, 28]);
+  close(r.totals.energy.breakdown_J.neuron, (28 * 10 + 4 * 2) * pJ, 'neuron');
+  // the network's own counts keep the input rule (active = reached by an event)
+  const input = await emulateFrames(toyNet(), toyChip(), [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers' });
+  assert.is(input.totals.counts.sops, r.totals.counts.sops);
+  // a non-zero bias makes the readout active at tick 1 as well: every update is active
+  const biased = toyNet();
+  (biased.layers[1] as { biases: Float32Array }).biases = Float32Array.of(0.5, 0);
+  const b = await emulateFrames(biased, chip, [Float32Array.of(1, 1)], { timesteps: 4, placement: 'layers' });
+  assert.equal([b.totals.counts.neuron_updates, b.totals.counts.neuron_updates_active], [32, 32]);
+  // and the report says which rule priced the updates
+  assert.ok(r.totals.notes.some((n) => /active = received input this tick, or a non-zero potential or bias/.test(n)), r.totals.notes.join('\n'));
+});
+
 test('fixed tick: a slow toy chip overruns its period at tick 4 only', async () => {
   const chip = toyChip();
   chip.timing.tick = { rule: 'fixed', periodS: 500 * ns };

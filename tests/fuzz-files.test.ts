@@ -65,7 +65,7 @@ function checkChipParams(p: ChipParams): void {
   // a denormal bits_per_synapse makes it Infinity (unused by the mapper, which works in bits)
   if (!(p.core.maxSynapses >= 1)) bad(`maxSynapses ${p.core.maxSynapses}`);
   if (p.chip.cores > p.chip.tilesX * p.chip.tilesY * p.chip.coresPerTile) bad('more cores than router slots');
-  for (const [k, v] of Object.entries(p.energy)) if (!(Number.isFinite(v) && v >= 0)) bad(`energy.${k} = ${v}`);
+  for (const [k, v] of Object.entries(p.energy)) if (typeof v === 'number' ? !(Number.isFinite(v) && v >= 0) : !['input', 'nonzero'].includes(v)) bad(`energy.${k} = ${v}`);
   for (const [k, v] of Object.entries(p.timing.eventS)) if (!(Number.isFinite(v) && v >= 0)) bad(`timing.${k} = ${v} s`);
   for (const [k, v] of Object.entries(p.power)) if (typeof v === 'number' && !(Number.isFinite(v) && v >= 0)) bad(`power.${k} = ${v}`);
   if (p.timing.clockHz !== null && !(Number.isFinite(p.timing.clockHz) && p.timing.clockHz > 0)) bad(`clock ${p.timing.clockHz} Hz`);

@@ -393,16 +393,19 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
   let seed = 100;
   let spikes = 0;
   for (const [name, coding, rules, reset, sortInput] of cases) {
-    for (let rep = 0; rep < 3; rep++) {
+    for (let rep = 0; rep < 4; rep++) {
+      // the last repetition with one tick of delay per neuron layer (chip semantics)
+      const layerDelay = rep === 3 ? 1 : 0;
       const { net, image } = randomNet(seed++, coding, rules, reset);
-      const w = await createSimulator(net, { engine: 'wasm', seed: 5, sortInput });
-      const r = await createSimulator(net, { engine: 'reference', seed: 5, sortInput });
+      const w = await createSimulator(net, { engine: 'wasm', seed: 5, sortInput, layerDelay });
+      const r = await createSimulator(net, { engine: 'reference', seed: 5, sortInput, layerDelay });
+      if (layerDelay) assert.is(w.fillTicks, 6, 'readout at depth 7 (conv, conv, pool, conv, conv, pool, conv)');
       w.reset(image);
       r.reset(image);
       for (const T of [1, 7, 40]) {
         w.run(T);
         r.run(T);
-        const label = `${name} #${rep} t=${w.tick}`;
+        const label = `${name} #${rep}${layerDelay ? ' delay 1' : ''} t=${w.tick}`;
         const cw = w.counts(), cr = r.counts();
         assertSameCounts(cw, cr, label);
         const rw = w.readout(), rr = r.readout();
@@ -418,6 +421,89 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
     }
   }
   assert.ok(spikes > 10000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// layer delay (chip semantics: a spike emitted at t is integrated by the next neuron layer at t + 1)
+
+test('layer delay by hand: a 3-layer chain fills in 2 ticks, then reads out what the ideal tick does', async () => {
+  // analog drive 1 ≥ vth 1: layer 0 fires every tick; layer 1 (weight 1, vth 1) fires on each
+  // input spike; the readout integrates layer 1's spikes (weight 1)
+  const input: Shape = { c: 1, h: 1, w: 1 };
+  const l0 = convLayer(0, -1, input, { filters: 1, rule: 'if', weights: Float32Array.of(1) });
+  const l1 = convLayer(1, 0, l0.outShape, { filters: 1, rule: 'if', weights: Float32Array.of(1) });
+  const l2 = convLayer(2, 1, l1.outShape, { filters: 1, rule: 'integrate', weights: Float32Array.of(1) });
+  const net = makeSnn(input, [l0, l1, l2], [2], { neuron: 'if' });
+  for (const engine of ENGINES) {
+    const ideal = await createSimulator(net, { engine, layerDelay: 0 });
+    const chip = await createSimulator(net, { engine, layerDelay: 1 });
+    assert.is(ideal.fillTicks, 0);
+    assert.is(chip.fillTicks, 2, `${engine}: depth 3 → 2 fill ticks`);
+    for (const sim of [ideal, chip]) {
+      sim.reset(Float32Array.of(1));
+      sim.run(5);
+      assert.is(sim.tick, 5, `${engine}: readout ticks`);
+      assert.equal(Array.from(sim.readout()[0]), [1], `${engine} delay ${sim.fillTicks}: 5 spikes in 5 readout ticks`);
+    }
+    // ideal: 5 ticks, every layer fires 5 times; chip: 7 ticks, layer 0 fires at 1..7, layer 1 at 2..7
+    const ci = ideal.counts(), cc = chip.counts();
+    assert.is(ci.ticks, 5);
+    assert.is(cc.ticks, 7, `${engine}: the fill ticks are run and counted`);
+    assert.equal([ci.layers[0].total.posSpikes, ci.layers[1].total.posSpikes], [5, 5]);
+    assert.equal([cc.layers[0].total.posSpikes, cc.layers[1].total.posSpikes], [7, 6], `${engine}: one tick later per layer`);
+    // synaptic events: layer 1 integrates layer 0's spikes of ticks 1..6 at 2..7 (6); the readout
+    // layer 1's of 2..6 at 3..7 (5; the spike of tick 7 would arrive at tick 8)
+    assert.equal([ci.layers[1].total.sops, cc.layers[1].total.sops], [5, 6]);
+    assert.equal([ci.layers[2].total.sops, cc.layers[2].total.sops], [5, 5]);
+  }
+});
+
+test('layer delay with biases switched on as the first input arrives is the ideal run shifted by the fill, bit for bit', async () => {
+  // layer k of the delayed chain at tick s is layer k of the ideal chain at s − (k − 1) when no
+  // neuron is driven before its input arrives: bias onset 'input' (the default) switches layer k's
+  // bias on at tick k; with onset 'start' the deep layers integrate bias alone during the fill
+  const rand = mulberry32(42);
+  const input: Shape = { c: 3, h: 10, w: 10 };
+  const layers: SnnLayer[] = [];
+  const add = (l: SnnLayer) => (layers.push(l), l);
+  const conv = (src: number, inShape: Shape, filters: number, size: number, rule: SpikeRule) => {
+    const fanIn = inShape.c * size * size;
+    return add(convLayer(layers.length, src, inShape, {
+      filters, size, pad: size >> 1, rule, vthPos: 0.8, weights: randomArray(filters * fanIn, rand, 0.7 / Math.sqrt(fanIn), 0),
+      biases: randomArray(filters, rand, 0.05, 0.02),
+    }));
+  };
+  const a = conv(-1, input, 6, 3, 'ibt');
+  const b = conv(0, a.outShape, 8, 3, 'ibt');
+  const p = poolLayer(2, 1, b.outShape, 2, 2);
+  p.rule = 'max';
+  add(p);
+  const c = conv(2, p.outShape, 5, 3, 'if');
+  conv(3, c.outShape, 4, 1, 'integrate');
+  const net = makeSnn(input, layers, [4], { vInit: 0.5, readoutStart: 3 });
+  const image = new Float32Array(3 * 100).map(() => rand());
+  for (const engine of ENGINES) {
+    const ideal = await createSimulator(net, { engine, layerDelay: 0 });
+    const chip = await createSimulator(net, { engine, layerDelay: 1 });
+    const early = await createSimulator(net, { engine, layerDelay: 1, biasOnset: 'start' });
+    assert.is(chip.fillTicks, 4);
+    for (const frame of [0, 1]) {
+      // a second frame: the biases are switched off again at reset
+      ideal.reset(image);
+      chip.reset(image);
+      early.reset(image);
+      let fired = 0;
+      for (const T of [1, 2, 9, 30]) {
+        ideal.run(T);
+        chip.run(T);
+        early.run(T);
+        assert.equal(bits(chip.readout()[0]), bits(ideal.readout()[0]), `${engine} frame ${frame} t=${ideal.tick}: readout`);
+        fired = ideal.counts().totals.posSpikes;
+      }
+      assert.ok(fired > 500, `${engine}: the chain is active (${fired} spikes)`);
+      assert.not.equal(bits(early.readout()[0]), bits(ideal.readout()[0]), `${engine}: onset 'start' integrates bias during the fill`);
+    }
+  }
 });
 
 test('channel sort changes nothing but the order of additions (counts equal, readouts close)', async () => {

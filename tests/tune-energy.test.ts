@@ -57,7 +57,7 @@ test('tune --chip (default truenorth loihi): energy per frame of the three netwo
   console.log(`tune with energy pricing: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   // the report: a row per chip and network, the chip files named
   assert.match(r.out, /energy per frame on chip models: the held-out images \(mean of 2 frames\)/);
-  assert.match(r.out, /at the ticks t each network needs to reach 95% and 98% of the ANN's AP \(the ticks above: energy to accuracy\) and at T = 32:/);
+  assert.match(r.out, /at the ticks t each network needs to reach 95% and 98% of the ANN's F1 \(the ticks above: energy to accuracy\) and at T = 32:/);
   assert.match(r.out, /chips: truenorth = chips\/truenorth\.json, [\d,]+ cores on \d+ chips?; loihi = chips\/loihi\.json, /);
   assert.match(r.out, /BO thresholds vs untuned, energy per frame — truenorth to 95% /);
   assert.match(r.out, /random-search thresholds vs untuned, energy per frame — truenorth /);

@@ -22,46 +22,54 @@ import { UserError } from '../src/util/errors.ts';
 import { captureCli } from './helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'neuroemu-tune-'));
-const W = { wSop: 0.2, wLat: 0.2, target: 0.95, latencyReference: 'untuned' as const, apWindow: 0, latencyRule: 'first' as const };
+const W = { score: 'ap' as const, wSop: 0.2, wLat: 0.2, target: 0.95, latencyReference: 'untuned' as const, apWindow: 0, latencyRule: 'first' as const };
 
 // ---------------------------------------------------------------------------------------------
 // objective, by hand
 
 test('objective: J = AP_T − w_sop·(SOP ratio − 1) − w_lat·t_reach/T on a hand-made curve', () => {
-  const m: Measured = { ticks: [8, 16, 32], ap: [0.2, 0.6, 0.8], sops: [100, 300, 700] };
+  const m: Measured = { ticks: [8, 16, 32], ap: [0.2, 0.6, 0.8], f1: [0.1, 0.5, 0.9], sops: [100, 300, 700] };
   // goal 0.95·0.6 = 0.57 → first reached at 16; SOP ratio 700/1000
-  const v = objectiveOf(m, { T: 32, baseSops: 1000, refAp: 0.6 }, W);
+  const v = objectiveOf(m, { T: 32, baseSops: 1000, refScore: 0.6 }, W);
   assert.ok(Math.abs(v.value - (0.8 - 0.2 * (0.7 - 1) - 0.2 * (16 / 32))) < 1e-12, String(v.value));
   assert.is(v.value.toFixed(6), '0.760000');
-  assert.equal([v.ap, v.apT, v.sopRatio, v.latency, v.reached], [0.8, 0.8, 0.7, 16, true]);
+  assert.equal([v.score, v.scoreT, v.apT, v.f1T, v.sopRatio, v.latency, v.reached], [0.8, 0.8, 0.8, 0.9, 0.7, 16, true]);
+  // scored on F1 instead: goal 0.95·0.5 = 0.475 → 16; J = 0.9 + 0.06 − 0.1
+  const f = objectiveOf(m, { T: 32, baseSops: 1000, refScore: 0.5 }, { ...W, score: 'f1' });
+  assert.equal([f.score, f.scoreT, f.apT, f.latency], [0.9, 0.9, 0.8, 16]);
+  assert.ok(Math.abs(f.value - (0.9 + 0.06 - 0.1)) < 1e-12, String(f.value));
   // settled: with a dip below the goal at 24 the goal counts as reached from 32 only
-  const dip: Measured = { ticks: [8, 16, 24, 32], ap: [0.2, 0.6, 0.5, 0.8], sops: [100, 300, 500, 700] };
-  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refAp: 0.6 }, W).latency, 16);
-  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refAp: 0.6 }, { ...W, latencyRule: 'settled' }).latency, 32);
-  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refAp: 1 }, { ...W, latencyRule: 'settled' }).reached, false);
+  const dip: Measured = { ticks: [8, 16, 24, 32], ap: [0.2, 0.6, 0.5, 0.8], f1: [0, 0, 0, 0], sops: [100, 300, 500, 700] };
+  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refScore: 0.6 }, W).latency, 16);
+  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refScore: 0.6 }, { ...W, latencyRule: 'settled' }).latency, 32);
+  assert.is(objectiveOf(dip, { T: 32, baseSops: 1000, refScore: 1 }, { ...W, latencyRule: 'settled' }).reached, false);
   // an AP window of half the budget averages the checkpoints 16 and 32: (0.6 + 0.8) / 2
-  const h = objectiveOf(m, { T: 32, baseSops: 1000, refAp: 0.6 }, { ...W, apWindow: 0.5 });
-  assert.ok(Math.abs(h.ap - 0.7) < 1e-12 && h.apT === 0.8, String(h.ap));
+  const h = objectiveOf(m, { T: 32, baseSops: 1000, refScore: 0.6 }, { ...W, apWindow: 0.5 });
+  assert.ok(Math.abs(h.score - 0.7) < 1e-12 && h.scoreT === 0.8, String(h.score));
   assert.ok(Math.abs(h.value - (0.7 + 0.06 - 0.1)) < 1e-12, String(h.value));
   // never reaching 0.95·1.0 → latency T, full penalty; other weights
-  const u = objectiveOf(m, { T: 32, baseSops: 350, refAp: 1 }, { ...W, wSop: 0.5, wLat: 1 });
+  const u = objectiveOf(m, { T: 32, baseSops: 350, refScore: 1 }, { ...W, wSop: 0.5, wLat: 1 });
   assert.equal([u.latency, u.reached], [32, false]);
   assert.ok(Math.abs(u.value - (0.8 - 0.5 * 1 - 1)) < 1e-12, String(u.value));
 });
 
-test('measureRuns: AP@0.5 per checkpoint against the reference boxes, SOPs summed over images', () => {
+test('measureRuns: AP@0.5 and F1 at the threshold per checkpoint against the reference boxes, SOPs summed over images', () => {
   const box = { x: 10, y: 10, w: 20, h: 20, className: 'face' };
   const truth: TruthImage[] = [{ file: 'a.jpg', boxes: [box] }, { file: 'b.jpg', boxes: [{ ...box, x: 50 }] }];
-  const det = (x: number) => ({ x, y: 10, w: 20, h: 20, score: 0.9, classId: 0, className: 'face' });
+  const det = (x: number, score = 0.9) => ({ x, y: 10, w: 20, h: 20, score, classId: 0, className: 'face' });
   const runs: ImageRun[] = [
-    { file: 'a.jpg', width: 100, height: 100, ticks: [4, 8], detections: [[], [det(10)]], sops: [5, 11], simSeconds: 0 },
-    { file: 'b.jpg', width: 100, height: 100, ticks: [4, 8], detections: [[det(50)], [det(50)]], sops: [7, 13], simSeconds: 0 },
+    { file: 'a.jpg', width: 100, height: 100, ticks: [4, 8], detections: [[], [det(10, 0.4)]], sops: [5, 11], simSeconds: 0 },
+    { file: 'b.jpg', width: 100, height: 100, ticks: [4, 8], detections: [[det(50)], [det(50), det(80, 0.6)]], sops: [7, 13], simSeconds: 0 },
   ];
-  const m = measureRuns(runs, truth);
+  const m = measureRuns(runs, truth, 0.5);
   assert.equal(m.ticks, [4, 8]);
   assert.equal(m.sops, [12, 24]);
-  // tick 4: one of two boxes found, precision 1 → VOC all-point AP 0.5; tick 8: both → 1
-  assert.equal(m.ap, [0.5, 1]);
+  // AP (candidates at any score): tick 4: one of two boxes found, precision 1 → 0.5; tick 8, by
+  // score: b's 0.9 (TP), b's 0.6 (FP), a's 0.4 (TP) → 0.5·1 + 0.5·2/3 = 5/6
+  assert.equal(m.ap.map((v) => Number(v.toFixed(12))), [0.5, 0.833333333333]);
+  // F1 above 0.5: tick 4: 1 matched of 1 SNN and 2 ANN boxes → 2·1/(1 + 2); tick 8: a's box (0.4)
+  // is below the threshold, b has 1 match and 1 false positive → 2·1/(2 + 2)
+  assert.equal(m.f1.map((v) => Number(v.toFixed(12))), [0.666666666667, 0.5]);
 });
 
 test('groups: consecutive, near-equal, larger first; the search box is log2 of the bounds', () => {
@@ -299,7 +307,7 @@ test('tune end to end (face 224, 2+2 images, T=32, budget 8): workers and in-pro
   assert.is(a.out.replace(/a\.(json|csv|svg)/g, 'X'), b.out.replace(/b\.(json|csv|svg)/g, 'X'), 'same report');
   // CSV: a header and 8 + 8 evaluations with the documented columns
   const lines = read('a.csv').trim().split('\n');
-  assert.is(lines[0], 'search,eval,phase,scale_g1,scale_g2,scale_g3,ap_window,ap_T,sop_ratio,latency_ticks,reached,objective,best_so_far');
+  assert.is(lines[0], 'search,eval,phase,scale_g1,scale_g2,scale_g3,score_window,score_T,ap_T,f1_T,sop_ratio,latency_ticks,reached,objective,best_so_far');
   assert.is(lines.length, 18);
   assert.match(lines[1], /^untuned,0,baseline,1\.000000,1\.000000,1\.000000,/);
   assert.is(lines.filter((l) => l.startsWith('bo,')).length, 8);
@@ -309,6 +317,9 @@ test('tune end to end (face 224, 2+2 images, T=32, budget 8): workers and in-pro
   assert.is(a.err.split('\n').filter((l) => /^\[(bo|rs) \d\/8 /.test(l)).length, 16);
   // the report
   assert.match(a.out, /seed 7/);
+  // scored at the operating point by default: F1 above the ANN's threshold, AP beside it
+  assert.match(a.out, /objective \(score F1: F1 of the SNN's detections above score 0\.3 against the ANN's/);
+  assert.match(a.out, /F1@32 +F1@48 +AP@32/);
   assert.match(a.out, /untuned \(channel-wise \+ IBT\)/);
   assert.match(a.out, /BO thresholds/);
   assert.match(a.out, /random-search thresholds/);
@@ -326,11 +337,12 @@ test('tune end to end (face 224, 2+2 images, T=32, budget 8): workers and in-pro
   assert.is((applied.snn.layers[l0.index] as SnnConvLayer).vthPos, l0.vthPos * th.layers[0].scale);
   // the best row of the CSV is the file's result
   // the file's result is the best of the untuned network and the BO rows; best_so_far never drops below the untuned
-  const col = (l: string, k: number) => Number(l.split(',')[k]);
-  const untunedJ = col(lines[1], 11);
+  const header = lines[0].split(',');
+  const col = (l: string, name: string) => Number(l.split(',')[header.indexOf(name)]);
+  const untunedJ = col(lines[1], 'objective');
   const bo = lines.slice(1).filter((l) => l.startsWith('bo,'));
-  assert.is(Math.max(untunedJ, ...bo.map((l) => col(l, 11))).toFixed(6), (th.result as { objective: number }).objective.toFixed(6));
-  for (const l of lines.slice(2)) assert.ok(col(l, 12) >= untunedJ, l);
+  assert.is(Math.max(untunedJ, ...bo.map((l) => col(l, 'objective'))).toFixed(6), (th.result as { objective: number }).objective.toFixed(6));
+  for (const l of lines.slice(2)) assert.ok(col(l, 'best_so_far') >= untunedJ, l);
 });
 
 test('tune: held-out images must be unseen (one-line error naming the flag)', async () => {

@@ -22,6 +22,7 @@ import { faceSamplePhotos } from '../model/faceapi.ts';
 import { networkStats } from '../model/stats.ts';
 import { shortenPaths } from '../report/paths.ts';
 import { emulateFrames } from '../sim/emulate.ts';
+import { BIAS_ONSETS, type BiasOnset } from '../sim/simulator.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { emulateInWorker, type EmulateOutcome } from '../report/emulate-worker.ts';
 import { describeStopRule, stopCheck, type StopRule } from '../report/stopping.ts';
@@ -124,6 +125,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('until-f1', { type: 'number', describe: 'stop each frame at the first check where its F1 against the ANN (at --threshold) reaches this (an oracle: prices "energy to reach F1 X"); --timesteps is the cap' })
       .option('until-stable', { type: 'number', describe: 'stop each frame when the readout moved by this or less on average (mean |change| of its values, raw head units) over the last --check-every ticks (needs no reference); --timesteps is the cap' })
       .option('check-every', { type: 'number', default: 8, describe: 'ticks between stopping-rule checks' })
+      .option('bias-onset', { type: 'string', choices: BIAS_ONSETS, default: 'input', describe: 'on a chip with a layer delay (timing.layer_delay_ticks 1): input = each layer\'s bias starts in the tick its first input can arrive (depth d: tick d), start = every bias from tick 1' })
       .option('precision', {
         type: 'string', choices: ['float', 'chip'], default: 'float',
         describe: 'float: float32 weights and membrane; chip: each chip\'s run quantizes weights, biases, thresholds and membrane (saturating) to its core.weight_bits / membrane_bits, and the report adds the float AP on the same frames',
@@ -149,6 +151,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example('$0 run --model cnn_sinabs.nir --input-rate 1,0.25 --chip loihi truenorth spinnaker --timesteps 32', 'a NIR graph from Sinabs priced on three chips') as never,
   handler: async (args) => {
     const T = checkTimesteps(args.timesteps);
+    const biasOnset = args['bias-onset'] as BiasOnset;
     // checked before the conversion: a negative or fractional count was quietly rounded into range
     if (!(Number.isInteger(args.workers) && args.workers >= 0)) fail('--workers', `${args.workers} must be an integer >= 0`);
     checkCandidateThreshold(args['candidate-threshold']);
@@ -229,7 +232,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     if (stopRule) process.stdout.write(`stopping rule: ${describeStopRule(stopRule)}; at most ${T} ticks\n\n`);
     const results: Record<string, unknown>[] = [];
     const svgChips: EnergySvgChip[] = [];
-    const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'ticks', 'energy_J', ...ACCOUNTING_LEVELS.flatMap((lv) => [`${lv}_J`, `${lv}_ann_J`]), 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed']];
+    const csvRows: (string | number)[][] = [['chip', 'frame', 'image', 'ticks', 'energy_J', ...ACCOUNTING_LEVELS.flatMap((lv) => [`${lv}_J`, `${lv}_ann_J`]), 'latency_s', 'sops', 'synaptic_events', 'spikes_out', 'packets', 'seed', 'fill_ticks']];
     // one file per chip when several: FILE-CHIP.EXT
     const perChipFile = (file: string | undefined, ci: number) => {
       const chip = chipParams[ci];
@@ -244,9 +247,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const pr = precision[ci];
       const net = pr ? pr.snn : snn, schedule = pr ? pr.schedule : tuned?.schedule;
       outcomes[ci] = workers > 0
-        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule, stop: stopRule ? { rule: stopRule, sizes } : undefined }, progress)
+        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule, biasOnset, stop: stopRule ? { rule: stopRule, sizes } : undefined }, progress)
         : await emulateFrames(net, chipParams[ci], inputs, {
-          timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), onProgress: progress,
+          timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), onProgress: progress, biasOnset,
           wrap: schedule ? (sim) => withThresholdSchedule(sim, schedule) : undefined,
           stop: stopRule ? { every: stopRule.every, check: stopCheck(stopRule, net, sizes) } : undefined,
         });
@@ -289,15 +292,18 @@ export const runCommand: CommandModule<object, RunArgs> = {
         : `  precision          float (float32; --precision chip: ${cp.core.weightBits}-bit weights, ${cp.core.membraneBits}-bit membrane)\n`);
       process.stdout.write(`  ANN baseline       ${si(baseline.energyJ, 'J')} per frame (${baseline.name}); ANN/SNN energy ratio ${formatRatio(ratio)}\n`);
       process.stdout.write(formatLevels(levels, r.counts.sops === null));
-      const meanTicks = r.latency.ticks / Math.max(1, r.frames);
+      // readout ticks per frame; the chip's pipeline fill (layer delay) ran before them
+      const fill = r.fill_ticks;
+      const meanTicks = r.latency.ticks / Math.max(1, r.frames) - fill;
+      const fillSaid = fill ? ` + ${fill} fill` : '';
       svgChips.push({
         chip: chips[ci], perFrameJ: r.energy.per_frame_J, breakdownJ: r.energy.breakdown_J, levels,
         byLayer: r.byLayer.map((l) => ({ layer: l.layer, name: l.name, energyJPerFrame: l.energy_J / Math.max(1, r.frames) })),
-        pricedAt: `${Number(meanTicks.toFixed(1))} ticks per frame${stopRule ? ' (mean, stopping rule)' : ''}, F1 ${fid.f1.toFixed(3)} vs ANN at score > ${opThreshold}`,
+        pricedAt: `${Number(meanTicks.toFixed(1))}${fillSaid} ticks per frame${stopRule ? ' (mean, stopping rule)' : ''}, F1 ${fid.f1.toFixed(3)} vs ANN at score > ${opThreshold}`,
       });
       if (stopRule) {
-        const tk = em.perFrame.map((f) => f.ticks);
-        process.stdout.write(`  ticks per frame    min ${Math.min(...tk)}, mean ${Number((tk.reduce((a, b) => a + b, 0) / tk.length).toFixed(1))}, max ${Math.max(...tk)} (stopping rule; cap ${T})\n`);
+        const tk = em.perFrame.map((f) => f.ticks - fill);
+        process.stdout.write(`  ticks per frame    min ${Math.min(...tk)}, mean ${Number((tk.reduce((a, b) => a + b, 0) / tk.length).toFixed(1))}, max ${Math.max(...tk)} (stopping rule; cap ${T}${fill ? `; each after ${fill} fill ticks` : ''})\n`);
       }
       const atTick = stopRule ? 'at each frame\'s stopping tick' : `at tick ${T}`;
       process.stdout.write(`  AP@0.5 vs ANN      ${ap === null ? 'n/a (the ANN found nothing)' : ap.toFixed(4)}${vsFloat} ${atTick} (VOC all-point; SNN candidates at score > ${args['candidate-threshold']})\n`);
@@ -312,7 +318,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
           anchors,
         },
         accuracy: { ap50_vs_ann: ap, candidate_threshold: args['candidate-threshold'], at_threshold: fidelityJson(fid) },
-        ...(stopRule ? { stopping: { rule: describeStopRule(stopRule), every: stopRule.every, ticks_per_frame: em.perFrame.map((f) => f.ticks) } } : {}),
+        ...(stopRule ? { stopping: { rule: describeStopRule(stopRule), every: stopRule.every, ticks_per_frame: em.perFrame.map((f) => f.ticks - fill) } } : {}),
         settings: s,
         precision: pr
           ? {
@@ -326,8 +332,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
           : { mode: 'float', weight_bits: null, membrane_bits: null },
         ...(args.thresholds ? { thresholds: args.thresholds } : {}),
       });
-      em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], f.ticks, f.energy_J,
-        ...accountingLevels({ per_frame_J: f.energy_J, breakdown_J: f.breakdown_J }, f.network?.sops ?? f.events.synaptic_events, accelerator, cpPower).flatMap((lv) => [lv.per_frame_J, lv.ann_J]), f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed]));
+      em.perFrame.forEach((f, i) => csvRows.push([chips[ci], i, images[i], f.ticks - fill, f.energy_J,
+        ...accountingLevels({ per_frame_J: f.energy_J, breakdown_J: f.breakdown_J }, f.network?.sops ?? f.events.synaptic_events, accelerator, cpPower).flatMap((lv) => [lv.per_frame_J, lv.ann_J]), f.latency_s, f.network?.sops ?? '', f.events.synaptic_events, f.events.spikes_out, f.events.packets, args.seed, fill]));
     }
     if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
     if (args.csv) writeFileAtomic(args.csv, stringify(csvRows));

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { fail, UserError } from '../util/errors.ts';
 import {
   bestSoFarSvg, DEFAULT_BOUNDS, DEFAULT_GROUPS, DEFAULT_OBJECTIVE, DEFAULT_RATIO_BOUNDS, evaluationsCsv, formatTuneReport, priceHoldout, progressLine, tuneThresholds,
-  type EnergyPoint, type HoldoutEnergy, type TuneResult,
+  type EnergyPoint, type HoldoutEnergy, type ScoreMetric, type TuneResult,
 } from '../tune/threshold.ts';
 import { THRESHOLDS_FORMAT, THRESHOLDS_VERSION, writeThresholdsFile, type ThresholdsFile } from '../tune/thresholds-file.ts';
 import { EvalPool, type PreparedImage } from '../tune/workers.ts';
@@ -20,6 +20,7 @@ import type { PlacementOrder } from '../hw/mapper.ts';
 
 interface TuneArgs {
   model: string;
+  score: string;
   placement: string;
   weights?: string;
   size?: number;
@@ -120,7 +121,8 @@ function thresholdsFileOf(r: TuneResult, meta: { model: ThresholdsFile['model'];
     timesteps: r.timesteps,
     layers: a.layers,
     objective: {
-      formula: 'mean AP50 over ticks [(1-apWindow)T, T] - wSop*(SOPs(T)/SOPs_untuned(T) - 1) - wLat*tReach/T',
+      formula: `mean ${r.objective.score === 'f1' ? 'F1 at annThreshold' : 'AP50'} over ticks [(1-apWindow)T, T] - wSop*(SOPs(T)/SOPs_untuned(T) - 1) - wLat*tReach/T`,
+      score: r.objective.score,
       wSop: r.objective.wSop, wLat: r.objective.wLat, target: r.objective.target, latencyReference: r.objective.latencyReference, latencyRule: r.objective.latencyRule, apWindow: r.objective.apWindow,
       metric: 'voc', iou: 0.5, reference: 'ann-detections', annThreshold: meta.annThreshold, candidateThreshold: meta.args['candidate-threshold'],
     },
@@ -131,14 +133,14 @@ function thresholdsFileOf(r: TuneResult, meta: { model: ThresholdsFile['model'];
       images: meta.args.images, holdout: meta.args.holdout, calibration: meta.calibration,
     },
     result: {
-      evaluation: r.best.index + 1, objective: round(o.value), apWindow: round(o.ap), apT: round(o.apT), sopRatio: round(o.sopRatio), latencyTicks: o.latency, reached: o.reached,
-      untuned: { objective: round(r.untuned.value), apWindow: round(r.untuned.ap), apT: round(r.untuned.apT), latencyTicks: r.untuned.latency },
+      evaluation: r.best.index + 1, objective: round(o.value), scoreWindow: round(o.score), scoreT: round(o.scoreT), apT: round(o.apT), f1T: round(o.f1T), sopRatio: round(o.sopRatio), latencyTicks: o.latency, reached: o.reached,
+      untuned: { objective: round(r.untuned.value), scoreWindow: round(r.untuned.score), scoreT: round(r.untuned.scoreT), apT: round(r.untuned.apT), f1T: round(r.untuned.f1T), latencyTicks: r.untuned.latency },
       ...(r.bestRandom ? { randomSearchBest: round(r.bestRandom.objective.value) } : {}),
     },
     report: {
       images: r.holdoutImages, timesteps: r.reportTimesteps,
       networks: r.holdout.results.map((h) => ({
-        network: h.label, apT: round(h.apAtT), apR: round(h.apAtR), sopsPerImageT: Math.round(h.sopsPerImageAtT),
+        network: h.label, scoreT: round(h.scoreAtT), scoreR: round(h.scoreAtR), apT: round(h.apAtT), f1T: round(h.f1AtT), sopsPerImageT: Math.round(h.sopsPerImageAtT),
         reach: h.reach.map((x) => ({ target: x.target, tick: x.tick, sopsPerImage: x.sopsPerImage === null ? null : Math.round(x.sopsPerImage) })),
         objective: round(h.objective.value),
         // the network's threshold scales per spiking layer (as `layers`; all 1: untuned), so the comparison can be reproduced
@@ -167,10 +169,11 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       .option('compensate', { type: 'boolean', default: true, describe: 'scale the weights reading a layer by its threshold scale (function-preserving); --no-compensate: raw thresholds' })
       .option('w-sop', { type: 'number', default: DEFAULT_OBJECTIVE.wSop, describe: 'objective weight of the relative SOP change' })
       .option('w-lat', { type: 'number', default: DEFAULT_OBJECTIVE.wLat, describe: 'objective weight of (ticks to reach the target) / T' })
-      .option('target', { type: 'number', default: DEFAULT_OBJECTIVE.target, describe: 'latency target: fraction of the reference AP' })
-      .option('lat-ref', { type: 'string', choices: ['untuned', 'ann'], default: DEFAULT_OBJECTIVE.latencyReference, describe: 'latency reference AP: the untuned network\'s AP at T, or the ANN\'s' })
-      .option('lat-rule', { type: 'string', choices: ['settled', 'first'], default: DEFAULT_OBJECTIVE.latencyRule, describe: 'ticks to reach: the first tick from which AP stays at the goal, or the first tick at it' })
-      .option('ap-window', { type: 'number', default: DEFAULT_OBJECTIVE.apWindow, describe: 'accuracy term: mean AP over the checkpoints in [(1 − W)·T, T] (0: AP at T only)' })
+      .option('target', { type: 'number', default: DEFAULT_OBJECTIVE.target, describe: 'latency target: fraction of the reference score (--score)' })
+      .option('lat-ref', { type: 'string', choices: ['untuned', 'ann'], default: DEFAULT_OBJECTIVE.latencyReference, describe: 'latency reference: the untuned network\'s score at T, or the ANN\'s (1)' })
+      .option('lat-rule', { type: 'string', choices: ['settled', 'first'], default: DEFAULT_OBJECTIVE.latencyRule, describe: 'ticks to reach: the first tick from which the score stays at the goal, or the first tick at it' })
+      .option('score', { type: 'string', choices: ['f1', 'ap'], default: DEFAULT_OBJECTIVE.score, describe: 'the accuracy the objective scores: f1 = F1 of the SNN\'s detections above --ann-threshold against the ANN\'s (the operating point), ap = AP@0.5 of the candidates above --candidate-threshold' })
+      .option('ap-window', { type: 'number', default: DEFAULT_OBJECTIVE.apWindow, describe: 'accuracy term: mean score over the checkpoints in [(1 − W)·T, T] (0: at T only)' })
       .option('ann-threshold', { type: 'number', describe: 'score threshold of the ANN detections that serve as truth (default: the model\'s, 0.5)' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN candidates scored for AP' })
       .option('report-timesteps', { type: 'number', describe: 'ticks of the held-out report (default 4 × T)' })
@@ -245,13 +248,13 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
     const t0 = Date.now();
     try {
       result = await tuneThresholds({
-        snn, pool, truth, timesteps: T, budget: args.budget, seed: args.seed,
+        snn, pool, truth, threshold: annThreshold, timesteps: T, budget: args.budget, seed: args.seed,
         space: { groups: args.groups, bounds, twoPhase: args['two-phase'], ratioBounds, compensate: args.compensate },
-        objective: { wSop: args['w-sop'], wLat: args['w-lat'], target: args.target, latencyReference: args['lat-ref'] as 'untuned' | 'ann', apWindow: args['ap-window'], latencyRule: args['lat-rule'] as 'first' | 'settled' },
+        objective: { score: args.score as ScoreMetric, wSop: args['w-sop'], wLat: args['w-lat'], target: args.target, latencyReference: args['lat-ref'] as 'untuned' | 'ann', apWindow: args['ap-window'], latencyRule: args['lat-rule'] as 'first' | 'settled' },
         baseline: args.baseline,
         batch: args.batch,
         reportTimesteps: R,
-        onEvaluation: (e, space) => process.stderr.write(`${progressLine(e, space, args.budget)}\n`),
+        onEvaluation: (e, space) => process.stderr.write(`${progressLine(e, space, args.budget, args.score as ScoreMetric)}\n`),
         onProgress: (m) => process.stderr.write(`${m}\n`),
       });
     } finally {

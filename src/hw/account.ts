@@ -399,7 +399,14 @@ export interface CoreEnergy {
 export interface ChipRunResult {
   chip: string;
   network: string;
+  /** readout ticks per frame (the most a frame runs with a stopping rule) */
   timesteps: number;
+  /**
+   * ticks each frame ran before its readout ticks: the pipeline fill of a chip with a layer delay
+   * (a readout D neuron layers deep gets its first input D − 1 ticks after the input); included in
+   * every energy and latency figure
+   */
+  fill_ticks: number;
   frames: number;
   seed: number | null;
   energy: { per_frame_J: number; total_J: number; breakdown_J: BreakdownJ };
@@ -562,7 +569,7 @@ export class Accountant {
   }
 
   /** The run so far (closed frames), as the report prints it. */
-  result(meta: { timesteps: number; seed?: number | null; notes?: string[] }): ChipRunResult {
+  result(meta: { timesteps: number; fillTicks?: number; seed?: number | null; notes?: string[] }): ChipRunResult {
     const F = this.frames;
     const nF = Math.max(1, F.length);
     const chip = this.chip, geo = this.geo;
@@ -609,6 +616,7 @@ export class Accountant {
       chip: chipName,
       network: geo.network,
       timesteps: meta.timesteps,
+      fill_ticks: meta.fillTicks ?? 0,
       frames: F.length,
       seed: meta.seed ?? null,
       energy: { per_frame_J: totalJ / nF, total_J: totalJ, breakdown_J: breakdownPerFrame },

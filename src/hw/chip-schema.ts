@@ -242,6 +242,8 @@ const TimingSchema = z
       .enum(['sum', 'overlap'], { error: 'expected "sum" or "overlap"' })
       .default('sum')
       .describe('a core\'s busy time in a tick: sum (synaptic, neuron and output work one after the other; neuroemu\'s default) or overlap (the longest of the three, as SANA-FE\'s pipelined cores)'),
+    layer_delay_ticks: fig({ int: true, min: 0, max: 1 }, 'ticks a spike takes from one neuron layer to the next: 1 = a spike emitted at tick t is integrated by the next layer at t + 1 (tick-based chips), so a readout D neuron layers deep starts D − 1 ticks later; 0 = it crosses the whole network within its tick (event-driven, or the idealised tick)')
+      .default(def(1, 'a spike emitted at tick t is integrated by the next layer at t + 1, as on Loihi, TrueNorth and SpiNNaker')),
     notes,
   })
   .describe('tick rule, clock and the time of each event kind (give <event>_ns or <event>_cycles)');
@@ -313,6 +315,10 @@ const EnergySchema = z
     chip_crossing_pJ: fig(nonneg, 'energy per chip-boundary crossing, pJ, in addition to that hop'),
     static_core_W: fig(nonneg, 'static power per core used, W'),
     static_chip_W: fig(nonneg, 'static power per chip used, W'),
+    active_update: z
+      .enum(['input', 'nonzero'], { error: 'expected "input" or "nonzero"' })
+      .default('input')
+      .describe('when a neuron update is priced as active: input (its neuron received an input event that tick; neuroemu\'s default) or nonzero (also when it holds a non-zero potential or bias, as SANA-FE)'),
     power_model: PowerModelSchema,
     notes,
   })
@@ -704,6 +710,8 @@ export interface ChipParams {
     barrierChipsS: [number, number][];
     /** a core's busy time: the sum of its synaptic, neuron and output work, or the longest of them */
     coreWork: 'sum' | 'overlap';
+    /** ticks from one neuron layer to the next (0 or 1; see the schema's timing.layer_delay_ticks) */
+    layerDelayTicks: 0 | 1;
   };
   noc: {
     topology: 'mesh2d';
@@ -728,9 +736,14 @@ export interface ChipParams {
     chipCrossingJ: number;
     staticCoreW: number;
     staticChipW: number;
+    /** energy.active_update: which neuron updates are priced as active */
+    activeUpdate: ActiveUpdateRule;
   };
   power: PowerModelParams;
 }
+
+/** input: a neuron update is active when it received an event; nonzero: also with a non-zero potential or bias (SANA-FE) */
+export type ActiveUpdateRule = 'input' | 'nonzero';
 
 const pJ = 1e-12;
 
@@ -810,6 +823,7 @@ export function chipParams(spec: ChipSpec, variant?: string): ChipParams {
       barrierTilesS: tick.rule === 'barrier' && tick.barrier_tiles_ns ? tick.barrier_tiles_ns.value.map(([n, ns]) => [n, ns * 1e-9]) : [],
       barrierChipsS: tick.rule === 'barrier' && tick.barrier_chips_ns ? tick.barrier_chips_ns.value.map(([n, ns]) => [n, ns * 1e-9]) : [],
       coreWork: spec.timing.core_work ?? 'sum',
+      layerDelayTicks: (spec.timing.layer_delay_ticks?.value ?? 1) as 0 | 1,
     },
     noc: {
       topology: spec.noc.topology,
@@ -834,6 +848,7 @@ export function chipParams(spec: ChipSpec, variant?: string): ChipParams {
       chipCrossingJ: en.chip_crossing_pJ.value * pJ,
       staticCoreW: en.static_core_W.value,
       staticChipW: en.static_chip_W.value,
+      activeUpdate: en.active_update ?? 'input',
     },
     power,
   };

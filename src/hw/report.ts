@@ -47,11 +47,14 @@ export function chipReportRows(r: ChipRunResult, opts: { pricedAt?: string } = {
   const rows: [string, string][] = [];
   rows.push(['chip', r.chip]);
   rows.push(['mapping', `${count(r.mapping.cores)} cores on ${r.mapping.chips} chip${r.mapping.chips === 1 ? '' : 's'} (${count(r.mapping.tiles)} tiles)`]);
-  const varying = L.ticks !== r.frames * r.timesteps;
-  rows.push(['frames × ticks', `${r.frames} × ${varying ? `up to ${r.timesteps}` : r.timesteps}${r.seed !== null ? ` (seed ${r.seed})` : ''}`]);
+  const fill = r.fill_ticks ?? 0;
+  const varying = L.ticks !== r.frames * (r.timesteps + fill);
+  const fillSaid = fill ? ` + ${fill} fill tick${fill === 1 ? '' : 's'}` : '';
+  rows.push(['frames × ticks', `${r.frames} × ${varying ? `up to ${r.timesteps}` : r.timesteps}${fillSaid}${r.seed !== null ? ` (seed ${r.seed})` : ''}`]);
+  if (fill) rows.push(['layer delay', `1 tick per neuron layer: the readout, ${fill + 1} neuron layers deep, gets its first input after ${fill} ticks; those run and are priced before the readout ticks`]);
   // every energy figure says the ticks it was priced at, and (where measured) the detector's F1 there
-  const meanTicks = L.ticks / Math.max(1, r.frames);
-  const ticksSaid = meanTicks === r.timesteps ? `${r.timesteps} ticks per frame` : `${Number(meanTicks.toFixed(1))} ticks per frame on average (stopping rule, at most ${r.timesteps})`;
+  const meanTicks = L.ticks / Math.max(1, r.frames) - fill;
+  const ticksSaid = (meanTicks === r.timesteps ? `${r.timesteps} ticks per frame` : `${Number(meanTicks.toFixed(1))} ticks per frame on average (stopping rule, at most ${r.timesteps})`) + fillSaid;
   rows.push(['energy per frame', `${si(e.per_frame_J, 'J')} (total ${si(e.total_J, 'J')}) at ${ticksSaid}${opts.pricedAt ? `, ${opts.pricedAt}` : ''}`]);
   const parts = (['synaptic', 'neuron', 'spike', 'routing', 'offchip', 'static'] as const).map((k) => `${k} ${si(b[k], 'J')} (${pct(b[k], e.per_frame_J)})`);
   rows.push(['  breakdown', parts.slice(0, 3).join(', ')]);
@@ -97,6 +100,7 @@ export function chipReportJson(r: ChipRunResult): Record<string, unknown> {
     chip: r.chip,
     network: r.network,
     timesteps: r.timesteps,
+    fill_ticks: r.fill_ticks,
     frames: r.frames,
     seed: r.seed,
     energy: r.energy,

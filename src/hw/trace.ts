@@ -38,6 +38,10 @@ export interface ChipGeometry {
   chip: { cores: number; tilesX: number; tilesY: number; coresPerTile: number };
   core: { neurons: number; axons: number | null; synapseMemoryBits: number; bitsPerSynapse: number; sharesKernels: boolean; maxFanoutPerNeuron: number | null };
   noc: { multicast: boolean };
+  /** absent in traces written before layer delays: 0 (the idealised tick) */
+  timing?: { layerDelayTicks: number };
+  /** absent in traces written before the rule existed: 'input' */
+  activeUpdate?: 'input' | 'nonzero';
 }
 
 export interface TraceHeader {
@@ -46,7 +50,10 @@ export interface TraceHeader {
   network: string;
   /** the chip the run was recorded on (NAME or NAME@VARIANT) */
   recordedOn: string;
+  /** readout ticks per frame; a frame holds fillTicks + timesteps ticks */
   timesteps: number;
+  /** the pipeline fill before the readout ticks (layer delay); absent in older traces: 0 */
+  fillTicks?: number;
   seed: number;
   geometry: Omit<AccountGeometry, 'coreLayer' | 'coreNeurons'>;
   fingerprint: {
@@ -75,6 +82,7 @@ function checkHeaderFields(h: TraceHeader, bad: (what: string) => never): void {
   field('network', typeof h.network === 'string');
   field('recordedOn', typeof h.recordedOn === 'string');
   field('timesteps: an integer tick count in 1..1000000', int(h.timesteps, 1, 1_000_000));
+  field('fillTicks: an integer tick count in 0..100000', h.fillTicks === undefined || int(h.fillTicks, 0, 100_000));
   field('seed', h.seed === null || int(h.seed, 0, 2 ** 32 - 1));
   field('linksPerTick', int(h.linksPerTick, 0, 2 ** 31));
   field('counterKinds', Array.isArray(h.counterKinds) && h.counterKinds.every((k) => typeof k === 'string'));
@@ -90,6 +98,10 @@ function checkHeaderFields(h: TraceHeader, bad: (what: string) => never): void {
   const f = fp as Record<string, unknown>;
   field('fingerprint.chip', isObj(f.chip));
   for (const k of ['chip', 'core', 'noc'] as const) field(`fingerprint.chip.${k}`, isObj((f.chip as Record<string, unknown>)[k]));
+  const timing = (f.chip as Record<string, unknown>).timing;
+  field('fingerprint.chip.timing', timing === undefined || (isObj(timing) && int(timing.layerDelayTicks, 0, 1)));
+  const rule = (f.chip as Record<string, unknown>).activeUpdate;
+  field('fingerprint.chip.activeUpdate', rule === undefined || rule === 'input' || rule === 'nonzero');
   field('fingerprint.board', isObj(f.board) && int((f.board as Record<string, unknown>).chipsX, 1, 2 ** 20) && int((f.board as Record<string, unknown>).chipsY, 1, 2 ** 20));
   field('fingerprint.boardSource', f.boardSource === 'file' || f.boardSource === 'given' || f.boardSource === 'auto');
   field('fingerprint.autoBoard', typeof f.autoBoard === 'boolean');
@@ -108,6 +120,8 @@ export function chipGeometry(c: ChipParams): ChipGeometry {
       maxFanoutPerNeuron: finiteOrNull(c.core.maxFanoutPerNeuron),
     },
     noc: { multicast: c.noc.multicast },
+    timing: { layerDelayTicks: c.timing.layerDelayTicks },
+    activeUpdate: c.energy.activeUpdate,
   };
 }
 
@@ -271,6 +285,8 @@ export interface TraceMeta {
   geometry: AccountGeometry;
   routes: NocRoutes;
   timesteps: number;
+  /** ticks before the readout ticks in every frame (layer delay) */
+  fillTicks?: number;
   seed: number;
   autoBoard: boolean;
 }
@@ -305,6 +321,7 @@ export class TraceWriter {
       network: m.network,
       recordedOn: m.chipName,
       timesteps: meta.timesteps,
+      ...(meta.fillTicks ? { fillTicks: meta.fillTicks } : {}),
       seed: meta.seed,
       geometry,
       fingerprint: { chip: chipGeometry(m.chip), board: { ...m.board }, boardSource, autoBoard: meta.autoBoard, placementHash: placementHash(m) },
@@ -446,7 +463,8 @@ export function readTrace(file: string): Trace {
   }
   // per tick at most: the tick, per counter kind a count and (core step, value) per core, the NoC
   // drain (3 values per entry, at most a few per core) and the link lists; varints ≤ 10 bytes
-  const maxFrameBytes = 64 + header.timesteps * (10 + CORE_KINDS * (10 + 20 * cores) + 3 * 10 * 4 * cores + 2 * 2 * 10 * (header.linksPerTick + 1) + 20) + 20;
+  const frameTicks = header.timesteps + (header.fillTicks ?? 0);
+  const maxFrameBytes = 64 + frameTicks * (10 + CORE_KINDS * (10 + 20 * cores) + 3 * 10 * 4 * cores + 2 * 2 * 10 * (header.linksPerTick + 1) + 20) + 20;
   const geometry: AccountGeometry = { ...header.geometry, coreLayer, coreNeurons };
   const start = at;
   // the end chunk must be there: a trace without it was not closed
@@ -461,7 +479,7 @@ export function readTrace(file: string): Trace {
       if (kind !== CHUNK_FRAME) bad(`corrupt trace (chunk kind ${kind})`);
       // a frame cannot hold more than its ticks can say: refuse a larger claim, and inflate no
       // further than the claim (a small file must not inflate to gigabytes)
-      if (rawLen > maxFrameBytes) bad(`corrupt trace (a frame claims ${rawLen} bytes, more than ${header.timesteps} ticks of ${cores} cores can hold: ${maxFrameBytes})`);
+      if (rawLen > maxFrameBytes) bad(`corrupt trace (a frame claims ${rawLen} bytes, more than ${frameTicks} ticks of ${cores} cores can hold: ${maxFrameBytes})`);
       let raw: Uint8Array;
       try {
         raw = inflateRawSync(bytes.subarray(p, p + zLen), { maxOutputLength: Math.max(1, rawLen) });
@@ -473,7 +491,7 @@ export function readTrace(file: string): Trace {
       const r = new ByteReader(raw, file);
       const nt = r.varint();
       // a trace is recorded without a stopping rule: every frame runs the header's ticks
-      if (nt !== header.timesteps) bad(`corrupt trace (a frame of ${nt} ticks, the header says ${header.timesteps})`);
+      if (nt !== frameTicks) bad(`corrupt trace (a frame of ${nt} ticks, the header says ${frameTicks})`);
       const ticks: TickRecord[] = [];
       for (let i = 0; i < nt; i++) ticks.push(decodeTick(r, cores, coreNeurons));
       const has = r.u8();
@@ -501,6 +519,8 @@ const GEOMETRY_FIELDS: [string, string, (g: ChipGeometry) => unknown][] = [
   ['chip geometry', 'tiles per chip', (g) => `${g.chip.tilesX}x${g.chip.tilesY}`],
   ['chip geometry', 'cores per tile', (g) => g.chip.coresPerTile],
   ['NoC', 'multicast', (g) => g.noc.multicast],
+  ['timing', 'layer delay (ticks)', (g) => g.timing?.layerDelayTicks ?? 0],
+  ['accounting', 'active-update rule', (g) => g.activeUpdate ?? 'input'],
 ];
 
 /**
@@ -557,6 +577,7 @@ export function replayTraceOnChips(file: string, chips: ChipParams[], opts: Acco
   }
   return accountants.map((acc) => acc.result({
     timesteps: t.header.timesteps,
+    fillTicks: t.header.fillTicks ?? 0,
     seed: t.header.seed,
     notes: [`replayed from ${file}, recorded on ${t.header.recordedOn} (same mapping: ${t.header.fingerprint.placementHash.slice(0, 12)})`],
   }));

@@ -10,6 +10,7 @@ import { loadChip } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
 import { emulateFrames } from '../sim/emulate.ts';
+import type { BiasOnset } from '../sim/simulator.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { stopCheck, type StopRule } from './stopping.ts';
 
@@ -24,6 +25,8 @@ export interface EmulateJob {
   trace?: string;
   /** a two-phase threshold schedule (from a thresholds file) */
   schedule?: ThresholdSchedule;
+  /** with a layer delay: when each layer's bias starts (default 'input') */
+  biasOnset?: BiasOnset;
   /** per-frame stopping rule (src/report/stopping.ts) and the frames' image sizes it decodes at */
   stop?: { rule: StopRule; sizes: { width: number; height: number }[] };
 }
@@ -57,7 +60,7 @@ async function workerMain(job: EmulateJob): Promise<void> {
     const chip = loadChip(job.chip).params;
     const s = job.schedule;
     const em = await emulateFrames(job.snn, chip, job.inputs, {
-      timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace,
+      timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace, biasOnset: job.biasOnset,
       onProgress: (line) => post({ kind: 'progress', line }),
       wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       stop: job.stop ? { every: job.stop.rule.every, check: stopCheck(job.stop.rule, job.snn, job.stop.sizes) } : undefined,

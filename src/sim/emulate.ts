@@ -15,7 +15,8 @@ import type { ChipParams } from '../hw/chip-schema.ts';
 import { mapNetwork, type Mapping, type PlacementOrder } from '../hw/mapper.ts';
 import { TraceWriter } from '../hw/trace.ts';
 import { buildAcctTables, type AcctTables } from './acct.ts';
-import { createSimulator, type Simulator } from './simulator.ts';
+import { planSimulation } from './plan.ts';
+import { createSimulator, type BiasOnset, type Simulator } from './simulator.ts';
 
 export interface EmulateOptions {
   /** ticks per frame */
@@ -32,6 +33,8 @@ export interface EmulateOptions {
   accounting?: AcctTables;
   /** record the per-tick per-core counters into this trace file (src/hw/trace.ts) */
   trace?: string;
+  /** with the chip's layer delay: when each layer's bias starts (SimulatorOptions.biasOnset; default 'input') */
+  biasOnset?: BiasOnset;
   /** wraps the simulator for reset/run/readout, e.g. a two-phase threshold schedule */
   wrap?: (sim: Simulator) => Simulator;
   /** after each frame: its figures and its readouts at T */
@@ -74,12 +77,15 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   const mapping = opts.mapping ?? mapNetwork(snn, chip, { autoBoard: opts.autoBoard, placement: opts.placement, onProgress: progress });
   if (mapping.chip !== chip && !sameGeometryChip(mapping.chip, chip)) throw new Error(`emulateFrames: the mapping was made for ${mapping.chipName}, a chip of another geometry than ${chip.name}`);
   const acct = opts.accounting ?? buildAcctTables(mapping);
-  const sim = await createSimulator(snn, { seed, accounting: acct });
+  // the chip's layer delay: a readout D neuron layers deep gets its first input D − 1 ticks later;
+  // those fill ticks run (and are priced) before each frame's T readout ticks
+  const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate });
+  const fill = sim.fillTicks;
   const geo = geometryOf(mapping);
   let frame = 0;
   const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, onTick: opts.onTick ? (t) => opts.onTick!(frame, t) : undefined });
   const tally = new NocTally(acct.routes);
-  const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes: acct.routes, timesteps: T, seed, autoBoard: !!opts.autoBoard }) : null;
+  const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes: acct.routes, timesteps: T, fillTicks: fill, seed, autoBoard: !!opts.autoBoard }) : null;
   try {
     sim.onTick((c) => {
       const rec = tally.record(c);
@@ -98,9 +104,10 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
         // a long run says up front how long it will take, from its first ticks (same ticks either way)
         const t0 = performance.now();
         driven.run(ESTIMATE_TICKS);
-        const perTickS = (performance.now() - t0) / 1000 / ESTIMATE_TICKS;
-        const totalS = perTickS * T * inputs.length;
-        if (totalS > 20) progress(`emulate ${mapping.chipName}: about ${formatDuration(totalS)} for ${inputs.length} frame${inputs.length === 1 ? '' : 's'} × ${T} ticks (${(perTickS * 1e3).toFixed(1)} ms per tick over the first ${ESTIMATE_TICKS})`);
+        // the first run() also runs the fill ticks
+        const perTickS = (performance.now() - t0) / 1000 / (ESTIMATE_TICKS + fill);
+        const totalS = perTickS * (T + fill) * inputs.length;
+        if (totalS > 20) progress(`emulate ${mapping.chipName}: about ${formatDuration(totalS)} for ${inputs.length} frame${inputs.length === 1 ? '' : 's'} × ${T}${fill ? ` + ${fill} fill` : ''} ticks (${(perTickS * 1e3).toFixed(1)} ms per tick over the first ${ESTIMATE_TICKS + fill})`);
         driven.run(T - ESTIMATE_TICKS);
       } else if (!opts.stop) driven.run(T);
       else while (driven.tick < T) {
@@ -119,7 +126,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
       frame++;
     }
     trace?.close();
-    const totals = accountant.result({ timesteps: T, seed, notes: [...mapping.notes, ...accountingNotes(mapping)] });
+    const totals = accountant.result({ timesteps: T, fillTicks: fill, seed, notes: [...mapping.notes, ...accountingNotes(mapping, chip)] });
     return { mapping, perFrame, totals, readouts };
   } catch (e) {
     trace?.abort();
@@ -129,15 +136,26 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   }
 }
 
+/**
+ * The ticks every frame of `snn` runs on `chip` before its readout ticks (the pipeline fill of the
+ * chip's layer delay; 0 without one): a frame of T readout ticks runs T + this many.
+ */
+export function fillTicksOn(snn: SnnNetwork, chip: ChipParams): number {
+  return planSimulation(snn, { layerDelay: chip.timing.layerDelayTicks }).fillTicks;
+}
+
 /** Two chip parameter sets that map any network the same way (the fields the mapper reads). */
 function sameGeometryChip(a: ChipParams, b: ChipParams): boolean {
-  return JSON.stringify([a.chip, a.core, a.noc.multicast]) === JSON.stringify([b.chip, b.core, b.noc.multicast]);
+  return JSON.stringify([a.chip, a.core, a.noc.multicast, a.timing.layerDelayTicks, a.energy.activeUpdate]) === JSON.stringify([b.chip, b.core, b.noc.multicast, b.timing.layerDelayTicks, b.energy.activeUpdate]);
 }
 
 /** The accounting rules a report should state for this mapping. */
-export function accountingNotes(m: Mapping): string[] {
+export function accountingNotes(m: Mapping, chip: ChipParams = m.chip): string[] {
+  const active = chip.energy.activeUpdate === 'nonzero'
+    ? 'active = received input this tick, or a non-zero potential or bias (energy.active_update nonzero, SANA-FE\'s rule)'
+    : 'active = received input this tick (energy.active_update input)';
   const notes = [
-    'accounting: neuron updates every tick for every neuron of a used core (copies and partial sums included), active = received input this tick; ' +
+    `accounting: neuron updates every tick for every neuron of a used core (copies and partial sums included), ${active}; ` +
       'static power of every used chip is paid whole (unused cores included), per-core static power for mapped cores only',
   ];
   if (m.layers.some((l) => l?.split)) notes.push('accounting: a split layer\'s partial-sum neurons count as active whenever their neuron is (an upper bound)');

@@ -27,5 +27,11 @@ export interface SnnEngine {
    * next tick, kept across reset().
    */
   setThresholds(layer: number, vthPos: number, vthNeg: number): void;
+  /**
+   * Switches a conv layer's bias current on (its network value) or off (0) from the next tick;
+   * kept across reset() (a parameter, as thresholds are). Analog-input layers ignore it: their drive
+   * includes the bias.
+   */
+  setBiasOn(layer: number, on: boolean): void;
   counts(): SimCounts;
 }

@@ -29,7 +29,17 @@ export type SortPolicy = 'auto' | 'always' | 'never';
 export interface PlanOptions {
   /** channel sort of conv input spikes: by weight size (default), always, or never */
   sortInput?: SortPolicy;
+  /**
+   * Ticks a spike takes from one neuron layer to the next (default 0): 0 = the idealised tick in
+   * which a spike passes every layer at once; 1 = chip semantics (Loihi, TrueNorth, SpiNNaker): a
+   * spike emitted by a conv or max-pool at tick t is integrated by the next neuron layer at t + 1.
+   * The input's spikes (or analog drive) reach the first layer in the tick they are made; route and
+   * upsample are wiring and add no delay.
+   */
+  layerDelay?: LayerDelay;
 }
+
+export type LayerDelay = 0 | 1;
 
 /** Bits of a spike code field for values 0..n−1. */
 export function bitsFor(n: number): number {
@@ -73,6 +83,18 @@ export interface SimPlan {
   input: SpikeShape;
   poisson: boolean;
   layers: LayerPlan[];
+  /** PlanOptions.layerDelay */
+  layerDelay: LayerDelay;
+  /**
+   * Neuron layers (conv, max-pool) on the longest path from the input to each layer, the layer
+   * itself included (wiring layers: their sources' depth). The first conv has depth 1.
+   */
+  depth: number[];
+  /**
+   * With layerDelay 1: the ticks before the deepest readout receives its first input, max over the
+   * readouts of depth − 1 (the pipeline fill); 0 without delay.
+   */
+  fillTicks: number;
 }
 
 function spikeShape(s: Shape, where: string): SpikeShape {
@@ -87,6 +109,8 @@ const sameShape = (a: Shape, b: Shape) => a.c === b.c && a.h === b.h && a.w === 
 export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan {
   const where = `SNN ${net.ann?.name ?? '?'}`;
   const policy = opts.sortInput ?? 'auto';
+  const layerDelay = opts.layerDelay ?? 0;
+  if (layerDelay !== 0 && layerDelay !== 1) fail(where, `layer delay ${layerDelay} must be 0 or 1 tick`);
   if (!net.ann?.input) fail(where, 'the network has no source ANN input shape (ann.input)');
   const input = spikeShape(net.ann.input, `${where} input`);
   const coding = net.settings?.input ?? 'analog';
@@ -172,7 +196,13 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
     const l = net.layers[r.layer];
     if (!l || l.kind !== 'conv') fail(`${where} readouts`, `layer ${r.layer} is not a conv layer`);
   }
-  return { net, input, poisson, layers };
+  const depth: number[] = [];
+  for (const lp of layers) {
+    const from = Math.max(...lp.sources.map((s) => (s < 0 ? 0 : depth[s])));
+    depth.push(lp.layer.kind === 'conv' || lp.layer.kind === 'maxpool' ? from + 1 : from);
+  }
+  const fillTicks = layerDelay ? Math.max(0, ...net.readouts.map((r) => depth[r.layer] - 1)) : 0;
+  return { net, input, poisson, layers, layerDelay, depth, fillTicks };
 }
 
 // ---------------------------------------------------------------------------------------------

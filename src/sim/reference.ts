@@ -50,6 +50,8 @@ interface RefConv {
   vthNeg: number;
   /** saturating membrane bound per channel (null: unbounded) */
   clamp: Float32Array | null;
+  /** the bias current in force: the layer's biases, or zeros while switched off (setBiasOn) */
+  bias: Float32Array;
   /** weights as [ci][ky][kx][j], j over the group's output channels (× the Poisson scale) */
   w: Float32Array;
   scale: number;
@@ -113,7 +115,7 @@ export class ReferenceSnn implements SnnEngine {
         const src = lp.sources[0];
         const srcCap = src < 0 ? I.c * I.h * I.w : plan.layers[src].listCap;
         rl.conv = {
-          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), clamp: l.membraneClamp ?? null, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
+          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), clamp: l.membraneClamp ?? null, bias: l.biases, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
           stamp: new Int32Array(lp.out.h * lp.out.w * l.groups), taps: new Float64Array(l.groups), active: new Float64Array(l.groups),
           sorted: new SpikeList(lp.conv.sortInput ? srcCap : 0),
         };
@@ -176,9 +178,17 @@ export class ReferenceSnn implements SnnEngine {
   }
 
   run(ticks: number): void {
+    const n = this.layers.length;
     for (let t = 0; t < ticks; t++) {
       this.beginTick();
-      for (let i = 0; i < this.layers.length; i++) this.layerStep(i);
+      if (!this.plan.layerDelay) {
+        for (let i = 0; i < n; i++) this.layerStep(i);
+        continue;
+      }
+      // one tick of delay per neuron layer: the wiring first, from the lists of the last tick, then
+      // the neuron layers deepest first, so each reads its source before the source overwrites it
+      for (let i = 0; i < n; i++) if (isWiring(this.layers[i].plan.layer.kind)) this.layerStep(i);
+      for (let i = n - 1; i >= 0; i--) if (!isWiring(this.layers[i].plan.layer.kind)) this.layerStep(i);
     }
   }
 
@@ -270,7 +280,7 @@ export class ReferenceSnn implements SnnEngine {
   fire(i: number): void {
     const rl = this.layers[i], cv = rl.conv!, l = cv.l;
     const { c: C, h: H, w: W } = l.outShape;
-    const V = cv.V, drive = cv.drive, b = l.biases;
+    const V = cv.V, drive = cv.drive, b = cv.bias;
     const out = rl.out;
     out.n = 0;
     if (drive) for (let g = 0; g < l.groups; g++) cv.active[g] += H * W;
@@ -367,6 +377,12 @@ export class ReferenceSnn implements SnnEngine {
     }
   }
 
+  setBiasOn(layer: number, on: boolean): void {
+    const cv = this.layers[layer]?.conv;
+    if (!cv) throw new Error(`layer ${layer} is not a conv layer`);
+    cv.bias = on ? cv.l.biases : new Float32Array(cv.l.outShape.c);
+  }
+
   setThresholds(layer: number, vthPos: number, vthNeg: number): void {
     const cv = this.layers[layer]?.conv;
     if (!cv) throw new Error(`layer ${layer} is not a conv layer`);
@@ -403,6 +419,9 @@ export class ReferenceSnn implements SnnEngine {
 }
 
 /** Stable sort of a spike list by channel (bucket by channel, list order kept inside a bucket). */
+/** route and upsample pass spikes on: no neurons, no delay */
+const isWiring = (kind: string) => kind === 'route' || kind === 'upsample';
+
 function sortByChannel(inp: SpikeList, into: SpikeList, channels: number): SpikeList {
   const start = new Int32Array(channels + 1);
   for (let e = 0; e < inp.n; e++) start[inp.c[e] + 1]++;

@@ -33,6 +33,7 @@ import type { SnnEngine, SnnEngineKind } from './engine.ts';
 import { membraneFrom, planSimulation, readoutFrom, type PlanOptions, type SimPlan } from './plan.ts';
 import { ReferenceSnn } from './reference.ts';
 import type { Mapping } from '../hw/mapper.ts';
+import type { ActiveUpdateRule } from '../hw/chip-schema.ts';
 import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
 import { WasmSnn, instantiateSnn, loadSnnModule } from './wasm.ts';
 
@@ -50,15 +51,34 @@ export interface SimulatorOptions extends PlanOptions {
   mapping?: Mapping;
   /** the same, with tables already built from the mapping (buildAcctTables), e.g. shared by several simulators */
   accounting?: AcctTables;
+  /**
+   * With a layer delay: when each layer's bias current starts. 'input' (default): at the tick its
+   * first input can arrive (a layer d neuron layers deep at tick d), so no neuron integrates bias
+   * alone while the pipeline fills and a chain runs exactly as the ideal tick, shifted by the fill;
+   * 'start': every bias from tick 1, as a chip does when nothing switches them on layer by layer.
+   */
+  biasOnset?: BiasOnset;
+  /** per-core accounting: which neuron updates count as active (the chip's energy.active_update; default 'input') */
+  activeRule?: ActiveUpdateRule;
 }
+
+export type BiasOnset = 'input' | 'start';
+export const BIAS_ONSETS: readonly BiasOnset[] = ['input', 'start'];
 
 export interface Simulator {
   readonly engine: SnnEngineKind;
   readonly net: SnnNetwork;
   readonly plan: SimPlan;
   readonly seed: number;
-  /** ticks done since the last reset */
+  /**
+   * readout ticks done since the last reset. With a layer delay (SimulatorOptions.layerDelay) the
+   * first run() after reset() first runs the plan's fillTicks (the ticks before the readout's first
+   * input can arrive, which still count in counts() and on a chip) and clears the readout; `tick`,
+   * run(), checkpoints and thresholds schedules count the ticks after the fill.
+   */
   readonly tick: number;
+  /** ticks run before the readout ticks after each reset (plan.fillTicks: 0 without layer delay) */
+  readonly fillTicks: number;
   /** bytes of memory the network and its state occupy (WASM: the instance's memory size) */
   readonly peakMemoryBytes: number;
   /** the underlying engine (benchmarks and tests reach the per-phase calls through it) */
@@ -107,13 +127,21 @@ class SimulatorImpl implements AccountingSimulator {
   /** SnnSettings.vInit and readoutStart (0 when absent: files written before they existed) */
   private readonly vInit: number;
   private readonly readoutStart: number;
+  readonly fillTicks: number;
+  /** the fill ticks of this frame are done */
+  private filled = false;
+  /** per layer: the tick its bias switches on during the fill (0: always on) */
+  private readonly biasFrom: number[];
 
-  constructor(net: SnnNetwork, core: SnnEngine, seed: number) {
+  constructor(net: SnnNetwork, core: SnnEngine, seed: number, biasOnset: BiasOnset) {
     this.net = net;
     this.vInit = net.settings?.vInit ?? 0;
     this.readoutStart = net.settings?.readoutStart ?? 0;
     this.core = core;
     this.plan = core.plan;
+    this.fillTicks = core.plan.fillTicks;
+    const staggered = this.fillTicks > 0 && biasOnset === 'input';
+    this.biasFrom = core.plan.layers.map((lp, i) => (staggered && lp.conv && !lp.conv.analog && core.plan.depth[i] > 1 ? core.plan.depth[i] : 0));
     this.engine = core.kind;
     this.seed = seed;
     this.accounting = core instanceof WasmSnn ? core.accounting : null;
@@ -125,7 +153,7 @@ class SimulatorImpl implements AccountingSimulator {
   }
 
   get tick(): number {
-    return this.core.tick;
+    return Math.max(0, this.core.tick - this.fillTicks);
   }
 
   get peakMemoryBytes(): number {
@@ -134,6 +162,8 @@ class SimulatorImpl implements AccountingSimulator {
 
   reset(input: Float32Array): void {
     this.core.reset(input, this.seed);
+    this.filled = this.fillTicks === 0;
+    this.biasFrom.forEach((from, i) => from && this.core.setBiasOn(i, false));
     if (this.vInit > 0) for (const l of this.net.layers) if (l.kind === 'conv' && l.rule !== 'integrate') this.initMembrane(l);
   }
 
@@ -150,26 +180,43 @@ class SimulatorImpl implements AccountingSimulator {
   }
 
   run(ticks: number): void {
-    const R = this.readoutStart;
-    if (R > 0 && this.core.tick < R && this.core.tick + ticks >= R) {
+    if (ticks > 0 && !this.filled) {
+      // the pipeline fill: the readout has had no input yet, only its bias, which is dropped
+      if (this.biasFrom.some((f) => f > 0)) {
+        // a layer's bias switches on in the tick its first input can arrive
+        for (let t = 1; t <= this.fillTicks; t++) {
+          this.biasFrom.forEach((from, i) => from === t && this.core.setBiasOn(i, true));
+          this.core.run(1);
+        }
+        this.biasFrom.forEach((from, i) => from > this.fillTicks && this.core.setBiasOn(i, true));
+      } else this.core.run(this.fillTicks);
+      this.clearReadouts();
+      this.filled = true;
+    }
+    const R = this.readoutStart, t = this.tick;
+    if (R > 0 && t < R && t + ticks >= R) {
       // the readout starts integrating afresh after tick R (see SnnSettings.readoutStart)
-      const first = R - this.core.tick;
+      const first = R - t;
       this.core.run(first);
-      for (const r of this.net.readouts) {
-        const { V, offset, pix } = this.core.membraneView(r.layer);
-        const l = this.net.layers[r.layer];
-        const C = l.outShape.c, plane = l.outShape.h * l.outShape.w;
-        for (let p = 0; p < plane; p++) V.fill(0, offset + p * pix, offset + p * pix + C);
-      }
+      this.clearReadouts();
       this.core.run(ticks - first);
       return;
     }
     this.core.run(ticks);
   }
 
+  private clearReadouts(): void {
+    for (const r of this.net.readouts) {
+      const { V, offset, pix } = this.core.membraneView(r.layer);
+      const l = this.net.layers[r.layer];
+      const C = l.outShape.c, plane = l.outShape.h * l.outShape.w;
+      for (let p = 0; p < plane; p++) V.fill(0, offset + p * pix, offset + p * pix + C);
+    }
+  }
+
   /** ticks the readout has integrated: t, or t − readoutStart once past it */
   get readoutTicks(): number {
-    const t = this.core.tick, R = this.readoutStart;
+    const t = this.tick, R = this.readoutStart;
     return R > 0 && t > R ? t - R : t;
   }
 
@@ -237,8 +284,10 @@ export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}
     acct = buildAcctTables(opts.mapping);
   }
   if (acct && engine !== 'wasm') throw new Error('per-core accounting (a mapping) needs the wasm engine');
-  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct);
-  return new SimulatorImpl(net, core, seed);
+  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct, opts.activeRule ?? 'input');
+  const biasOnset = opts.biasOnset ?? 'input';
+  if (!BIAS_ONSETS.includes(biasOnset)) throw new Error(`bias onset must be one of ${BIAS_ONSETS.join(', ')}, got ${biasOnset}`);
+  return new SimulatorImpl(net, core, seed, biasOnset);
 }
 
 /** The mapping must be of this network (same layers and shapes). */

@@ -140,7 +140,7 @@ export class WasmSnn implements SnnEngine {
   } = null;
   private listener: ((c: TickCounters) => void) | null = null;
 
-  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables) {
+  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, activeRule: 'input' | 'nonzero' = 'input') {
     this.plan = plan;
     this.kernels = kernels;
     const layers = plan.layers;
@@ -256,7 +256,7 @@ export class WasmSnn implements SnnEngine {
     };
 
     // net and input descriptors
-    put(this.net, [[M.N_NLAYERS, layers.length], [M.N_LAYERS, layerPtrs], [M.N_INPUT, inputDesc], [M.N_SCRATCH, scratch], [M.N_HIST, hist]]);
+    put(this.net, [[M.N_NLAYERS, layers.length], [M.N_LAYERS, layerPtrs], [M.N_INPUT, inputDesc], [M.N_SCRATCH, scratch], [M.N_HIST, hist], [M.N_DELAY, plan.layerDelay]]);
     const I = plan.input;
     put(inputDesc, [[M.L_KIND, M.KIND_INPUT], [M.L_LIST, inputList], [M.L_H, I.h], [M.L_W, I.w], [M.L_C, I.c], [M.L_CB, I.cb], [M.L_XB, I.xb],
       [M.L_POS_TOT, inTot.posTot], [M.L_NEG_TOT, inTot.negTot], [M.I_POISSON, plan.poisson ? 1 : 0], [M.I_RATES, this.inputRates]]);
@@ -316,7 +316,7 @@ export class WasmSnn implements SnnEngine {
       const a = A;
       i32.set(acct.keySig, a.keySig / 4);
       i32.set(acct.sigData, a.sigData / 4);
-      put(this.net, [[M.N_ACCT, 1], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
+      put(this.net, [[M.N_ACCT, 1], [M.N_ACTRULE, activeRule === 'nonzero' ? 1 : 0], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
         [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2]]);
       i32.set(acct.constActive, a.constAct / 4);
       acct.rows.forEach((r, row) => {
@@ -447,6 +447,17 @@ export class WasmSnn implements SnnEngine {
       this.kernels.run(this.net, 1);
       this.drainTick();
     }
+  }
+
+  /** Writes the layer's biases (or zeros) into its bias array, which the tick adds every tick. */
+  setBiasOn(layer: number, on: boolean): void {
+    const m = this.mems[layer];
+    if (!m?.conv) throw new Error(`layer ${layer} is not a conv layer`);
+    this.views();
+    const l = this.plan.layers[layer].layer as SnnConvLayer;
+    const at = m.conv.bias / 4;
+    if (on) this.f32.set(l.biases, at);
+    else this.f32.fill(0, at, at + l.biases.length);
   }
 
   /** Rewrites the layer descriptor's threshold fields (f32), as the constructor wrote them. */

@@ -33,6 +33,8 @@ export interface PointFigures {
   chip_crossings: number;
   cores: number;
   chips: number;
+  /** ticks each frame ran before its readout ticks (the chip's layer delay), priced in the figures */
+  fill_ticks: number;
 }
 
 export function pointFigures(r: ChipRunResult): PointFigures {
@@ -52,13 +54,14 @@ export function pointFigures(r: ChipRunResult): PointFigures {
     chip_crossings: r.counts.chip_crossings,
     cores: r.mapping.cores,
     chips: r.mapping.chips,
+    fill_ticks: r.fill_ticks ?? 0,
   };
 }
 
 const FIGURE_COLUMNS = [
   'energy_per_frame_J', 'energy_synaptic_J', 'energy_neuron_J', 'energy_spike_J', 'energy_routing_J', 'energy_offchip_J', 'energy_static_J',
   'latency_frame_s', 'fps', 'tick_s', 'overruns', 'sops', 'spikes', 'synaptic_events', 'neuron_updates', 'packets', 'hops', 'chip_crossings',
-  'cores', 'chips', 'ap50_vs_ann', 'f1_vs_ann', 'precision_vs_ann', 'recall_vs_ann', 'logit_bias_mean', 'score_threshold',
+  'cores', 'chips', 'ap50_vs_ann', 'f1_vs_ann', 'precision_vs_ann', 'recall_vs_ann', 'logit_bias_mean', 'score_threshold', 'fill_ticks',
 ] as const;
 
 /** The columns of a sweep's CSV: identity, the varied chip fields, the run fields, status, figures, config. */
@@ -94,7 +97,7 @@ export function csvRow(axes: Axis[], r: RowInput): string[] {
   const figs = f
     ? [f.energy_per_frame_J, f.breakdown_J.synaptic, f.breakdown_J.neuron, f.breakdown_J.spike, f.breakdown_J.routing, f.breakdown_J.offchip, f.breakdown_J.static,
        f.latency_frame_s, f.fps, f.tick_s, f.overruns, f.sops, f.spikes, f.synaptic_events, f.neuron_updates, f.packets, f.hops, f.chip_crossings, f.cores, f.chips, r.ap50,
-       r.fidelity?.f1, r.fidelity?.precision, r.fidelity?.recall, r.fidelity?.bias.mean, r.fidelity?.threshold]
+       r.fidelity?.f1, r.fidelity?.precision, r.fidelity?.recall, r.fidelity?.bias.mean, r.fidelity?.threshold, f.fill_ticks]
     : FIGURE_COLUMNS.map(() => null);
   return [
     p.index, r.sweep, r.points, r.chip, p.label,

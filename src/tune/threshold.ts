@@ -106,6 +106,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { SnnConvLayer, SnnNetwork } from '../convert/snn-ir.ts';
 import { evaluate, type TruthImage } from '../detect/map.ts';
 import type { ImageDetections } from '../detect/types.ts';
+import { fidelityAtThreshold } from '../detect/fidelity.ts';
 import { convergenceCheckpoints } from '../report/convergence.ts';
 import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
@@ -113,7 +114,7 @@ import type { Chip } from '../hw/chip-schema.ts';
 import { DEFAULT_PLACEMENT, mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
 import { si } from '../hw/report.ts';
 import { buildAcctTables } from '../sim/acct.ts';
-import { emulateFrames } from '../sim/emulate.ts';
+import { emulateFrames, fillTicksOn } from '../sim/emulate.ts';
 import { fail } from '../util/errors.ts';
 import { BayesianOptimizer, randomSearch, type BoEvaluation } from './bo.ts';
 import { scaleNetwork, spikingLayers, thresholdSchedule, withThresholdSchedule, type LayerScale, type ThresholdAssignment } from './thresholds-file.ts';
@@ -235,6 +236,12 @@ export class SearchSpace {
 // objective
 
 export interface ObjectiveWeights {
+  /**
+   * the accuracy the objective scores: 'f1', the operating-point F1 of the SNN's detections above
+   * the ANN's score threshold against the ANN's (src/detect/fidelity.ts: what a detector used at
+   * its threshold delivers), or 'ap', AP@0.5 of the candidates down to --candidate-threshold
+   */
+  score: ScoreMetric;
   /** weight of the relative SOP change */
   wSop: number;
   /** weight of t_reach / T */
@@ -243,36 +250,48 @@ export interface ObjectiveWeights {
   target: number;
   /** the AP the target fraction applies to: the untuned network's AP_T, or the ANN's */
   latencyReference: 'untuned' | 'ann';
-  /** the accuracy term averages AP over the checkpoints in [(1 − apWindow)·T, T] (0: AP at T only) */
+  /** the accuracy term averages the score over the checkpoints in [(1 − apWindow)·T, T] (0: at T only) */
   apWindow: number;
   /** t_reach: the first checkpoint at the goal, or the first from which AP stays at the goal */
   latencyRule: 'first' | 'settled';
 }
 
-export const DEFAULT_OBJECTIVE: ObjectiveWeights = { wSop: 0.2, wLat: 0.2, target: 0.95, latencyReference: 'untuned', apWindow: 0.25, latencyRule: 'settled' };
+export type ScoreMetric = 'f1' | 'ap';
 
-/** AP and cumulative SOPs (summed over the images) at each checkpoint tick. */
+export const DEFAULT_OBJECTIVE: ObjectiveWeights = { score: 'f1', wSop: 0.2, wLat: 0.2, target: 0.95, latencyReference: 'untuned', apWindow: 0.25, latencyRule: 'settled' };
+
+/** AP, operating-point F1 and cumulative SOPs (summed over the images) at each checkpoint tick. */
 export interface Measured {
   ticks: number[];
   ap: number[];
+  /** F1 of the SNN's detections above the ANN's score threshold against the ANN's (IoU >= 0.5) */
+  f1: number[];
   sops: number[];
 }
+
+/** the series the objective scores */
+export const scoreSeries = (m: Measured, metric: ScoreMetric): number[] => (metric === 'f1' ? m.f1 : m.ap);
+/** how a report names the objective's score */
+export const scoreName = (metric: ScoreMetric): string => (metric === 'f1' ? 'F1' : 'AP');
 
 export interface ObjectiveContext {
   /** tick budget */
   T: number;
   /** SOPs of the untuned network over ticks 1..T on the same images */
   baseSops: number;
-  /** AP that the target fraction applies to */
-  refAp: number;
+  /** the score (AP or F1, per ObjectiveWeights.score) that the target fraction applies to */
+  refScore: number;
 }
 
 export interface ObjectiveValue {
   value: number;
-  /** the accuracy term: mean AP over the checkpoints of the window (AP at T when the window is 0) */
-  ap: number;
-  /** AP at T */
+  /** the accuracy term: the mean score (AP or F1) over the checkpoints of the window (at T when the window is 0) */
+  score: number;
+  /** the score at T */
+  scoreT: number;
+  /** AP and F1 at T, whichever is scored */
   apT: number;
+  f1T: number;
   /** SOPs at T / the untuned network's */
   sopRatio: number;
   /** first checkpoint tick reaching target·refAp, T when not reached */
@@ -288,12 +307,12 @@ function at(m: Measured, series: number[], t: number): number {
 }
 
 /**
- * Ticks to reach AP >= goal (tolerance 1e-12) within checkpoints <= upTo: 'first', the first
- * checkpoint at the goal; 'settled', the first from which AP stays at the goal up to `upTo`.
- * null when not reached.
+ * Ticks to reach score >= goal (tolerance 1e-12; the series: AP unless given) within checkpoints
+ * <= upTo: 'first', the first checkpoint at the goal; 'settled', the first from which the score
+ * stays at the goal up to `upTo`. null when not reached.
  */
-export function reachTick(m: Measured, goal: number, rule: 'first' | 'settled', upTo = Infinity): number | null {
-  const ok = (k: number) => m.ap[k] >= goal - 1e-12;
+export function reachTick(m: Measured, goal: number, rule: 'first' | 'settled', upTo = Infinity, series: number[] = m.ap): number | null {
+  const ok = (k: number) => series[k] >= goal - 1e-12;
   let last = m.ticks.length - 1;
   while (last >= 0 && m.ticks[last] > upTo) last--;
   if (rule === 'first') {
@@ -305,28 +324,40 @@ export function reachTick(m: Measured, goal: number, rule: 'first' | 'settled', 
   return k === last ? null : m.ticks[k + 1];
 }
 
-/** J = AP_T − w_sop·(SOP_T/SOP_T,untuned − 1) − w_lat·t_reach/T (see the header). */
+/** J = score_w − w_sop·(SOP_T/SOP_T,untuned − 1) − w_lat·t_reach/T (see the header). */
 export function objectiveOf(m: Measured, ctx: ObjectiveContext, w: ObjectiveWeights): ObjectiveValue {
-  const apT = at(m, m.ap, ctx.T);
+  const series = scoreSeries(m, w.score);
+  const scoreT = at(m, series, ctx.T);
   const from = (1 - w.apWindow) * ctx.T - 1e-9;
-  const win = m.ap.filter((_, k) => m.ticks[k] >= from && m.ticks[k] <= ctx.T);
-  const ap = win.reduce((a, b) => a + b, 0) / win.length;
+  const win = series.filter((_, k) => m.ticks[k] >= from && m.ticks[k] <= ctx.T);
+  const score = win.reduce((a, b) => a + b, 0) / win.length;
   const sopRatio = ctx.baseSops > 0 ? at(m, m.sops, ctx.T) / ctx.baseSops : 1;
-  const reach = reachTick(m, w.target * ctx.refAp, w.latencyRule, ctx.T);
+  const reach = reachTick(m, w.target * ctx.refScore, w.latencyRule, ctx.T, series);
   const latency = reach ?? ctx.T;
-  const value = ap - w.wSop * (sopRatio - 1) - w.wLat * (latency / ctx.T);
-  return { value, ap, apT, sopRatio, latency, reached: reach !== null };
+  const value = score - w.wSop * (sopRatio - 1) - w.wLat * (latency / ctx.T);
+  return { value, score, scoreT, apT: at(m, m.ap, ctx.T), f1T: at(m, m.f1, ctx.T), sopRatio, latency, reached: reach !== null };
 }
 
-/** AP@0.5 (VOC all-point) of each checkpoint's detections against the truth, SOPs summed. */
-export function measureRuns(runs: readonly ImageRun[], truth: readonly TruthImage[]): Measured {
+/**
+ * Per checkpoint: AP@0.5 (VOC all-point) of the detections against the truth, and the F1 of those
+ * above `threshold` (the score threshold the truth was taken at, strict >) against the truth boxes
+ * (greedy by score, IoU >= 0.5: src/detect/fidelity.ts); SOPs summed.
+ */
+export function measureRuns(runs: readonly ImageRun[], truth: readonly TruthImage[], threshold: number): Measured {
   const ticks = runs[0].ticks;
-  const ap = ticks.map((_, j) => {
+  // the truth as detections above any threshold below 1 (F1 needs no reference score)
+  const reference: ImageDetections[] = truth.map((t) => ({
+    file: t.file, width: t.width ?? 0, height: t.height ?? 0,
+    detections: t.boxes.filter((b) => !b.difficult).map((b) => ({ x: b.x, y: b.y, w: b.w, h: b.h, score: 1, classId: 0, className: b.className })),
+  }));
+  const ap: number[] = [], f1: number[] = [];
+  ticks.forEach((_, j) => {
     const cand: ImageDetections[] = runs.map((r) => ({ file: r.file, width: r.width, height: r.height, detections: r.detections[j] }));
-    return evaluate(truth, cand, { metric: 'voc', iou: 0.5 }).map ?? 0;
+    ap.push(evaluate(truth, cand, { metric: 'voc', iou: 0.5 }).map ?? 0);
+    f1.push(fidelityAtThreshold(reference, cand, { threshold, bias: false }).f1);
   });
   const sops = ticks.map((_, j) => runs.reduce((s, r) => s + r.sops[j], 0));
-  return { ticks, ap, sops };
+  return { ticks, ap, f1, sops };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,6 +370,8 @@ export interface TuneOptions {
   pool: EvalPool;
   /** the ANN's detections (the reference), per set */
   truth: { calib: TruthImage[]; holdout: TruthImage[] };
+  /** the score threshold the truth was taken at: F1 counts the SNN's detections above it */
+  threshold: number;
   timesteps: number;
   budget: number;
   seed: number;
@@ -374,9 +407,12 @@ export interface HoldoutResult {
   label: 'untuned' | 'bo' | 'random';
   assignment: ThresholdAssignment | null;
   measured: Measured;
-  /** per image averages */
+  /** the objective's score (AP or F1) at T and at R; AP and F1 at T */
+  scoreAtT: number;
+  scoreAtR: number;
   apAtT: number;
-  apAtR: number;
+  f1AtT: number;
+  /** per image averages */
   sopsPerImageAtT: number;
   /** per target fraction of the ANN's AP: first tick and SOPs per image spent up to it */
   reach: { target: number; tick: number | null; sopsPerImage: number | null }[];
@@ -385,6 +421,8 @@ export interface HoldoutResult {
 
 export interface TuneResult {
   timesteps: number;
+  /** the score threshold of the truth (and of F1) */
+  threshold: number;
   reportTimesteps: number;
   budget: number;
   seed: number;
@@ -436,18 +474,20 @@ export async function tuneThresholds(o: TuneOptions): Promise<TuneResult> {
 
   // the untuned network on the tuning images: normalizes SOPs, gives the latency reference
   log(`untuned network on ${nCalib} tuning images, ${T} ticks`);
-  const base = measureRuns(await runSet(o.pool, 'calib', nCalib, null, T, checkpoints), o.truth.calib);
-  const baseAp = at(base, base.ap, T);
-  const refAp = o.objective.latencyReference === 'ann' || baseAp <= 0 ? 1 : baseAp;
-  if (o.objective.latencyReference === 'untuned' && baseAp <= 0) log(`the untuned network's AP at ${T} ticks is 0: the latency target falls back to the ANN's AP`);
-  const context: ObjectiveContext = { T, baseSops: at(base, base.sops, T), refAp };
+  const S = scoreName(o.objective.score);
+  const measure = (runs: readonly ImageRun[], truth: readonly TruthImage[]) => measureRuns(runs, truth, o.threshold);
+  const base = measure(await runSet(o.pool, 'calib', nCalib, null, T, checkpoints), o.truth.calib);
+  const baseScore = at(base, scoreSeries(base, o.objective.score), T);
+  const refScore = o.objective.latencyReference === 'ann' || baseScore <= 0 ? 1 : baseScore;
+  if (o.objective.latencyReference === 'untuned' && baseScore <= 0) log(`the untuned network's ${S} at ${T} ticks is 0: the latency target falls back to the ANN's (1)`);
+  const context: ObjectiveContext = { T, baseSops: at(base, base.sops, T), refScore };
   const untuned = objectiveOf(base, context, o.objective);
-  log(`untuned: AP ${f3(untuned.ap)} (AP@${T} ${f3(untuned.apT)}), ${Math.round(context.baseSops / nCalib).toLocaleString('en-US')} SOPs per image, t_reach ${untuned.latency}, J ${untuned.value.toFixed(4)} (latency goal: AP >= ${f3(o.objective.target * refAp)})`);
+  log(`untuned: ${S} ${f3(untuned.score)} (${S}@${T} ${f3(untuned.scoreT)}; AP@${T} ${f3(untuned.apT)}, F1@${T} ${f3(untuned.f1T)}), ${Math.round(context.baseSops / nCalib).toLocaleString('en-US')} SOPs per image, t_reach ${untuned.latency}, J ${untuned.value.toFixed(4)} (latency goal: ${S} >= ${f3(o.objective.target * refScore)})`);
 
   const evaluateX = async (x: number[]): Promise<{ v: ObjectiveValue; simSeconds: number }> => {
     const a = space.decode(x);
     const runs = await runSet(o.pool, 'calib', nCalib, a, T, checkpoints);
-    return { v: objectiveOf(measureRuns(runs, o.truth.calib), context, o.objective), simSeconds: runs.reduce((s, r) => s + r.simSeconds, 0) };
+    return { v: objectiveOf(measure(runs, o.truth.calib), context, o.objective), simSeconds: runs.reduce((s, r) => s + r.simSeconds, 0) };
   };
 
   // Both searches know the untuned network (all scales 1) as a free first point: BO is told its
@@ -522,28 +562,29 @@ export async function tuneThresholds(o: TuneOptions): Promise<TuneResult> {
   ];
   log(`held-out report: ${nets.length} networks on ${nHold} images, ${R} ticks`);
   const hRuns = await Promise.all(nets.map((n) => runSet(o.pool, 'holdout', nHold, n.a, R, hTicks)));
-  const hMeasured = hRuns.map((runs) => measureRuns(runs, o.truth.holdout));
-  const hBaseAp = at(hMeasured[0], hMeasured[0].ap, T);
+  const hMeasured = hRuns.map((runs) => measure(runs, o.truth.holdout));
+  const hBase = at(hMeasured[0], scoreSeries(hMeasured[0], o.objective.score), T);
   const hContext: ObjectiveContext = {
     T,
     baseSops: at(hMeasured[0], hMeasured[0].sops, T),
-    refAp: o.objective.latencyReference === 'ann' || hBaseAp <= 0 ? 1 : hBaseAp,
+    refScore: o.objective.latencyReference === 'ann' || hBase <= 0 ? 1 : hBase,
   };
   const results: HoldoutResult[] = nets.map((n, k) => {
     const m = hMeasured[k];
+    const series = scoreSeries(m, o.objective.score);
     const reach = targets.map((f) => {
-      const tick = reachTick(m, f * annAp, o.objective.latencyRule, R);
+      const tick = reachTick(m, f * annAp, o.objective.latencyRule, R, series);
       return { target: f, tick, sopsPerImage: tick === null ? null : at(m, m.sops, tick) / nHold };
     });
     const r: HoldoutResult = {
       label: n.label, assignment: n.a, measured: m,
-      apAtT: at(m, m.ap, T), apAtR: at(m, m.ap, R), sopsPerImageAtT: at(m, m.sops, T) / nHold,
+      scoreAtT: at(m, series, T), scoreAtR: at(m, series, R), apAtT: at(m, m.ap, T), f1AtT: at(m, m.f1, T), sopsPerImageAtT: at(m, m.sops, T) / nHold,
       reach, objective: objectiveOf(m, hContext, o.objective),
     };
     return r;
   });
   return {
-    timesteps: T, reportTimesteps: R, budget: o.budget, seed: o.seed, space, objective: o.objective, context, untuned,
+    timesteps: T, threshold: o.threshold, reportTimesteps: R, budget: o.budget, seed: o.seed, space, objective: o.objective, context, untuned,
     bo: boEvals, random: rsEvals, best, bestRandom,
     holdout: { context: hContext, annAp, targets, results },
     images: nCalib, holdoutImages: nHold,
@@ -633,6 +674,8 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
       const stops = [...new Set([T, ...h.reach.flatMap((x) => (x.tick === null ? [] : [x.tick]))])].sort((x, y) => x - y);
       const horizon = stops[stops.length - 1];
       const energy = new Float64Array(stops.length), latency = new Float64Array(stops.length);
+      // a frame's ticks start with the chip's pipeline fill; the stops count readout ticks after it
+      const fill = fillTicksOn(net, chip.params);
       let frame = -1, tick = 0, next = 0, cumE = 0, cumL = 0;
       const cum: number[] = [];
       const em = await emulateFrames(net, chip.params, o.inputs, {
@@ -646,7 +689,7 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
           tick++;
           cumE += t.energyJ;
           cumL += t.tickS;
-          if (tick === stops[next]) {
+          if (tick === stops[next] + fill) {
             energy[next] += cumE;
             latency[next] += cumL;
             next++;
@@ -657,8 +700,8 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
       cum.push(cumE);
       // the per-tick figures summed over a frame are the frame's figures (guards the reading above)
       em.perFrame.forEach((f, k) => {
-        if (!(Math.abs(cum[k] - f.energy_J) <= 1e-9 * Math.abs(f.energy_J)) || f.ticks !== horizon) {
-          throw new Error(`priceHoldout: ${name} frame ${k}: per-tick energies sum to ${cum[k]} J over ${horizon} ticks, the frame's energy is ${f.energy_J} J over ${f.ticks}`);
+        if (!(Math.abs(cum[k] - f.energy_J) <= 1e-9 * Math.abs(f.energy_J)) || f.ticks !== horizon + fill) {
+          throw new Error(`priceHoldout: ${name} frame ${k}: per-tick energies sum to ${cum[k]} J over ${horizon} + ${fill} ticks, the frame's energy is ${f.energy_J} J over ${f.ticks}`);
         }
       });
       used = { cores: em.totals.mapping.cores, chips: em.totals.mapping.chips };
@@ -686,10 +729,10 @@ export function formatPoint(space: SearchSpace, x: readonly number[]): string {
   return tSwitch === undefined ? g : `${g} switch@${tSwitch}`;
 }
 
-export function progressLine(e: TuneEvaluation, space: SearchSpace, budget: number): string {
+export function progressLine(e: TuneEvaluation, space: SearchSpace, budget: number, metric: ScoreMetric = 'ap'): string {
   const o = e.objective;
   return (
-    `[${e.search === 'bo' ? 'bo' : 'rs'} ${e.index + 1}/${budget} ${e.phase}] ${formatPoint(space, e.x)} | AP ${f3(o.ap)} SOPx${f3(o.sopRatio)} ` +
+    `[${e.search === 'bo' ? 'bo' : 'rs'} ${e.index + 1}/${budget} ${e.phase}] ${formatPoint(space, e.x)} | ${scoreName(metric)} ${f3(o.score)} SOPx${f3(o.sopRatio)} ` +
     `lat ${o.latency}${o.reached ? '' : '(not reached)'} | J ${o.value.toFixed(4)} best ${e.best.toFixed(4)} | ${e.simSeconds.toFixed(1)} s sim`
   );
 }
@@ -697,13 +740,14 @@ export function progressLine(e: TuneEvaluation, space: SearchSpace, budget: numb
 /** Every evaluation of both searches, one row each (deterministic: no timings). */
 export function evaluationsCsv(r: TuneResult): string {
   const names = r.space.describe(r.space.lower).names;
-  const header = ['search', 'eval', 'phase', ...names, 'ap_window', 'ap_T', 'sop_ratio', 'latency_ticks', 'reached', 'objective', 'best_so_far'];
+  // score_*: the objective's score (r.objective.score: f1 or ap); AP and F1 at T beside it
+  const header = ['search', 'eval', 'phase', ...names, 'score_window', 'score_T', 'ap_T', 'f1_T', 'sop_ratio', 'latency_ticks', 'reached', 'objective', 'best_so_far'];
   const row = (search: string, n: number, phase: string, x: readonly number[] | undefined, o: ObjectiveValue, best: number) => {
     const d = x ? r.space.describe(x) : { names, values: names.map(() => NaN) };
     return [
       search, n, phase,
       ...d.values.map((v, i) => (Number.isNaN(v) ? '' : d.names[i] === 't_switch' ? String(v) : v.toFixed(6))),
-      o.ap.toFixed(6), o.apT.toFixed(6), o.sopRatio.toFixed(6), o.latency, o.reached ? 1 : 0, o.value.toFixed(6), best.toFixed(6),
+      o.score.toFixed(6), o.scoreT.toFixed(6), o.apT.toFixed(6), o.f1T.toFixed(6), o.sopRatio.toFixed(6), o.latency, o.reached ? 1 : 0, o.value.toFixed(6), best.toFixed(6),
     ];
   };
   const x0 = r.space.untunedPoint();
@@ -742,35 +786,41 @@ export function formatTuneReport(r: TuneResult, head: { model: string; descripti
       `, weights ${sp.compensate ? 'compensated' : 'not compensated'}; budget ${r.budget} per search (BO, random search), ${r.images} tuning images, T = ${r.timesteps}`,
   );
   out.push(`groups: ${Array.from({ length: sp.groups }, (_, g) => `g${g + 1} = ${r.space.layers.filter((_, k) => r.space.groupOf[k] === g).map((l) => l.name).join(', ')}`).join('; ')}`);
+  const S = scoreName(w.score);
+  const scoreSaid = w.score === 'f1'
+    ? `F1 of the SNN's detections above score ${r.threshold} against the ANN's (IoU >= 0.5)`
+    : 'AP@0.5 against the ANN\'s detections';
   out.push(
-    `objective (t_reach: ${w.latencyRule === 'settled' ? 'first tick from which AP stays at the goal' : 'first tick at the goal'}): J = ${w.apWindow > 0 ? `mean AP@0.5 over checkpoints in [${Number(((1 - w.apWindow) * r.timesteps).toPrecision(6))}, ${r.timesteps}]` : `AP@0.5(${r.timesteps})`} − ${w.wSop}·(SOPs/SOPs_untuned − 1) − ${w.wLat}·t_reach/T, t_reach = first tick with AP >= ${w.target} × ` +
-      `${w.latencyReference === 'ann' ? 'the ANN\'s AP' : 'the untuned network\'s AP(T)'}; AP against the ANN's detections`,
+    `objective (score ${S}: ${scoreSaid}; t_reach: ${w.latencyRule === 'settled' ? `first tick from which ${S} stays at the goal` : 'first tick at the goal'}): J = ${w.apWindow > 0 ? `mean ${S} over checkpoints in [${Number(((1 - w.apWindow) * r.timesteps).toPrecision(6))}, ${r.timesteps}]` : `${S}(${r.timesteps})`} − ${w.wSop}·(SOPs/SOPs_untuned − 1) − ${w.wLat}·t_reach/T, t_reach = first tick with ${S} >= ${w.target} × ` +
+      `${w.latencyReference === 'ann' ? `the ANN's ${S} (1)` : `the untuned network's ${S}(T)`}`,
   );
   out.push('');
-  out.push(`tuning images (${r.images}): untuned J ${r.untuned.value.toFixed(4)} (AP ${f3(r.untuned.ap)}, AP@${r.timesteps} ${f3(r.untuned.apT)}, t_reach ${r.untuned.latency})`);
+  const figs = (o: ObjectiveValue) => `${S} ${f3(o.score)}, ${S}@${r.timesteps} ${f3(o.scoreT)}, AP@${r.timesteps} ${f3(o.apT)}, F1@${r.timesteps} ${f3(o.f1T)}`;
+  out.push(`tuning images (${r.images}): untuned J ${r.untuned.value.toFixed(4)} (${figs(r.untuned)}, t_reach ${r.untuned.latency})`);
   const line = (name: string, b: NonNullable<TuneResult['bestRandom']>) => {
     if (b.index < 0) return `  ${name} best: none of its ${r.budget} candidates beat the untuned network (its thresholds are kept)`;
-    return `  ${name} best J ${b.objective.value.toFixed(4)} at evaluation ${b.index + 1} (AP ${f3(b.objective.ap)}, AP@${r.timesteps} ${f3(b.objective.apT)}, SOPs x${f3(b.objective.sopRatio)}, t_reach ${b.objective.latency}): ${formatPoint(r.space, b.x)}`;
+    return `  ${name} best J ${b.objective.value.toFixed(4)} at evaluation ${b.index + 1} (${figs(b.objective)}, SOPs x${f3(b.objective.sopRatio)}, t_reach ${b.objective.latency}): ${formatPoint(r.space, b.x)}`;
   };
   out.push(line('BO    ', r.best));
   if (r.bestRandom) out.push(line('random', r.bestRandom));
   out.push('');
   out.push(
-    `held-out images (${r.holdoutImages}, never seen by the search), run to ${r.reportTimesteps} ticks; AP@0.5 against the ANN's detections (ANN AP = 1); ` +
-      `ticks to X% = ${w.latencyRule === 'settled' ? 'first checkpoint from which AP stays >= X%' : 'first checkpoint with AP >= X%'}:`,
+    `held-out images (${r.holdoutImages}, never seen by the search), run to ${r.reportTimesteps} ticks; ${scoreSaid} (the ANN's = 1), AP and F1 at ${r.timesteps} beside it; ` +
+      `ticks to X% = ${w.latencyRule === 'settled' ? `first checkpoint from which ${S} stays >= X%` : `first checkpoint with ${S} >= X%`}:`,
   );
   const res = r.holdout.results;
   const longer = r.reportTimesteps > r.timesteps;
   const name = (l: HoldoutResult['label']) => (l === 'untuned' ? 'untuned (channel-wise + IBT)' : l === 'bo' ? 'BO thresholds' : 'random-search thresholds');
   const rows = res.map((h) => [
-    name(h.label), f3(h.apAtT), ...(longer ? [f3(h.apAtR)] : []),
+    name(h.label), f3(h.scoreAtT), ...(longer ? [f3(h.scoreAtR)] : []), f3(w.score === 'f1' ? h.apAtT : h.f1AtT),
     ...h.reach.flatMap((x) => [x.tick === null ? `> ${r.reportTimesteps}` : String(x.tick), x.sopsPerImage === null ? '' : thousands(x.sopsPerImage)]),
     thousands(h.sopsPerImageAtT), h.objective.value.toFixed(4),
   ]);
   out.push(
     formatTable(
       [
-        { header: 'network', align: 'left' }, { header: `AP@${r.timesteps}` }, ...(longer ? [{ header: `AP@${r.reportTimesteps}` }] : []),
+        { header: 'network', align: 'left' }, { header: `${S}@${r.timesteps}` }, ...(longer ? [{ header: `${S}@${r.reportTimesteps}` }] : []),
+        { header: `${w.score === 'f1' ? 'AP' : 'F1'}@${r.timesteps}` },
         ...r.holdout.targets.flatMap((f) => [{ header: `ticks to ${pct(f)}` }, { header: `SOPs/img to ${pct(f)}` }]),
         { header: `SOPs/img @${r.timesteps}` }, { header: 'J (held-out)' },
       ],
@@ -787,7 +837,7 @@ export function formatTuneReport(r: TuneResult, head: { model: string; descripti
       }
       return `${pct(f)}: speed-up ${(a.tick / b.tick).toFixed(2)}x (${a.tick} → ${b.tick} ticks), SOPs to get there ${signedPct(b.sopsPerImage! / a.sopsPerImage! - 1)}`;
     });
-    cmp.push(`${name(h.label)} vs untuned — ${parts.join('; ')}; AP@${r.timesteps} ${h.apAtT >= u.apAtT ? '+' : ''}${f3(h.apAtT - u.apAtT)}; SOPs @${r.timesteps} ${signedPct(h.sopsPerImageAtT / u.sopsPerImageAtT - 1)}`);
+    cmp.push(`${name(h.label)} vs untuned — ${parts.join('; ')}; ${S}@${r.timesteps} ${h.scoreAtT >= u.scoreAtT ? '+' : ''}${f3(h.scoreAtT - u.scoreAtT)}; SOPs @${r.timesteps} ${signedPct(h.sopsPerImageAtT / u.sopsPerImageAtT - 1)}`);
   }
   out.push('');
   out.push(...cmp);
@@ -806,7 +856,7 @@ function energyLines(r: TuneResult, en: HoldoutEnergy, name: (l: HoldoutResult['
   out.push(
     `energy per frame on chip models: the held-out images (mean of ${en.frames} frame${en.frames === 1 ? '' : 's'}), each network emulated as \`neuroemu run\` does ` +
       `(mapping, routes, per-event energy, tick timing; constants from the chip file; seed ${en.seed}${en.autoBoard ? ', auto-board' : ''}${`, placement by ${en.placement}`}), ` +
-      `energy of ticks 1..t priced at the ticks t each network needs to reach ${targets.map(pct).join(' and ')} of the ANN's AP (the ticks above: energy to accuracy) and at T = ${T}:`,
+      `energy of ticks 1..t priced at the ticks t each network needs to reach ${targets.map(pct).join(' and ')} of the ANN's ${scoreName(r.objective.score)} (the ticks above: energy to accuracy) and at T = ${T}:`,
   );
   const cell = (p: EnergyPoint | null) => (p === null ? `never within ${R}` : `${si(p.energyPerFrameJ, 'J')} @${p.ticks}`);
   const rows = en.chips.flatMap((c) =>

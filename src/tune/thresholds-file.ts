@@ -225,6 +225,7 @@ class ScheduledSimulator implements Simulator {
   get plan() { return this.sim.plan; }
   get seed() { return this.sim.seed; }
   get tick() { return this.sim.tick; }
+  get fillTicks() { return this.sim.fillTicks; }
   get peakMemoryBytes() { return this.sim.peakMemoryBytes; }
   get core() { return this.sim.core; }
 

@@ -31,7 +31,7 @@ export function toyChip(): ChipParams {
   p.noc = { ...p.noc, multicast: false, linkPacketsPerS: 1e9, offchipPacketsPerS: 1e8, maxHopSpan: Infinity, routeEntries: Infinity };
   p.energy = {
     synopJ: 1 * pJ, learnJ: 0, neuronUpdateActiveJ: 10 * pJ, neuronUpdateIdleJ: 2 * pJ, spikeOutJ: 5 * pJ, packetJ: 3 * pJ,
-    hopTileJ: 0, hopEwJ: 7 * pJ, hopNsJ: 11 * pJ, chipCrossingJ: 100 * pJ, staticCoreW: 1e-3, staticChipW: 10e-3,
+    hopTileJ: 0, hopEwJ: 7 * pJ, hopNsJ: 11 * pJ, chipCrossingJ: 100 * pJ, staticCoreW: 1e-3, staticChipW: 10e-3, activeUpdate: 'input',
   };
   p.power = { kind: 'per_event' };
   p.timing = {
@@ -44,6 +44,8 @@ export function toyChip(): ChipParams {
     barrierTilesS: [[1, 100 * ns], [4, 400 * ns]],
     barrierChipsS: [],
     coreWork: 'sum',
+    // the hand figures are of the idealised tick (tests/snn-core.test.ts covers the delay)
+    layerDelayTicks: 0,
   };
   return p;
 }
