@@ -307,7 +307,8 @@ test('neuroemu run --model cnn_sinabs.nir prices it on Loihi; detect refuses it 
   assert.match(r.out, /3  7 \+ 8 \+ 9 \+ 10  conv 8x8\/2 8x8x8 → 256x1x1/);
   assert.match(r.out, /cnn_sinabs on loihi/);
   assert.match(r.out, /energy per frame/);
-  assert.match(r.out, /output \(12\): spikes per neuron over 8 ticks: /);
+  assert.match(r.out, /output \(12\) as NIR's simulators step the graph \(no layer delay\): spikes per neuron over 8 ticks: /);
+  assert.match(r.out, /  output spikes      [0-9 ]+.*\(layer delay 1\)/);
   const d = await runBinAsync('detect', 'x.jpg', '--model', SINABS_NIR);
   assert.is(d.code, 2);
   assert.match(d.err, /is a NIR graph, not a detector/);
