@@ -151,7 +151,8 @@ function interpretNir(g: NirGraph, inputs: Float64Array[]): Map<string, Float64A
 test('the core runs the Sinabs graph spike for spike as a plain NIR interpreter does (WASM and reference engines)', () => {
   const nf = readNirSync(SINABS_NIR);
   const { snn, input } = nirToSnn(nf, SINABS_NIR);
-  const rates = nirInputRates(input, [1, 0.3]);
+  // sparse input at absolute rates (input coding 'rate'): each unit fires with its probability
+  const rates = nirInputRates(input, [0.6, 0.25]);
   const T = 12, seed = 5;
   const want = interpretNir(nf.graph, poissonSpikes([2, 34, 34], rates, T, seed));
   const ifNodes = ['1', '3', '6', '10', '12'];
@@ -219,7 +220,7 @@ test('graphs the core cannot run are refused with the node and what is missing',
   refused(mutated((g) => g.edges.push(['1', '5'])), /node 1: feeds 2 nodes|node 5: has 2 inputs/);
   refused(mutated((g) => (leaf(g, '2').fields.input_shape = i64([2], [15, 16]))), /node 2 \(Conv2d\)\/input_shape: \(15, 16\), but its input is 16x16/);
   refused(mutated((g) => (leaf(g, '2').fields.input_shape = f32([2], [16, 16]))), /nodes\/2\/input_shape: is float32, expected integers/);
-  assert.throws(() => nirInputRates({ c: 2, h: 34, w: 34 }, [0.1, 0.1]), /the highest rate is 0\.1: the SNN core's Poisson source normalizes rates by the highest one/);
+  assert.throws(() => nirInputRates({ c: 2, h: 34, w: 34 }, [0.1, 1.5]), /1\.5 is not a probability per tick in \[0, 1\]/);
 });
 
 test('fuzz: mutated Sinabs graphs import or give a one-line UserError (never another exception)', () => {

@@ -319,7 +319,7 @@ interface RandomNet {
  * stride-2 conv) → conv 3×3/1 pad 1 → maxpool 2/1 or 3/1 → conv 1×1 integrate (readout); plus a second readout
  * integrating the route directly.
  */
-function randomNet(seed: number, coding: 'analog' | 'poisson', rules: SpikeRule[], reset: ResetMode): RandomNet {
+function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: SpikeRule[], reset: ResetMode): RandomNet {
   const rand = mulberry32(seed);
   const pick = <T,>(a: T[]): T => a[Math.floor(rand() * a.length)];
   const cin = 3 + Math.floor(rand() * 3);
@@ -382,13 +382,15 @@ function assertSameCounts(a: SimCounts, b: SimCounts, label: string): void {
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 test('WASM core and TS reference agree bit for bit on random networks', async () => {
-  const cases: [string, 'analog' | 'poisson', SpikeRule[], ResetMode, 'auto' | 'always' | 'never'][] = [
+  const cases: [string, 'analog' | 'poisson' | 'rate', SpikeRule[], ResetMode, 'auto' | 'always' | 'never'][] = [
     ['ibt/subtract/analog', 'analog', ['ibt'], 'subtract', 'auto'],
     ['if/subtract/analog', 'analog', ['if'], 'subtract', 'never'],
     ['mixed/zero/analog', 'analog', ['if', 'ibt', 'signed'], 'zero', 'always'],
     ['ibt/subtract/poisson', 'poisson', ['ibt'], 'subtract', 'always'],
     ['mixed/zero/poisson', 'poisson', ['if', 'ibt', 'signed'], 'zero', 'never'],
     ['mixed/subtract/poisson', 'poisson', ['if', 'ibt', 'signed'], 'subtract', 'auto'],
+    // absolute-rate Poisson (imported networks): the image values are the probabilities
+    ['ibt/subtract/rate', 'rate', ['ibt'], 'subtract', 'auto'],
   ];
   let seed = 100;
   let spikes = 0;

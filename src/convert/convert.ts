@@ -66,7 +66,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   checkStatistic(s.statistic, `${where}.statistic`);
   oneOf('neuron', s.neuron, ['if', 'ibt']);
   oneOf('reset', s.reset, ['subtract', 'zero']);
-  oneOf('input', s.input, ['analog', 'poisson']);
+  oneOf('input', s.input, ['analog', 'poisson', 'rate']);
   oneOf('fuseLinear', s.fuseLinear, [true, false]);
   if (typeof s.vth !== 'number' || !Number.isFinite(s.vth) || s.vth <= 0) fail(`${where}.vth`, `${s.vth} must be a positive number`);
   if (s.pool !== undefined) oneOf('pool', s.pool, ['gate', 'max']);

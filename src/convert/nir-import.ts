@@ -278,7 +278,7 @@ export function nirToSnn(nf: NirFile, file: string): NirImport {
   };
   const snn: SnnNetwork = {
     formatVersion: SNN_FORMAT_VERSION,
-    settings: { norm: 'layer', statistic: 'max', neuron: 'if', reset: 'zero', input: 'poisson', fuseLinear: false, vth: layers[0].vthPos },
+    settings: { norm: 'layer', statistic: 'max', neuron: 'if', reset: 'zero', input: 'rate', fuseLinear: false, vth: layers[0].vthPos },
     calibration: { images: [], statistic: 'max', note: `imported from the NIR graph ${file}: its own weights and thresholds, no calibration` },
     ann: net,
     layers,
@@ -332,16 +332,12 @@ export function loadNirSnn(file: string): NirImport {
 
 /**
  * The SNN core's Poisson input for per-channel firing probabilities (tick⁻¹): a C×H×W map of
- * them. The core fires unit p with probability |p|/max|p| and scales the first conv's weights by
- * max|p| (src/sim/plan.ts), so unit-weight events at the given probabilities need max = 1.
+ * them. An imported graph's input coding is 'rate' (src/convert/snn-ir.ts InputCoding): each unit
+ * fires with exactly its probability per tick and every event has unit weight.
  */
 export function nirInputRates(input: Shape, rates: number[], flag = '--input-rate'): Float32Array {
   if (rates.length !== 1 && rates.length !== input.c) fail(flag, `${rates.length} rates for ${input.c} input channels (give one, or one per channel)`);
   for (const r of rates) if (!(r >= 0 && r <= 1)) fail(flag, `${r} is not a probability per tick in [0, 1]`);
-  const max = Math.max(...rates);
-  if (max !== 1) {
-    fail(flag, `the highest rate is ${max}: the SNN core's Poisson source normalizes rates by the highest one (src/sim/plan.ts poissonRates), so until it has an absolute-rate mode the highest channel rate must be 1`);
-  }
   const plane = input.h * input.w;
   const out = new Float32Array(input.c * plane);
   for (let c = 0; c < input.c; c++) out.fill(rates.length === 1 ? rates[0] : rates[c], c * plane, (c + 1) * plane);

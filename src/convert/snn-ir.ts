@@ -32,7 +32,13 @@ export type NormMode = 'layer' | 'percentile' | 'channel';
 export type NormStatistic = 'max' | number;
 export type NeuronModel = 'if' | 'ibt';
 export type ResetMode = 'subtract' | 'zero';
-export type InputCoding = 'analog' | 'poisson';
+/**
+ * analog: the image as a constant current every tick; poisson: seeded Poisson spikes at |p|/max|p|
+ * with the first layer's weights scaled by max|p| (a rate code of the image); rate: seeded
+ * Poisson spikes at the absolute probability |p| per tick (clamped to 1), weights unscaled (event
+ * inputs of imported networks, e.g. NIR graphs driven at a given rate per channel).
+ */
+export type InputCoding = 'analog' | 'poisson' | 'rate';
 
 /**
  * What a layer's neurons do:

@@ -702,7 +702,7 @@ export function mapNetwork(snn: SnnNetwork, chip: ChipParams, opts: MapOptions =
         (copies ? `, up to ${copies.max} copies per neuron` : ''),
     );
   }
-  const poisson = (snn.settings?.input ?? 'analog') === 'poisson';
+  const poisson = (snn.settings?.input ?? 'analog') !== 'analog';
   const inputDests = poisson ? computeDestLists(snn, tiledProv, -1, provTotal) : null;
 
   // board

@@ -81,7 +81,10 @@ export interface LayerPlan {
 export interface SimPlan {
   net: SnnNetwork;
   input: SpikeShape;
+  /** the input is Poisson spikes (coding 'poisson' or 'rate') */
   poisson: boolean;
+  /** coding 'rate': fire probability |p| per tick itself, weights unscaled (see InputCoding) */
+  absoluteRates: boolean;
   layers: LayerPlan[];
   /** PlanOptions.layerDelay */
   layerDelay: LayerDelay;
@@ -114,8 +117,8 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
   if (!net.ann?.input) fail(where, 'the network has no source ANN input shape (ann.input)');
   const input = spikeShape(net.ann.input, `${where} input`);
   const coding = net.settings?.input ?? 'analog';
-  if (coding !== 'analog' && coding !== 'poisson') fail(`${where} settings.input`, `"${coding}" is neither analog nor poisson`);
-  const poisson = coding === 'poisson';
+  if (coding !== 'analog' && coding !== 'poisson' && coding !== 'rate') fail(`${where} settings.input`, `"${coding}" is not analog, poisson or rate`);
+  const poisson = coding !== 'analog';
   const shapes: SpikeShape[] = [];
   const shapeOf = (i: number): SpikeShape => (i < 0 ? input : shapes[i]);
   const layers: LayerPlan[] = [];
@@ -202,7 +205,7 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
     depth.push(lp.layer.kind === 'conv' || lp.layer.kind === 'maxpool' ? from + 1 : from);
   }
   const fillTicks = layerDelay ? Math.max(0, ...net.readouts.map((r) => depth[r.layer] - 1)) : 0;
-  return { net, input, poisson, layers, layerDelay, depth, fillTicks };
+  return { net, input, poisson, absoluteRates: coding === 'rate', layers, layerDelay, depth, fillTicks };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -230,7 +233,13 @@ export function analogDrive(l: SnnConvLayer, input: Float32Array): Float32Array 
 }
 
 /** Poisson coding of a C×H×W input: signed rates fround(p / max|p|) (C×H×W) and max|p|. */
-export function poissonRates(input: Float32Array): { rates: Float32Array; scale: number } {
+export function poissonRates(input: Float32Array, absolute = false): { rates: Float32Array; scale: number } {
+  if (absolute) {
+    // coding 'rate': the values are the probabilities (sign: the spike's sign), at most 1
+    const rates = new Float32Array(input.length);
+    for (let i = 0; i < input.length; i++) rates[i] = Math.max(-1, Math.min(1, input[i]));
+    return { rates, scale: 1 };
+  }
   let m = 0;
   for (let i = 0; i < input.length; i++) m = Math.max(m, Math.abs(input[i]));
   const rates = new Float32Array(input.length);

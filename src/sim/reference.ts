@@ -148,7 +148,7 @@ export class ReferenceSnn implements SnnEngine {
     this.inputNeg.fill(0);
     let scale = 1;
     if (this.plan.poisson) {
-      const pr = poissonRates(input);
+      const pr = poissonRates(input, this.plan.absoluteRates);
       this.rates = pr.rates;
       scale = pr.scale;
     }

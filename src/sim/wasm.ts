@@ -416,7 +416,7 @@ export class WasmSnn implements SnnEngine {
     }
     let scale = 1;
     if (plan.poisson) {
-      const { rates, scale: s } = poissonRates(input);
+      const { rates, scale: s } = poissonRates(input, plan.absoluteRates);
       scale = s;
       toChannelsLast(rates, I.c, I.h, I.w, I.c, f32, this.inputRates / 4);
     }
