@@ -197,6 +197,11 @@ export const C_NEG_TICK = 39;
  * unbounded (float)
  */
 export const C_CLAMP = 40;
+/**
+ * address of f32[cp]: the membrane leak factor per channel (LIF: V ← leak·V at the start of every
+ * tick, before the tick's input); 0 = no leak (IF)
+ */
+export const C_LEAK = 41;
 
 export const RULE_IF = 0;
 export const RULE_SIGNED = 1;

@@ -7,7 +7,8 @@
  *   input    Poisson coding: every input unit fires with its probability (xorshift32, channels-last
  *            order, one draw per unit per tick); analog coding: nothing (the drive replaces it).
  *   layers, in order:
- *   conv     scatter: for every input spike (optionally sorted by channel first) add ±W̃ to the
+ *   conv     leak (LIF layers only): V ← leak[c]·V, then
+ *            scatter: for every input spike (optionally sorted by channel first) add ±W̃ to the
  *            membranes of the output pixels it reaches (contiguous SIMD runs over output channels
  *            and taps); then V += bias (or the analog drive, constant per tick, bias included);
  *            saturate (fixed-point layers only: V clamped to ±C_CLAMP[c], once per tick, after
@@ -55,7 +56,7 @@ import {
   N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
-  C_CLAMP, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
+  C_CLAMP, C_LEAK, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_POISSON, I_RATES,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
@@ -763,10 +764,22 @@ export function accountSpikes(net: usize, d: usize): void {
   si(net, N_NTOUCHED, nTouched);
 }
 
+/** LIF: V ← leak·V per channel (f32[cp], padded lanes hold 0 in V), before the tick's input. */
+function leakStep(d: usize, leak: usize): void {
+  const n = fi(d, L_H) * fi(d, L_W), pixB = <usize>fi(d, C_CP) << 2;
+  let vp = fa(d, C_V);
+  for (let p = 0; p < n; p++) {
+    for (let j: usize = 0; j < pixB; j += 16) v128.store(vp + j, f32x4.mul(v128.load(vp + j), v128.load(leak + j)));
+    vp += pixB;
+  }
+}
+
 /** One layer's part of the current tick (with accounting: its spikes looked up once). */
 export function layerStep(net: usize, d: usize): void {
   const kind = fi(d, L_KIND);
   if (kind == KIND_CONV) {
+    const leak = fa(d, C_LEAK);
+    if (leak) leakStep(d, leak);
     scatter(net, d);
     fire(net, d);
   } else if (kind == KIND_POOL) pool(net, d);

@@ -203,8 +203,37 @@ const refused = (nf: NirFile, re: RegExp) => {
 };
 const leaf = (g: NirGraph, k: string) => g.nodes.get(k) as NirLeaf;
 
+test('LIF (Norse\'s graph): the core at --nir-dt spikes tick by tick as NIR\'s forward-Euler LIF in float64', () => {
+  // Affine 1→1 (w 1, b 0), LIF τ 2.5 ms, r 1, v_leak 0, θ 0.1; dt 0.1 ms: v ← v + dt/τ·(v_leak − v + r·I)
+  const nf = readNirSync(NORSE_NIR);
+  const dt = 1e-4;
+  const { snn, input } = nirToSnn(nf, NORSE_NIR, { dtS: dt });
+  assert.ok(snn.layers[0].kind === 'conv' && Math.abs((snn.layers[0] as SnnConvLayer).leak![0] - 0.96) < 1e-7);
+  const lif = nf.graph.nodes.get('1') as NirLeaf, aff = nf.graph.nodes.get('0') as NirLeaf;
+  const tau = numbers(lif.fields.tau as NirTensor)[0], th = numbers(lif.fields.v_threshold as NirTensor)[0];
+  const w = numbers(aff.fields.weight as NirTensor)[0], b = numbers(aff.fields.bias as NirTensor)[0];
+  const T = 400, seed = 3;
+  const rates = nirInputRates(input, [0.4]);
+  const events = poissonSpikes([1, 1, 1], rates, T, seed);
+  for (const engine of ['wasm', 'reference'] as const) {
+    const sim = createSimulatorSync(snn, { engine, seed });
+    sim.reset(rates);
+    let v = 0, spikes = 0;
+    for (let t = 0; t < T; t++) {
+      sim.run(1);
+      const I = w * events[t][0] + b;
+      v = v + (dt / tau) * (0 - v + 1 * I);
+      const fired = v > th;
+      if (fired) (v = 0), spikes++;
+      assert.is(sim.counts().layers[0].total.posSpikes, spikes, `${engine} tick ${t + 1}`);
+      assert.ok(Math.abs(sim.membrane(0)[0] - v) < 1e-5, `${engine} tick ${t + 1}: V ${sim.membrane(0)[0]} vs ${v}`);
+    }
+    assert.ok(spikes >= 10, `${engine}: ${spikes} spikes`);
+  }
+});
+
 test('graphs the core cannot run are refused with the node and what is missing', () => {
-  refused(readNirSync(NORSE_NIR), /node 1 \(LIF\): needs a membrane leak \(tau\), which the SNN core does not have yet/);
+  refused(readNirSync(NORSE_NIR), /node 1 \(LIF\): has time constants \(tau\): give the simulation step with --nir-dt SECONDS/);
   refused(mutated((g) => (leaf(g, '3').fields.v_reset = f32([16, 16, 16], new Float32Array(4096).fill(0.5)))), /node 3 \(IF\)\/v_reset: a reset potential other than 0 is not supported/);
   refused(mutated((g) => (leaf(g, '3').fields.r = f32([16, 16, 16], new Float32Array(4096).fill(2)))), /node 3 \(IF\)\/r: r other than 1/);
   refused(mutated((g) => {
@@ -315,8 +344,14 @@ test('neuroemu run --model cnn_sinabs.nir prices it on Loihi; detect refuses it 
   assert.match(d.err, /is a NIR graph, not a detector/);
   const n = await runBinAsync('run', '--model', NORSE_NIR, '--input-rate', '1', '--chip', 'loihi');
   assert.is(n.code, 2);
-  assert.match(n.err, /node 1 \(LIF\): needs a membrane leak/);
+  assert.match(n.err, /node 1 \(LIF\): has time constants \(tau\): give the simulation step with --nir-dt/);
   assert.is(n.err.trim().split('\n').length, 1, n.err);
+  const bad = await runBinAsync('run', '--model', NORSE_NIR, '--input-rate', '1', '--chip', 'loihi', '--nir-dt', '0.01');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /node 1 \(LIF\)\/tau: 0\.0024999999441206455 s must be finite and at least the step 0\.01 s/);
+  const ok = await runBinAsync('run', '--model', NORSE_NIR, '--input-rate', '0.5', '--chip', 'loihi', '--nir-dt', '1e-4', '--timesteps', '50');
+  assert.is(ok.code, 0, ok.err);
+  assert.match(ok.out, /LIF forward Euler at dt 0\.0001 s: V ← 0\.96·V/);
 });
 
 test.run();

@@ -364,6 +364,8 @@ function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: S
   for (let i = 0; i < image.length; i++) image[i] = rand() * (rand() < 0.1 ? -0.5 : 1);
   // the pool rule, V₀ and the readout warm-up vary with the seed (no draw: the rest stays as it was)
   for (const l of layers) if (l.kind === 'maxpool') l.rule = seed % 2 ? 'max' : 'gate';
+  // LIF: a per-channel leak on every conv for some seeds (no draw either)
+  if (seed % 5 === 2) for (const l of layers) if (l.kind === 'conv') l.leak = Float32Array.from({ length: l.outShape.c }, (_, c) => 0.7 + 0.3 * ((c * 7 + l.index) % 5) / 4);
   return { net: makeSnn(input, layers, [8, 9], { input: coding, vInit: seed % 3 === 0 ? 0.5 : 0, readoutStart: seed % 4 === 1 ? 5 : 0 }), image };
 }
 
@@ -423,6 +425,26 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
     }
   }
   assert.ok(spikes > 10000);
+});
+
+test('LIF by hand: leak 0.5, drive 1, threshold 1.8: V = 1, 1.5, 1.75, 1.875 (spike, reset 0), 1, 1.5', async () => {
+  const input: Shape = { c: 1, h: 1, w: 1 };
+  const l0 = convLayer(0, -1, input, { filters: 1, rule: 'if', vthPos: 1.8, reset: 'zero', weights: Float32Array.of(1) });
+  l0.leak = Float32Array.of(0.5);
+  const l1 = convLayer(1, 0, l0.outShape, { filters: 1, rule: 'integrate', weights: Float32Array.of(1) });
+  const net = makeSnn(input, [l0, l1], [1], { neuron: 'if', reset: 'zero' });
+  for (const engine of ENGINES) {
+    const sim = await createSimulator(net, { engine });
+    sim.reset(Float32Array.of(1));
+    const v: number[] = [];
+    for (let t = 0; t < 6; t++) {
+      sim.run(1);
+      v.push(sim.membrane(0)[0]);
+    }
+    // V_t = 0.5·V_{t−1} + 1: 1, 1.5, 1.75, 1.875 ≥ 1.8 → spike and reset to 0, then 1, 1.5
+    assert.equal(v, [1, 1.5, 1.75, 0, 1, 1.5], engine);
+    assert.is(sim.counts().layers[0].total.posSpikes, 1, `${engine}: one spike in 6 ticks (without the leak: at ticks 2, 4 and 6)`);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import { faceSamplePhotos } from '../model/faceapi.ts';
 import { loadModel } from '../model/load.ts';
 import { isNirFile } from '../model/nir.ts';
 import { loadNirSnn } from '../convert/nir-import.ts';
+import { nirDt } from './run-nir.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
@@ -31,6 +32,7 @@ import type { PlacementOrder } from '../hw/mapper.ts';
 
 interface MapArgs {
   model: string;
+  'nir-dt'?: number;
   weights?: string;
   size?: number;
   names?: string;
@@ -51,11 +53,11 @@ export function parseBoard(s: string): Board {
 }
 
 /** The network to map: a .snn file, or the model converted with the default settings. */
-export function networkFor(a: Pick<MapArgs, 'model' | 'weights' | 'size' | 'names' | 'calib'>, progress: (s: string) => void): SnnNetwork {
+export function networkFor(a: Pick<MapArgs, 'model' | 'weights' | 'size' | 'names' | 'calib' | 'nir-dt'>, progress: (s: string) => void): SnnNetwork {
   if (isNirFile(a.model)) {
     if (a.weights || a.size) fail('--model', `${a.model} is a NIR graph: --weights and --size do not apply`);
     progress(`map: importing the NIR graph ${a.model}`);
-    return loadNirSnn(a.model).snn;
+    return loadNirSnn(a.model, { dtS: nirDt(a['nir-dt']) }).snn;
   }
   if (a.model !== 'face' && isSnnFile(a.model)) {
     if (a.weights || a.size) fail('--model', `${a.model} is a converted network (.snn): --weights and --size do not apply`);
@@ -219,6 +221,7 @@ export const mapCommand: CommandModule<object, MapArgs> = {
         describe: 'a converted network (.snn from `neuroemu convert`), or a model converted on the fly: face, a tfjs manifest .json, a darknet .cfg or a bundled cfg name (yolov2-tiny-voc, yolov2-tiny, yolov3-tiny)',
       })
       .option('calib', { type: 'string', array: true, describe: 'calibration image for an on-the-fly conversion (the first one is used; default for the face detector: the face-api sample photos)' })
+      .option('nir-dt', { type: 'number', describe: 'a NIR graph with LIF or LI nodes: the simulation step in seconds (their time constants become a leak per tick)' })
       .option('chip', { type: 'string', demandOption: true, describe: 'chip model: a built-in name (truenorth, loihi, …), NAME@VARIANT, or a chip .json file' })
       .option('board', { type: 'string', describe: 'board size WxH in chips (default: the chip file\'s board)' })
       .option('auto-board', { type: 'boolean', default: false, describe: 'when the board is too small, use the smallest square board that fits instead of refusing' })

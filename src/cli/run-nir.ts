@@ -21,9 +21,17 @@ export interface RunNirArgs {
   timesteps: number;
   seed: number;
   'input-rate'?: string;
+  'nir-dt'?: number;
   'auto-board': boolean;
   placement: string;
   json?: string;
+}
+
+/** --nir-dt: a positive number of seconds, or absent */
+export function nirDt(v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!(Number.isFinite(v) && v > 0)) fail('--nir-dt', `${v} must be a positive number of seconds`);
+  return v;
 }
 
 /** "1,0.25" → [1, 0.25] */
@@ -40,7 +48,7 @@ export async function runNir(args: RunNirArgs, T: number): Promise<void> {
   if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');
   const chipParams = chips.map((c) => loadChip(c).params);
   const rates = parseRates(args['input-rate']);
-  const imp = loadNirSnn(args.model);
+  const imp = loadNirSnn(args.model, { dtS: nirDt(args['nir-dt']) });
   const x = nirInputRates(imp.input, rates);
   const snn = imp.snn;
   const I = imp.input;

@@ -66,6 +66,7 @@ interface RunArgs {
   'v-init'?: number;
   'readout-start'?: number;
   'input-rate'?: string;
+  'nir-dt'?: number;
 }
 
 /** A chip's run under `--precision chip`: the network quantized to its bits (src/convert/quantize.ts). */
@@ -141,7 +142,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('svg', { type: 'string', describe: 'write the energy as a picture: per chip by category and by accounting level beside the ANN baselines, and by layer' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
-      .option('input-rate', { type: 'string', describe: 'a NIR graph (--model FILE.nir): the Poisson input\'s firing probability per tick, one for every input channel or R0,R1,... per channel (the highest must be 1 for now)' })
+      .option('input-rate', { type: 'string', describe: 'a NIR graph (--model FILE.nir): the Poisson input\'s firing probability per tick in [0, 1], one for every input channel or R0,R1,... per channel' })
+      .option('nir-dt', { type: 'number', describe: 'a NIR graph with LIF or LI nodes (--model FILE.nir): the simulation step in seconds that turns their time constants into a leak per tick (forward Euler, as NIR\'s simulators)' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 128 ticks')
       .example('$0 run --chip loihi --timesteps 256 --until-f1 0.95', 'each frame priced at the tick where it reaches F1 0.95 against the ANN (at most 256)')
       .example('$0 run --images @evalset:test --calib @samples @evalset:tune --threshold 0.3', 'photos the conversion never saw, calibrated on 29 others, judged at score 0.3')

@@ -17,8 +17,11 @@
  * with reset to zero and threshold nextUp(v_threshold): for float32 membranes V ≥ nextUp(θ) is
  * exactly V > θ. r must be 1, v_reset 0 and v_threshold one value per node (the SNN IR holds one
  * threshold per layer). I (integrator) is the 'integrate' rule, allowed as the last node.
- * Refused, naming the node and what the core lacks: LIF, LI, CubaLIF, CubaLI (membrane leak and
- * synaptic current), Delay (synaptic delays), Threshold (a stateless spike function), Scale, Conv1d.
+ * LIF and LI (time constants): forward Euler at the user's step dt (--nir-dt), as NIR's simulators
+ * step them: V_t = (1 − dt/τ)·V_{t−1} + (r·dt/τ)·(W·s_t + b) + (dt/τ)·v_leak, the leak per channel
+ * in the core (SnnConvLayer.leak), r·dt/τ folded into the weights and the rest into the bias.
+ * Refused, naming the node and what the core lacks: CubaLIF, CubaLI (synaptic current), Delay
+ * (synaptic delays), Threshold (a stateless spike function), Scale, Conv1d.
  *
  * Input: the SNN core's Poisson source (src/sim/plan.ts): unit p fires with probability
  * |p|/max|p| and the first conv's weights are scaled by max|p|. The imported graph expects unit
@@ -125,8 +128,32 @@ type Op =
   | { kind: 'conv'; size: number; stride: number; pad: number; groups: number; weights: Float32Array; bias: Float32Array; inShape: Shape; outShape: Shape; nodes: string[] }
   | { kind: 'pool'; k: number; avg: boolean; inShape: Shape; outShape: Shape; node: string };
 
+export interface NirImportOptions {
+  /**
+   * The time step in seconds for graphs with time constants (LIF, LI): NIR holds τ, not the
+   * simulator's step, so the step is the user's (NIR's simulators take it as a parameter).
+   */
+  dtS?: number;
+}
+
+/**
+ * Per-channel values of a neuron parameter (shape C or C×H×W, constant over the pixels of a
+ * channel: the SNN IR holds per-channel parameters).
+ */
+function perChannel(node: NirLeaf, field: string, shape: Shape, where: string): Float64Array {
+  const v = numbers(tensor(node, field)!);
+  const plane = v.length === shape.c ? 1 : shape.h * shape.w;
+  if (v.length !== shape.c * plane && v.length !== 1) fail(`${where}/${field}`, `${v.length} values for ${shape.c} channels`);
+  const out = new Float64Array(shape.c);
+  for (let c = 0; c < shape.c; c++) {
+    out[c] = v.length === 1 ? v[0] : v[c * plane];
+    for (let p = 1; p < plane; p++) if (v[c * plane + p] !== out[c]) fail(`${where}/${field}`, `differs between the neurons of channel ${c}: the SNN IR holds one value per channel`);
+  }
+  return out;
+}
+
 /** Parses a NIR graph (already read) into an SNN network. `file` names it in messages. */
-export function nirToSnn(nf: NirFile, file: string): NirImport {
+export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {}): NirImport {
   // a graph read from a file is already checked; one built or changed in code is checked here
   validateGraph(nf.graph, `${file}: /node`);
   const seq = chain(nf.graph, file);
@@ -150,7 +177,7 @@ export function nirToSnn(nf: NirFile, file: string): NirImport {
   let ended = false;
   for (const { name, node } of seq.slice(1)) {
     const where = `${file}: node ${name} (${node.type})`;
-    if (ended && node.type !== 'Output') fail(where, 'follows an integrator (I) node, whose output is a membrane, not spikes');
+    if (ended && node.type !== 'Output') fail(where, 'follows an integrator (I or LI) node, whose output is a membrane, not spikes');
     switch (node.type) {
       case 'Conv2d': {
         const w = tensor(node, 'weight')!;
@@ -216,6 +243,52 @@ export function nirToSnn(nf: NirFile, file: string): NirImport {
         flatFrom = null;
         break;
       }
+      case 'LIF':
+      case 'LI': {
+        // forward Euler with the user's step, as NIR's simulators: v ← v + dt/τ·(v_leak − v + r·I),
+        // i.e. V_t = (1 − dt/τ)·V_{t−1} + (r·dt/τ)·(W·s_t + b) + (dt/τ)·v_leak: the leak is the
+        // core's, the factors fold into the weights and the bias
+        const dt = opts.dtS;
+        if (dt === undefined) fail(where, 'has time constants (tau): give the simulation step with --nir-dt SECONDS (NIR graphs do not hold it)');
+        const tau = perChannel(node, 'tau', cur, where), r = perChannel(node, 'r', cur, where), vLeak = perChannel(node, 'v_leak', cur, where);
+        const leak = new Float32Array(cur.c), gain = new Float64Array(cur.c), offset = new Float64Array(cur.c);
+        for (let c = 0; c < cur.c; c++) {
+          if (!(tau[c] >= dt) || !Number.isFinite(tau[c])) fail(`${where}/tau`, `${tau[c]} s must be finite and at least the step ${dt} s (forward Euler with dt > τ overshoots)`);
+          leak[c] = 1 - dt / tau[c];
+          gain[c] = (r[c] * dt) / tau[c];
+          offset[c] = (vLeak[c] * dt) / tau[c];
+        }
+        let vth = 1;
+        if (node.type === 'LIF') {
+          const th = perChannel(node, 'v_threshold', cur, where);
+          const t0 = Math.fround(th[0]);
+          if (!th.every((x) => Math.fround(x) === t0)) fail(`${where}/v_threshold`, 'thresholds differ between channels: the SNN IR holds one threshold per layer');
+          if (!(t0 >= 0) || !Number.isFinite(t0)) fail(`${where}/v_threshold`, `${th[0]} must be a finite number ≥ 0 (neuroemu fires at a positive threshold)`);
+          const vr = tensor(node, 'v_reset');
+          if (vr && !numbers(vr).every((x) => x === 0)) fail(`${where}/v_reset`, 'a reset potential other than 0 is not supported: the SNN core resets to 0 or subtracts');
+          vth = nextUpF32(t0);
+        } else ended = true;
+        const conv = compose(pending, srcShape, cur, `${file}: before node ${name}`);
+        const per = conv.weights.length / cur.c;
+        const weights = Float32Array.from(conv.weights, (w, i) => w * gain[Math.floor(i / per)]);
+        const biases = Float32Array.from(conv.bias, (b, c) => gain[c] * b + offset[c]);
+        const index = layers.length;
+        layers.push({
+          kind: 'conv', index, name, source: index, inputs: [src], inShape: srcShape, outShape: cur, lambda: new Float32Array(cur.c).fill(1),
+          size: conv.size, stride: conv.stride, pad: conv.pad, groups: conv.groups, weights, biases, leak,
+          rule: node.type === 'LIF' ? 'if' : 'integrate', vthPos: vth, vthNeg: Infinity, reset: 'zero',
+        });
+        const l0 = leak[0];
+        notes.push({
+          layer: index, nodes: [...seq.map((q) => q.name).filter((q) => pending.some((o) => (o.kind === 'conv' ? o.nodes.includes(q) : o.node === q)) || flatNodes.includes(q)), name],
+          how: `${conv.how}; ${node.type} forward Euler at dt ${dt} s: V ← ${leak.every((x) => x === l0) ? Number(l0.toPrecision(6)) : 'leak[c]'}·V + (r·dt/τ)·I + (dt/τ)·v_leak${node.type === 'LIF' ? `, spike at v > ${Math.fround(vthOrZero(node))} as V ≥ nextUp, reset to 0` : ', no spikes'} (weights and bias scaled in float32)`,
+        });
+        pending = [];
+        flatNodes = [];
+        src = index;
+        srcShape = cur;
+        break;
+      }
       case 'IF':
       case 'I': {
         const ps = tensor(node, 'r')!.shape;
@@ -253,11 +326,9 @@ export function nirToSnn(nf: NirFile, file: string): NirImport {
       }
       case 'Input':
         break; // a nested graph's Input: a pass-through
-      case 'LIF':
       case 'CubaLIF':
-      case 'LI':
       case 'CubaLI':
-        fail(where, `needs a membrane leak (tau${node.type.startsWith('Cuba') ? ') and a synaptic current (tau_syn' : ''}), which the SNN core does not have yet: only IF and I neurons run`);
+        fail(where, 'needs a synaptic current (tau_syn), which the SNN core does not have yet: IF, LIF, I and LI neurons run');
       // falls through (fail never returns)
       case 'Delay':
         fail(where, 'needs synaptic delays, which the SNN core does not have');
@@ -326,8 +397,8 @@ function compose(ops: Op[], inShape: Shape, outShape: Shape, where: string): { s
 }
 
 /** Reads and imports a .nir file. */
-export function loadNirSnn(file: string): NirImport {
-  return nirToSnn(readNirSync(file), file);
+export function loadNirSnn(file: string, opts: NirImportOptions = {}): NirImport {
+  return nirToSnn(readNirSync(file), file, opts);
 }
 
 /**

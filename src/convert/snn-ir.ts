@@ -123,6 +123,12 @@ export interface SnnConvLayer extends SnnLayerBase {
    * test (both engines).
    */
   membraneClamp?: Float32Array;
+  /**
+   * Leaky integrate-and-fire, per output channel (absent = no leak, IF): at the start of every
+   * tick, before its input and bias, V ← fround(leak[c]·V) (both engines), so V_t = leak·V_{t−1} +
+   * W·s_t + b. Imported from NIR LIF nodes (src/convert/nir-import.ts); not written to .snn files.
+   */
+  leak?: Float32Array;
 }
 
 /**

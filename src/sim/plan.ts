@@ -148,6 +148,10 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
           if (!(Math.fround(c.vthPos) > 0 && Number.isFinite(c.vthPos))) fail(at, `vthPos ${c.vthPos} must be a positive number`);
           if ((c.rule === 'ibt' || c.rule === 'signed') && !(Math.fround(c.vthNeg) > 0 && Number.isFinite(c.vthNeg))) fail(at, `vthNeg ${c.vthNeg} must be a positive number`);
         }
+        if (c.leak !== undefined) {
+          if (!(c.leak instanceof Float32Array) || c.leak.length !== c.outShape.c) fail(at, `leak must be a float32 array of ${c.outShape.c} values (one per output channel)`);
+          for (let j = 0; j < c.leak.length; j++) if (!(c.leak[j] >= 0 && c.leak[j] <= 1)) fail(at, `leak[${j}] ${c.leak[j]} must be in [0, 1]`);
+        }
         for (const k of ['gridStep', 'membraneClamp'] as const) {
           const a = c[k];
           if (a === undefined) continue;

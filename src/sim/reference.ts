@@ -220,6 +220,7 @@ export class ReferenceSnn implements SnnEngine {
     const rl = this.layers[i];
     switch (rl.plan.layer.kind) {
       case 'conv':
+        this.leak(i);
         this.scatter(i);
         this.fire(i);
         break;
@@ -233,6 +234,14 @@ export class ReferenceSnn implements SnnEngine {
         this.upsample(rl);
         break;
     }
+  }
+
+  /** LIF: V ← fround(leak[c]·V) before the tick's input (SnnConvLayer.leak). */
+  leak(i: number): void {
+    const cv = this.layers[i].conv!, leak = cv.l.leak;
+    if (!leak) return;
+    const V = cv.V, C = cv.l.outShape.c;
+    for (let k = 0; k < V.length; k++) V[k] = Math.fround(V[k] * leak[k % C]);
   }
 
   /** Delivers the input spikes of this tick into conv layer i's membranes. */

@@ -68,6 +68,8 @@ interface ConvMem {
   bias: number;
   /** f32[cp] membrane bounds (0: unbounded) */
   clamp: number;
+  /** LIF leak factors, f32[cp] (0: none) */
+  leak: number;
   drive: number;
   stamp: number;
   taps: number;
@@ -165,7 +167,7 @@ export class WasmSnn implements SnnEngine {
       const cp = ceil4(l.outShape.c);
       const tapW = l.groups === 1 ? cp : lp.conv.coutG;
       const wFloats = l.inShape.c * l.size * l.size * tapW;
-      return { V: 0, cp, W: take(wFloats * 4), wFloats, tapW, bias: take(cp * 4), clamp: l.membraneClamp ? take(cp * 4) : 0, drive: 0, stamp: 0, taps: 0, active: 0, posTick: 0, negTick: 0, scale: 1 };
+      return { V: 0, cp, W: take(wFloats * 4), wFloats, tapW, bias: take(cp * 4), clamp: l.membraneClamp ? take(cp * 4) : 0, leak: l.leak ? take(cp * 4) : 0, drive: 0, stamp: 0, taps: 0, active: 0, posTick: 0, negTick: 0, scale: 1 };
     });
     // state (zeroed by reset)
     this.stateStart = p;
@@ -280,9 +282,13 @@ export class WasmSnn implements SnnEngine {
             [M.C_K, l.size], [M.C_STRIDE, l.stride], [M.C_PAD, l.pad], [M.C_GROUPS, l.groups], [M.C_CING, cp.cinG], [M.C_COUTG, cp.coutG],
             [M.C_TAPW, cm.tapW], [M.C_W, cm.W], [M.C_PHASE, pt], [M.C_DRIVE, cm.drive], [M.C_BIAS, cm.bias], [M.C_RULE, rule],
             [M.C_RESET, l.reset === 'zero' ? M.RESET_ZERO : M.RESET_SUBTRACT], [M.C_STAMP, cm.stamp], [M.C_TAPS, cm.taps], [M.C_ACTIVE, cm.active],
-            [M.C_SORT, cp.sortInput ? 1 : 0], [M.C_POS_TICK, cm.posTick], [M.C_NEG_TICK, cm.negTick], [M.C_CLAMP, cm.clamp]]);
+            [M.C_SORT, cp.sortInput ? 1 : 0], [M.C_POS_TICK, cm.posTick], [M.C_NEG_TICK, cm.negTick], [M.C_CLAMP, cm.clamp], [M.C_LEAK, cm.leak]]);
           putF(d, M.C_VTH_POS, rule === M.RULE_INTEGRATE ? 0 : l.vthPos);
           putF(d, M.C_VTH_NEG, rule === M.RULE_SIGNED ? l.vthNeg : 0);
+          if (cm.leak) {
+            f32.fill(1, cm.leak / 4, cm.leak / 4 + cm.cp);
+            f32.set(l.leak!, cm.leak / 4);
+          }
           if (cm.clamp) {
             f32.fill(Infinity, cm.clamp / 4, cm.clamp / 4 + cm.cp);
             f32.set(l.membraneClamp!, cm.clamp / 4);
