@@ -783,7 +783,7 @@ export function formatTuneReport(r: TuneResult, head: { model: string; descripti
   out.push(
     `search: ${r.space.layers.length} spiking layers in ${sp.groups} groups, scales in [${sp.bounds.join(', ')}] (log2)` +
       (sp.twoPhase ? `, two-phase (phase-1/phase-2 ratio in [${sp.ratioBounds.join(', ')}], t_switch in [1, ${Math.floor(r.timesteps / 2)}])` : '') +
-      `, weights ${sp.compensate ? 'compensated' : 'not compensated'}; budget ${r.budget} per search (BO, random search), ${r.images} tuning images, T = ${r.timesteps}`,
+      `, weights ${sp.compensate ? 'compensated' : 'not compensated'}; budget ${r.budget} per search (${r.random.length ? 'BO, random search' : 'BO; no random search'}), ${r.images} tuning images, T = ${r.timesteps}`,
   );
   out.push(`groups: ${Array.from({ length: sp.groups }, (_, g) => `g${g + 1} = ${r.space.layers.filter((_, k) => r.space.groupOf[k] === g).map((l) => l.name).join(', ')}`).join('; ')}`);
   const S = scoreName(w.score);
@@ -795,7 +795,7 @@ export function formatTuneReport(r: TuneResult, head: { model: string; descripti
       `${w.latencyReference === 'ann' ? `the ANN's ${S} (1)` : `the untuned network's ${S}(T)`}`,
   );
   out.push('');
-  const figs = (o: ObjectiveValue) => `${S} ${f3(o.score)}, ${S}@${r.timesteps} ${f3(o.scoreT)}, AP@${r.timesteps} ${f3(o.apT)}, F1@${r.timesteps} ${f3(o.f1T)}`;
+  const figs = (o: ObjectiveValue) => `${S} ${f3(o.score)}, ${S}@${r.timesteps} ${f3(o.scoreT)}, ${w.score === 'f1' ? 'AP' : 'F1'}@${r.timesteps} ${f3(w.score === 'f1' ? o.apT : o.f1T)}`;
   out.push(`tuning images (${r.images}): untuned J ${r.untuned.value.toFixed(4)} (${figs(r.untuned)}, t_reach ${r.untuned.latency})`);
   const line = (name: string, b: NonNullable<TuneResult['bestRandom']>) => {
     if (b.index < 0) return `  ${name} best: none of its ${r.budget} candidates beat the untuned network (its thresholds are kept)`;
