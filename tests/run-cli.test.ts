@@ -118,4 +118,24 @@ test('run --until-f1: each frame stops at its check tick, priced exactly as a fr
   assert.match(bad.err, /--until-f1: give one stopping rule/);
 });
 
+test('run --workers: the frames of a chip split over workers give the same bytes as one thread (two chips, a stopping rule)', () => {
+  const photos = faceSamplePhotos().slice(0, 3);
+  const outs = [0, 1, 4].map((w) => {
+    const json = join(dir, `w${w}.json`), csv = join(dir, `w${w}.csv`);
+    // --workers 4 with two chips: each chip's 3 frames in 2 parts (2 + 1), four workers at once
+    const r = run('run', '--size', '128', '--timesteps', '24', '--check-every', '8', '--until-stable', '0.01', '--images', ...photos, '--calib', photos[0],
+      '--chip', 'loihi', 'spinnaker', '--workers', String(w), '--json', json, '--csv', csv);
+    assert.is(r.code, 0, r.err);
+    return { out: r.out, json: readFileSync(json, 'utf8'), csv: readFileSync(csv, 'utf8') };
+  });
+  const j = JSON.parse(outs[0].json);
+  assert.is(j.length, 2);
+  assert.equal(j[0].per_frame.map((f: { frame: number }) => f.frame), [0, 1, 2]);
+  for (const o of outs.slice(1)) {
+    assert.is(o.json, outs[0].json);
+    assert.is(o.csv, outs[0].csv);
+    assert.is(o.out, outs[0].out);
+  }
+});
+
 test.run();

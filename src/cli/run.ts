@@ -24,7 +24,8 @@ import { shortenPaths } from '../report/paths.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { BIAS_ONSETS, type BiasOnset } from '../sim/simulator.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
-import { emulateInWorker, type EmulateOutcome } from '../report/emulate-worker.ts';
+import { emulateInWorker, emulateSplit, type EmulateOutcome } from '../report/emulate-worker.ts';
+import { Lanes } from '../util/lanes.ts';
 import { describeStopRule, stopCheck, type StopRule } from '../report/stopping.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
@@ -135,7 +136,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         type: 'string', choices: ['neuron', 'layer'], default: 'neuron',
         describe: 'with --precision chip: one fixed-point step per neuron (its own threshold in whole levels, the default) or one per layer (max |weight| of the layer on the top level)',
       })
-      .option('workers', { type: 'number', default: 2, describe: 'chips emulated in parallel (worker threads, one WASM instance each); 0: in this thread' })
+      .option('workers', { type: 'number', default: 2, describe: 'worker threads (one WASM instance each): one per chip, a chip\'s frames split over the rest; 0: in this thread. The output does not depend on it' })
       .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
       .option('map-svg', { type: 'string', describe: 'write each chip\'s placement as a heat map of energy per core (FILE, or FILE-CHIP.svg for several chips)' })
@@ -241,15 +242,21 @@ export const runCommand: CommandModule<object, RunArgs> = {
       return file ? (chips.length === 1 ? file : file.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
     };
     const traceFor = (ci: number) => perChipFile(args.trace, ci);
-    // one worker thread per chip (each its own WASM instance), at most --workers at a time
-    const workers = Math.max(0, Math.min(args.workers, chips.length > 1 ? chips.length : 0));
+    // worker threads (each its own WASM instance), at most --workers at a time: one per chip, and
+    // a chip's frames in parts when there are more workers than chips (merged in frame order: the
+    // same bytes whatever --workers is)
+    const workers = args.workers;
+    const partsPerChip = workers > 0 ? Math.max(1, Math.floor(workers / chips.length)) : 1;
     const t0 = performance.now();
     const outcomes: EmulateOutcome[] = [];
+    const lane = new Lanes(Math.max(1, workers));
     const emulate = async (ci: number) => {
       const pr = precision[ci];
       const net = pr ? pr.snn : snn, schedule = pr ? pr.schedule : tuned?.schedule;
       outcomes[ci] = workers > 0
-        ? await emulateInWorker({ snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule, biasOnset, stop: stopRule ? { rule: stopRule, sizes } : undefined }, progress)
+        ? await emulateSplit(
+          { snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule, biasOnset, stop: stopRule ? { rule: stopRule, sizes } : undefined },
+          partsPerChip, (job) => lane.run(() => emulateInWorker(job, progress)))
         : await emulateFrames(net, chipParams[ci], inputs, {
           timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), onProgress: progress, biasOnset,
           wrap: schedule ? (sim) => withThresholdSchedule(sim, schedule) : undefined,
@@ -257,9 +264,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
         });
       progress(`${chips[ci]}: emulated (${((performance.now() - t0) / 1000).toFixed(1)} s after the start)`);
     };
-    let next = 0;
-    const lane = async () => { while (next < chips.length) await emulate(next++); };
-    const lanes = Promise.all(Array.from({ length: Math.max(1, workers) }, lane));
+    const lanes = workers > 0
+      ? Promise.all(chips.map((_, ci) => emulate(ci)))
+      : (async () => { for (let ci = 0; ci < chips.length; ci++) await emulate(ci); })();
     lanes.catch(() => {}); // awaited below; this only keeps a failure during the float run from going unhandled
     // --precision chip: the float network on the same frames, once (its readouts do not depend on
     // the chip: accounting does not change the dynamics), in this thread while the workers run

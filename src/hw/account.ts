@@ -441,6 +441,20 @@ export interface AccountantOptions {
   topCores?: number;
   /** called after every tick with its timing and energy */
   onTick?: (t: TickResult) => void;
+  /** the number of the first frame this accountant prices (a later part of a run split over workers) */
+  frameOffset?: number;
+}
+
+/**
+ * What an Accountant has gathered over its closed frames, to carry to another thread: the frames,
+ * the per-core event totals (integer counts, so their sums do not depend on the order of addition),
+ * each core's busiest tick and each link's busiest tick.
+ */
+export interface AccountantState {
+  frames: FrameResult[];
+  coreTot: Float64Array;
+  coreMaxBusy: Float64Array;
+  links: LinkLoad[];
 }
 
 /** Prices TickRecords on one chip (see the module comment). */
@@ -478,6 +492,38 @@ export class Accountant {
     this.barrier = chip.timing.tick.rule === 'barrier' ? barrierS(chip, geo.tilesUsed, geo.chipsUsed) : 0;
     this.coreTot = new Float64Array(geo.cores * KINDS);
     this.coreMaxBusy = new Float64Array(geo.cores);
+    this.frameOffset = opts.frameOffset ?? 0;
+  }
+
+  private readonly frameOffset: number;
+
+  /** The closed frames' figures (see AccountantState). */
+  state(): AccountantState {
+    if (this.frameTicks) throw new Error('Accountant.state: close the frame first (endFrame)');
+    return { frames: this.frames.slice(), coreTot: this.coreTot.slice(), coreMaxBusy: this.coreMaxBusy.slice(), links: [...this.links.values()] };
+  }
+
+  /**
+   * Takes in the frames another accountant of the same chip and geometry priced after this one's
+   * (the next part of a run split over workers, in frame order): the result is the one a single
+   * accountant gives over all the frames, byte for byte (event totals are integers, maxima and the
+   * busiest link ticks do not depend on the split, wall time is summed frame by frame in order).
+   */
+  absorb(s: AccountantState): void {
+    if (this.frameTicks) throw new Error('Accountant.absorb: close the frame first (endFrame)');
+    const next = this.frameOffset + this.frames.length;
+    if (s.frames.length && s.frames[0].frame !== next) throw new Error(`Accountant.absorb: expected frame ${next} next, got ${s.frames[0].frame}`);
+    if (s.coreTot.length !== this.coreTot.length) throw new Error('Accountant.absorb: another geometry');
+    for (const f of s.frames) {
+      this.frames.push(f);
+      this.wallS += f.latency_s;
+    }
+    for (let i = 0; i < this.coreTot.length; i++) this.coreTot[i] += s.coreTot[i];
+    for (let i = 0; i < this.coreMaxBusy.length; i++) if (s.coreMaxBusy[i] > this.coreMaxBusy[i]) this.coreMaxBusy[i] = s.coreMaxBusy[i];
+    for (const l of s.links) {
+      const prev = this.links.get(l.link);
+      if (!prev || betterLoad(l, prev)) this.links.set(l.link, l);
+    }
   }
 
   /** Prices one tick of the current frame. */
@@ -536,8 +582,7 @@ export class Accountant {
       const link = pairs[i], packets = pairs[i + 1];
       const load = Number.isFinite(rate) ? packets / (rate * tickS) : null;
       const prev = this.links.get(link);
-      const better = !prev || (load !== null && prev.load !== null ? load > prev.load : packets > prev.packets);
-      if (better) this.links.set(link, { link, name: linkName(this.geo, link).text, offchip, packets, load, frame: this.frames.length, tick: this.frameTicks });
+      if (!prev || betterLoad({ load, packets }, prev)) this.links.set(link, { link, name: linkName(this.geo, link).text, offchip, packets, load, frame: this.frameOffset + this.frames.length, tick: this.frameTicks });
     }
   }
 
@@ -546,7 +591,7 @@ export class Accountant {
     const b = this.frameBreak;
     const energy = sumBreakdown(b);
     const f: FrameResult = {
-      frame: this.frames.length,
+      frame: this.frameOffset + this.frames.length,
       ticks: this.frameTicks,
       energy_J: energy,
       breakdown_J: { ...b },
@@ -651,6 +696,11 @@ export class Accountant {
       notes,
     };
   }
+}
+
+/** a link tick busier than the link's busiest so far (ties: the earlier one stays) */
+function betterLoad(a: { load: number | null; packets: number }, b: { load: number | null; packets: number }): boolean {
+  return a.load !== null && b.load !== null ? a.load > b.load : a.packets > b.packets;
 }
 
 function eventTotals(v: Float64Array): EventTotals {

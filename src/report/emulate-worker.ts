@@ -1,11 +1,13 @@
 /**
- * emulateFrames in a worker thread, one chip per worker, so `neuroemu run` prices several chips
- * at once (each worker has its own WASM instance). Results are the same as in-process: the
- * emulation depends only on its inputs.
+ * emulateFrames in worker threads (each its own WASM instance): `neuroemu run` prices several
+ * chips at once, and the frames of one chip in parts, one worker each (emulateSplit). Results are
+ * those of one in-process emulation, byte for byte: every frame starts from reset with the same
+ * seed, so a frame depends only on its input, and the parts' accountants are merged in frame order
+ * (Accountant.absorb).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SnnNetwork } from '../convert/snn-ir.ts';
-import type { ChipRunResult, FrameResult } from '../hw/account.ts';
+import { Accountant, type AccountantState, type AccountGeometry, type ChipRunResult, type FrameResult } from '../hw/account.ts';
 import { loadChip } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
@@ -27,14 +29,47 @@ export interface EmulateJob {
   schedule?: ThresholdSchedule;
   /** with a layer delay: when each layer's bias starts (default 'input') */
   biasOnset?: BiasOnset;
-  /** per-frame stopping rule (src/report/stopping.ts) and the frames' image sizes it decodes at */
+  /** per-frame stopping rule (src/report/stopping.ts) and the frames' image sizes it decodes at (every frame of the run) */
   stop?: { rule: StopRule; sizes: { width: number; height: number }[] };
+  /** this job is frames offset.. of a run of framesInRun frames (emulateSplit) */
+  frameOffset?: number;
+  framesInRun?: number;
 }
 
 export interface EmulateOutcome {
   totals: ChipRunResult;
   perFrame: FrameResult[];
   readouts: Float32Array[][];
+  state: AccountantState;
+  geometry: AccountGeometry;
+  notes: string[];
+}
+
+/**
+ * One chip's frames in `parts` contiguous parts, each in its own worker, at most `lanes(...)` at
+ * a time as the caller schedules them; the outcome is that of one emulation of all the frames
+ * (see the module comment). A trace needs one writer: a job with a trace runs in one part.
+ */
+export async function emulateSplit(job: EmulateJob, parts: number, run: (part: EmulateJob) => Promise<EmulateOutcome>): Promise<EmulateOutcome> {
+  const n = job.inputs.length;
+  const k = job.trace ? 1 : Math.max(1, Math.min(parts, n));
+  if (k === 1) return run(job);
+  const jobs: EmulateJob[] = [];
+  for (let i = 0, at = 0; i < k; i++) {
+    const size = Math.floor(n / k) + (i < n % k ? 1 : 0);
+    jobs.push({ ...job, inputs: job.inputs.slice(at, at + size), frameOffset: at, framesInRun: n });
+    at += size;
+  }
+  const outs = await Promise.all(jobs.map(run));
+  const chip = loadChip(job.chip).params;
+  const acc = new Accountant(chip, outs[0].geometry);
+  for (const o of outs) acc.absorb(o.state);
+  const fill = outs[0].totals.fill_ticks;
+  const totals = acc.result({ timesteps: job.timesteps, fillTicks: fill, seed: job.seed, notes: outs[0].notes });
+  return {
+    totals, perFrame: outs.flatMap((o) => o.perFrame), readouts: outs.flatMap((o) => o.readouts),
+    state: acc.state(), geometry: outs[0].geometry, notes: outs[0].notes,
+  };
 }
 
 type Msg = { kind: 'progress'; line: string } | { kind: 'done'; result: EmulateOutcome } | { kind: 'error'; user: boolean; message: string };
@@ -61,11 +96,12 @@ async function workerMain(job: EmulateJob): Promise<void> {
     const s = job.schedule;
     const em = await emulateFrames(job.snn, chip, job.inputs, {
       timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace, biasOnset: job.biasOnset,
+      frameOffset: job.frameOffset, framesInRun: job.framesInRun,
       onProgress: (line) => post({ kind: 'progress', line }),
       wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       stop: job.stop ? { every: job.stop.rule.every, check: stopCheck(job.stop.rule, job.snn, job.stop.sizes) } : undefined,
     });
-    post({ kind: 'done', result: { totals: em.totals, perFrame: em.perFrame, readouts: em.readouts } });
+    post({ kind: 'done', result: { totals: em.totals, perFrame: em.perFrame, readouts: em.readouts, state: em.state, geometry: em.geometry, notes: em.notes } });
   } catch (e) {
     post({ kind: 'error', user: e instanceof UserError, message: e instanceof UserError ? e.message : describeThrown(e) });
   }

@@ -10,7 +10,7 @@
  * mapping (tests/account.test.ts checks it byte for byte).
  */
 import type { SnnNetwork } from '../convert/snn-ir.ts';
-import { Accountant, NocTally, geometryOf, type ChipRunResult, type FrameResult, type TickResult } from '../hw/account.ts';
+import { Accountant, NocTally, geometryOf, type AccountantState, type AccountGeometry, type ChipRunResult, type FrameResult, type TickResult } from '../hw/account.ts';
 import type { ChipParams } from '../hw/chip-schema.ts';
 import { mapNetwork, type Mapping, type PlacementOrder } from '../hw/mapper.ts';
 import { TraceWriter } from '../hw/trace.ts';
@@ -49,6 +49,13 @@ export interface EmulateOptions {
    * of the ticks it ran; `timesteps` is the most any frame runs). Absent: every frame runs T ticks.
    */
   stop?: { every: number; check: (frame: number, tick: number, readouts: Float32Array[]) => boolean };
+  /**
+   * the number of the first of `inputs` in the whole run (a later part of a run split over
+   * workers): frame numbers in results, callbacks, stopping checks and progress count from it
+   */
+  frameOffset?: number;
+  /** the whole run's frame count, for progress lines (default: offset + inputs.length) */
+  framesInRun?: number;
   /** links and cores listed in the result (default 10 each) */
   topLinks?: number;
   topCores?: number;
@@ -61,6 +68,10 @@ export interface EmulationResult {
   totals: ChipRunResult;
   /** per frame: the readouts at tick T (per net.readouts entry, C×H×W), for decoding */
   readouts: Float32Array[][];
+  /** what the accountant gathered (to merge with the other parts of a run split over workers) */
+  state: AccountantState;
+  geometry: AccountGeometry;
+  notes: string[];
 }
 
 /** ticks timed on the first frame to estimate a long run's duration */
@@ -82,8 +93,10 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate });
   const fill = sim.fillTicks;
   const geo = geometryOf(mapping);
-  let frame = 0;
-  const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, onTick: opts.onTick ? (t) => opts.onTick!(frame, t) : undefined });
+  const offset = opts.frameOffset ?? 0;
+  const framesInRun = opts.framesInRun ?? offset + inputs.length;
+  let frame = offset;
+  const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, frameOffset: offset, onTick: opts.onTick ? (t) => opts.onTick!(frame, t) : undefined });
   const tally = new NocTally(acct.routes);
   const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes: acct.routes, timesteps: T, fillTicks: fill, seed, autoBoard: !!opts.autoBoard }) : null;
   try {
@@ -100,14 +113,15 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
     if (!Number.isInteger(every) || every < 1) throw new Error(`emulateFrames: stop.every must be a positive integer, got ${every}`);
     for (const input of inputs) {
       driven.reset(input);
-      if (!opts.stop && frame === 0 && T > 4 * ESTIMATE_TICKS) {
+      if (!opts.stop && frame === offset && T > 4 * ESTIMATE_TICKS) {
         // a long run says up front how long it will take, from its first ticks (same ticks either way)
         const t0 = performance.now();
         driven.run(ESTIMATE_TICKS);
         // the first run() also runs the fill ticks
         const perTickS = (performance.now() - t0) / 1000 / (ESTIMATE_TICKS + fill);
         const totalS = perTickS * (T + fill) * inputs.length;
-        if (totalS > 20) progress(`emulate ${mapping.chipName}: about ${formatDuration(totalS)} for ${inputs.length} frame${inputs.length === 1 ? '' : 's'} × ${T}${fill ? ` + ${fill} fill` : ''} ticks (${(perTickS * 1e3).toFixed(1)} ms per tick over the first ${ESTIMATE_TICKS + fill})`);
+        const part = offset || inputs.length < framesInRun ? ` (frames ${offset + 1}–${offset + inputs.length} of ${framesInRun})` : '';
+        if (totalS > 20) progress(`emulate ${mapping.chipName}: about ${formatDuration(totalS)} for ${inputs.length} frame${inputs.length === 1 ? '' : 's'}${part} × ${T}${fill ? ` + ${fill} fill` : ''} ticks (${(perTickS * 1e3).toFixed(1)} ms per tick over the first ${ESTIMATE_TICKS + fill})`);
         driven.run(T - ESTIMATE_TICKS);
       } else if (!opts.stop) driven.run(T);
       else while (driven.tick < T) {
@@ -122,12 +136,13 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
       perFrame.push(f);
       readouts.push(r);
       opts.onFrame?.(frame, f, r);
-      progress(`emulate ${mapping.chipName}: frame ${frame + 1}/${inputs.length}: ${(f.energy_J * 1e3).toFixed(3)} mJ, ${(f.latency_s * 1e3).toFixed(2)} ms`);
+      progress(`emulate ${mapping.chipName}: frame ${frame + 1}/${framesInRun}: ${(f.energy_J * 1e3).toFixed(3)} mJ, ${(f.latency_s * 1e3).toFixed(2)} ms`);
       frame++;
     }
     trace?.close();
-    const totals = accountant.result({ timesteps: T, fillTicks: fill, seed, notes: [...mapping.notes, ...accountingNotes(mapping, chip)] });
-    return { mapping, perFrame, totals, readouts };
+    const notes = [...mapping.notes, ...accountingNotes(mapping, chip)];
+    const totals = accountant.result({ timesteps: T, fillTicks: fill, seed, notes });
+    return { mapping, perFrame, totals, readouts, state: accountant.state(), geometry: geo, notes };
   } catch (e) {
     trace?.abort();
     throw e;

@@ -1,0 +1,170 @@
+/**
+ * Emulation throughput: the bare spiking tick against the tick with a chip's per-core accounting,
+ * the fixed cost before the first tick, and peak memory, for the default face network at 416 and
+ * yolov2-tiny-voc at 416 (synthetic weights). Single thread per case; each case runs in its own
+ * child process so its peak RSS is its own.
+ *
+ *   npm run bench:run                  table on stdout, progress on stderr
+ *   npm run -s bench:run -- --json     only a JSON summary on stdout
+ *   options: --ticks N (timed ticks, default 64)  --cases face:bare,face:loihi,...  --out FILE
+ *            --layers (per-layer ms of the bare face tick)
+ *
+ * How each figure is measured (one frame, sample1.jpg from @vladmandic/face-api):
+ *   bare       createSimulator with the chips' layer delay (1): reset, run(8) (the fill ticks and 8
+ *              readout ticks, untimed), then run(N) in one WASM call, timed; ms/tick = time / N.
+ *   CHIP       emulateFrames on that chip, the same frame twice: for 8 and for 8 + N readout ticks;
+ *              ms/tick = difference / N (the mapping, tables and fill ticks cancel). Fixed cost =
+ *              mapping (mapNetwork) + route tables (buildAcctTables) + simulator creation, timed once.
+ *   synaptic events/s: the chip's synaptic events (on-chip, counted by the accounting) per second of
+ *              the timed ticks. SOPs/s: the network's SOPs per second.
+ *   peak RSS: the child process's maximum resident set (process.resourceUsage().maxRSS), the whole
+ *              case included (model, calibration, mapping, simulation).
+ * The conversion is the default one of `neuroemu run` (channel-wise, IBT, analog input, V₀ = θ/2,
+ * calibrated on the six face-api sample photos; yolov2-tiny-voc on sample1.jpg alone).
+ */
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { argv, emitSummary, machineInfo, nowS, opt, progress } from './common.ts';
+import { snnFromModel } from '../src/convert/from-model.ts';
+import { loadChip } from '../src/hw/chip-schema.ts';
+import { mapNetwork } from '../src/hw/mapper.ts';
+import { loadImage } from '../src/image/decode.ts';
+import { preprocess } from '../src/image/preprocess.ts';
+import { PROJECT_ROOT } from '../src/model/load.ts';
+import { buildAcctTables } from '../src/sim/acct.ts';
+import { emulateFrames } from '../src/sim/emulate.ts';
+import { createSimulator } from '../src/sim/simulator.ts';
+import type { WasmSnn } from '../src/sim/wasm.ts';
+
+const ticks = opt('--ticks', 64);
+const WARM = 8;
+const SAMPLE1 = join(PROJECT_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', 'sample1.jpg');
+const round = (x: number, p = 4) => Number(x.toPrecision(p));
+
+interface CaseResult {
+  case: string;
+  model: string;
+  chip: string;
+  msPerTick: number;
+  ticksPerS: number;
+  sopsPerTick: number;
+  gsopsPerS: number;
+  synapticEventsPerS: number | null;
+  fixedCostS: number | null;
+  mapS: number | null;
+  tablesS: number | null;
+  cores: number | null;
+  peakRssMiB: number;
+  wasmMemoryMiB: number | null;
+  perLayerMs?: { layer: string; ms: number }[];
+}
+
+function modelSpec(model: string) {
+  return model === 'face'
+    ? { spec: { model: 'face', size: 416 }, calib: undefined as string[] | undefined }
+    : { spec: { model: 'yolov2-tiny-voc', weights: 'synthetic:1', size: 416 }, calib: [SAMPLE1] };
+}
+
+async function runCase(name: string): Promise<CaseResult> {
+  const [model, chipName] = name.split(':');
+  const { spec, calib } = modelSpec(model);
+  const snn = snnFromModel(spec, { calib, images: calib }).snn;
+  const input = preprocess(snn.ann, loadImage(SAMPLE1));
+  if (chipName === 'bare') {
+    const sim = await createSimulator(snn, { seed: 1, layerDelay: 1 });
+    sim.reset(input);
+    sim.run(WARM);
+    const c0 = sim.counts().totals.sops;
+    const t0 = nowS();
+    sim.run(ticks);
+    const s = nowS() - t0;
+    const sops = (sim.counts().totals.sops - c0) / ticks;
+    let perLayerMs: CaseResult['perLayerMs'];
+    if (argv.includes('--layers')) {
+      // the parts of a tick, layer by layer (in the undelayed order: a profile, not the semantics)
+      const core = sim.core as WasmSnn;
+      const acc = new Float64Array(snn.layers.length);
+      let inputS = 0;
+      for (let t = 0; t < 16; t++) {
+        const a = nowS();
+        core.kernels.beginTick(core.netDesc);
+        inputS += nowS() - a;
+        for (let i = 0; i < snn.layers.length; i++) {
+          const b = nowS();
+          core.kernels.layerStep(core.netDesc, core.layerDesc(i));
+          acc[i] += nowS() - b;
+        }
+      }
+      perLayerMs = [{ layer: 'input', ms: round((inputS / 16) * 1e3) }, ...snn.layers.map((l, i) => ({
+        layer: `${i} ${l.kind}${l.kind === 'conv' ? ` ${l.size}x${l.size} ${l.inShape.c}->${l.outShape.c} ${l.rule}` : ''} ${l.outShape.w}x${l.outShape.h}`,
+        ms: round((acc[i] / 16) * 1e3),
+      }))];
+    }
+    return {
+      case: name, model, chip: 'none', msPerTick: round((s / ticks) * 1e3), ticksPerS: round(ticks / s), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / s / 1e9),
+      synapticEventsPerS: null, fixedCostS: null, mapS: null, tablesS: null, cores: null,
+      peakRssMiB: round(process.resourceUsage().maxRSS / 1024), wasmMemoryMiB: round(sim.peakMemoryBytes / 2 ** 20), perLayerMs,
+    };
+  }
+  const chip = loadChip(chipName).params;
+  const t0 = nowS();
+  const mapping = mapNetwork(snn, chip, { autoBoard: true });
+  const t1 = nowS();
+  const tables = buildAcctTables(mapping);
+  const t2 = nowS();
+  const sim = await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: chip.timing.layerDelayTicks, activeRule: chip.energy.activeUpdate });
+  const t3 = nowS();
+  void sim;
+  const once = async (T: number) => {
+    const a = nowS();
+    const r = await emulateFrames(snn, chip, [input], { timesteps: T, seed: 1, mapping, accounting: tables });
+    return { s: nowS() - a, r };
+  };
+  const short = await once(WARM);
+  const long = await once(WARM + ticks);
+  const dt = long.s - short.s;
+  const sops = ((long.r.totals.counts.sops ?? 0) - (short.r.totals.counts.sops ?? 0)) / ticks;
+  const events = long.r.totals.counts.synaptic_events - short.r.totals.counts.synaptic_events;
+  return {
+    case: name, model, chip: chipName, msPerTick: round((dt / ticks) * 1e3), ticksPerS: round(ticks / dt), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / dt / 1e9),
+    synapticEventsPerS: round(events / dt), fixedCostS: round(t3 - t0), mapS: round(t1 - t0), tablesS: round(t2 - t1), cores: mapping.coresUsed,
+    peakRssMiB: round(process.resourceUsage().maxRSS / 1024), wasmMemoryMiB: round(sim.peakMemoryBytes / 2 ** 20),
+  };
+}
+
+const caseIdx = argv.indexOf('--case');
+if (caseIdx >= 0) {
+  // child: one case, its JSON on stdout
+  process.stdout.write(JSON.stringify(await runCase(argv[caseIdx + 1])) + '\n');
+} else {
+  const ci = argv.indexOf('--cases');
+  const cases = ci >= 0 ? argv[ci + 1].split(',') : ['face:bare', 'face:loihi', 'face:truenorth', 'yolov2-tiny-voc:bare', 'yolov2-tiny-voc:loihi'];
+  const machine = { ...machineInfo(), loadAvg1mAtEnd: 0 };
+  progress(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)}`);
+  const self = fileURLToPath(import.meta.url);
+  const rows: CaseResult[] = [];
+  for (const c of cases) {
+    progress(`case ${c}...`);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--case', c, '--ticks', String(ticks), ...(argv.includes('--layers') ? ['--layers'] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    rows.push(JSON.parse(out.trim().split('\n').pop()!));
+  }
+  machine.loadAvg1mAtEnd = loadavg()[0];
+  const bare = new Map(rows.filter((r) => r.chip === 'none').map((r) => [r.model, r.msPerTick]));
+  const summary = {
+    benchmark: 'run', command: 'npm run -s bench:run -- --json', machine, threads: 1, timedTicks: ticks,
+    // SANA-FE on this machine class, its Loihi DVS-gesture example (18,678 neurons, 1000 steps), as the issue quotes it
+    peer: { name: 'SANA-FE', synapticEventsPerSPerThread: [3.8e6, 6.1e6], source: 'issue 11: SANA-FE Loihi DVS-gesture example, detailed/simple timing, this machine class' },
+    cases: rows.map((r) => ({ ...r, vsBare: bare.has(r.model) && r.chip !== 'none' ? round(r.msPerTick / bare.get(r.model)!, 3) : null })),
+  };
+  if (!emitSummary(summary)) {
+    console.log(`emulation, single thread per case — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)} at start, ${machine.loadAvg1mAtEnd.toFixed(2)} at end; ${ticks} timed ticks`);
+    console.log(`${'case'.padEnd(26)}${'ms/tick'.padStart(9)}${'× bare'.padStart(8)}${'ticks/s'.padStart(9)}${'GSOP/s'.padStart(8)}${'syn ev/s'.padStart(11)}${'fixed s'.padStart(9)}${'cores'.padStart(8)}${'RSS MiB'.padStart(9)}`);
+    for (const r of summary.cases) {
+      console.log(`${r.case.padEnd(26)}${r.msPerTick.toFixed(2).padStart(9)}${(r.vsBare === null ? '-' : r.vsBare.toFixed(2)).padStart(8)}${r.ticksPerS.toFixed(1).padStart(9)}${r.gsopsPerS.toFixed(2).padStart(8)}${(r.synapticEventsPerS === null ? '-' : (r.synapticEventsPerS / 1e6).toFixed(0) + ' M').padStart(11)}${(r.fixedCostS === null ? '-' : r.fixedCostS.toFixed(2)).padStart(9)}${String(r.cores ?? '-').padStart(8)}${r.peakRssMiB.toFixed(0).padStart(9)}`);
+      if (r.perLayerMs) for (const p of r.perLayerMs) console.log(`    ${p.layer.padEnd(48)}${p.ms.toFixed(3).padStart(9)} ms`);
+    }
+    console.log(`peer: SANA-FE ${summary.peer.synapticEventsPerSPerThread.map((x) => x / 1e6).join('–')} M synaptic events/s per thread (${summary.peer.source})`);
+  }
+}
