@@ -63,4 +63,27 @@ test('convergence: four curves, CSV and SVG written', () => {
   assert.match(readFileSync(svg, 'utf8'), /^<svg[\s\S]*channel-wise, IBT[\s\S]*<\/svg>\n$/);
 });
 
+test('detect --engine snn and convergence --workers: the images split over workers give the serial bytes', () => {
+  const three = photos.slice(0, 3);
+  const det = [0, 3].map((w) => {
+    const json = join(dir, `det-w${w}.json`);
+    const r = run('detect', ...three, '--size', '128', '--engine', 'snn', '--timesteps', '24', '--checkpoints', '8,16', '--calib', photos[0], '--workers', String(w), '--json', json);
+    assert.is(r.code, 0, r.err);
+    return { out: r.out, json: readFileSync(json, 'utf8') };
+  });
+  assert.is(det[1].json, det[0].json);
+  assert.is(det[1].out, det[0].out);
+  assert.is(JSON.parse(det[0].json).images.length, 3);
+  const conv = [0, 2].map((w) => {
+    const csv = join(dir, `cw${w}.csv`), svg = join(dir, `cw${w}.svg`);
+    const r = run('convergence', '--size', '128', '--timesteps', '16', '--combos', 'channel/ibt', '--images', ...three, '--calib', photos[0], '--workers', String(w), '--csv', csv, '--svg', svg);
+    assert.is(r.code, 0, r.err);
+    return readFileSync(csv, 'utf8');
+  });
+  assert.is(conv[1], conv[0]);
+  const bad = run('detect', photos[0], '--engine', 'snn', '--timesteps', '8', '--workers', '-1');
+  assert.is(bad.code, 2);
+  assert.match(bad.err, /--workers: -1 must be an integer in 0\.\.64/);
+});
+
 test.run();

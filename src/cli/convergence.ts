@@ -8,11 +8,12 @@ import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, checkWorkers, modelOptions, snnSettingsFrom } from './options.ts';
 import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeDynamics } from '../convert/convert.ts';
 import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
 
 interface ConvergenceArgs {
+  workers: number;
   model: string;
   weights?: string;
   size?: number;
@@ -56,6 +57,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       .option('v-init', { type: 'number', describe: `initial membrane as a fraction of the threshold (default ${DEFAULT_V_INIT})` })
       .option('readout-start', { type: 'number', describe: `readout warm-up ticks (default ${DEFAULT_READOUT_START})` })
       .option('seed', { type: 'number', default: 1, describe: 'simulation seed (Poisson input only; recorded)' })
+      .option('workers', { type: 'number', default: 2, describe: 'worker threads the images are split over (each its own WASM instance); 0 or 1: this thread. The output does not depend on it' })
       .example('$0 convergence --model face --timesteps 1024', 'the ablation on the face detector and its six sample photos')
       .example('$0 convergence --model face --size 224 --timesteps 256 --csv c.csv --svg c.svg', 'a quicker run at 224') as never,
   handler: async (args) => {
@@ -77,7 +79,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       timesteps: T, truth, truthName: args.truth, combos, threshold: args.threshold,
       baseSettings: { fuseLinear: base.fuseLinear, vInit: base.vInit, readoutStart: base.readoutStart, pool: base.pool, ...(args.statistic !== undefined ? { statistic: base.statistic } : {}) },
       tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => applyThresholdsFlag(snn, args.thresholds)! } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
-      onProgress: (m) => process.stderr.write(`${m}\n`),
+      workers: checkWorkers(args.workers), onProgress: (m) => process.stderr.write(`${m}\n`),
     });
     const pct = (f: number) => `${Math.round(f * 100)}%`;
     const tick = (t: number | null) => (t === null ? 'not reached' : String(t));

@@ -11,7 +11,7 @@ import { readDetectionsFile } from '../detect/truth.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, parseTickList, snnOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, checkWorkers, modelOptions, parseTickList, snnOptions, snnSettingsFrom } from './options.ts';
 
 interface DetectArgs {
   images: string[];
@@ -35,6 +35,7 @@ interface DetectArgs {
   'candidate-threshold': number;
   'v-init'?: number;
   'readout-start'?: number;
+  workers: number;
 }
 
 function printDetections(images: ImageDetections[]): void {
@@ -61,6 +62,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'snn with --reference: score threshold of the candidates scored for AP (the printed detections are those above --threshold)' })
       .option('json', { type: 'string', describe: 'write the detections JSON to this file' })
       .option('thresholds', { type: 'string', describe: 'snn: threshold scales written by `neuroemu tune` (two-phase switch included)' })
+      .option('workers', { type: 'number', default: 2, describe: 'snn: worker threads the images are split over (each its own WASM instance); 0 or 1: this thread. The output does not depend on it' })
       .option('dump-raw', { type: 'string', describe: 'ann: write the final conv output of the first image as {layer, shape:[C,H,W], data}' })
       .example('$0 detect node_modules/@vladmandic/face-api/demo/sample1.jpg', 'faces with the face-api TinyFaceDetector at 416')
       .example('$0 detect dog.jpg --model yolov2-tiny-voc --weights yolov2-tiny-voc.weights --json dets.json', 'Tiny YOLO v2 on VOC classes')
@@ -84,6 +86,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     }
     if (args['dump-raw']) fail('--dump-raw', 'only applies to the ANN engines');
     const T = checkTimesteps(args.timesteps);
+    const workers = checkWorkers(args.workers);
     const checkpoints = args.checkpoints === 'auto' ? defaultCheckpoints(T) : parseTickList(args.checkpoints, '--checkpoints', T) ?? [];
     const converted = snnFromModel(spec, {
       calib: args.calib,
@@ -100,6 +103,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     const decodeAt = args.reference ? Math.min(cand, opThreshold) : opThreshold;
     const res = await detectImagesSnn(snn, args.images, {
       timesteps: T, checkpoints, threshold: decodeAt, seed: args.seed, engine: args.engine === 'snn-reference' ? 'reference' : 'wasm', onImage: progress, wrap: tuned?.wrap,
+      schedule: tuned?.schedule, workers,
     });
     const atOperatingPoint = (images: ImageDetections[]) => atThreshold(images, opThreshold);
     printDetections(atOperatingPoint(res.images));

@@ -50,7 +50,8 @@ export function parseTickList(s: string | undefined, flag: string, max: number):
 }
 
 export function checkTimesteps(t: number | undefined, flag = '--timesteps'): number {
-  if (t === undefined || !Number.isInteger(t) || t < 1 || t > 1_000_000) throw new UserError(`${flag}: ${t} must be an integer in 1..1000000`);
+  if (t === undefined) throw new UserError(`${flag}: give the ticks to simulate per image, e.g. ${flag} 128`);
+  if (!Number.isInteger(t) || t < 1 || t > 1_000_000) throw new UserError(`${flag}: ${t} must be an integer in 1..1000000`);
   return t;
 }
 
@@ -108,4 +109,10 @@ export function placementOption<T>(y: Argv<T>) {
     type: 'string', choices: PLACEMENT_ORDERS as unknown as string[], default: DEFAULT_PLACEMENT,
     describe: 'core order along the placement path: layers (each layer after the previous) or regions (image regions, every layer of a region together: less chip-to-chip traffic)',
   });
+}
+
+/** checks --workers: an integer in 0..64 */
+export function checkWorkers(n: number): number {
+  if (!(Number.isInteger(n) && n >= 0 && n <= 64)) fail('--workers', `${n} must be an integer in 0..64`);
+  return n;
 }

@@ -8,6 +8,7 @@ import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
 import type { SimCounts, Simulator } from '../sim/simulator.ts';
 import { createSimulator, type SnnEngineKind } from '../sim/simulator.ts';
+import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { detectFromOutputs } from './decode.ts';
 import type { Detection, ImageDetections } from './types.ts';
 
@@ -23,6 +24,13 @@ export interface SnnDetectOptions {
   onCounts?: (i: number, counts: SimCounts) => void;
   /** wraps the simulator, e.g. to follow a two-phase threshold schedule (src/tune/thresholds-file.ts) */
   wrap?: (sim: Simulator) => Simulator;
+  /**
+   * worker threads for the images (default 1: this thread). A `wrap` cannot cross a thread: give
+   * the two-phase schedule it follows as `schedule` instead (or the images run here). The result
+   * does not depend on it.
+   */
+  workers?: number;
+  schedule?: ThresholdSchedule;
 }
 
 export interface SnnDetectResult {
@@ -58,11 +66,16 @@ export function defaultCheckpoints(T: number): number[] {
 }
 
 export async function detectImagesSnn(snn: SnnNetwork, files: string[], opts: SnnDetectOptions): Promise<SnnDetectResult> {
+  const workers = opts.workers ?? 1;
+  if (workers > 1 && files.length > 1 && (opts.engine ?? 'wasm') === 'wasm' && (!opts.wrap || opts.schedule)) {
+    const { detectInParts } = await import('./snn-detect-worker.ts');
+    return detectInParts(snn, files, opts, opts.schedule, workers);
+  }
   const net = snn.ann;
   const T = opts.timesteps;
   const ticks = [...new Set([...(opts.checkpoints ?? []).filter((c) => c >= 1 && c <= T), T])].sort((a, b) => a - b);
   const base = await createSimulator(snn, { engine: opts.engine ?? 'wasm', seed: opts.seed ?? 1 });
-  const sim = opts.wrap ? opts.wrap(base) : base;
+  const sim = opts.wrap ? opts.wrap(base) : opts.schedule ? withThresholdSchedule(base, opts.schedule) : base;
   const perTick = new Map<number, ImageDetections[]>(ticks.map((t) => [t, []]));
   const counts: SimCounts[] = [];
   for (let i = 0; i < files.length; i++) {

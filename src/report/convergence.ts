@@ -15,6 +15,7 @@
 import { convertCalibrated, type CalibratedModel } from '../convert/from-model.ts';
 import type { NeuronModel, NormMode, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import type { Simulator } from '../sim/simulator.ts';
+import type { ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
 import { evaluate, truthFromDetections, type TruthImage } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
@@ -78,7 +79,9 @@ export async function runConvergence(
     /** conversion settings shared by every combination (e.g. fuseLinear, statistic) */
     baseSettings?: Partial<SnnSettings>;
     /** a fifth curve: channel-wise + IBT with tuned thresholds (src/tune/thresholds-file.ts applyThresholdsFile) */
-    tuned?: { label: string; apply: (snn: SnnNetwork) => { snn: SnnNetwork; wrap: (sim: Simulator) => Simulator } };
+    tuned?: { label: string; apply: (snn: SnnNetwork) => { snn: SnnNetwork; wrap: (sim: Simulator) => Simulator; schedule?: ThresholdSchedule } };
+    /** worker threads the images are split over (detectImagesSnn; the result does not depend on it) */
+    workers?: number;
     onProgress?: (msg: string) => void;
   },
 ): Promise<ConvergenceResult> {
@@ -104,7 +107,7 @@ export async function runConvergence(
     const res = await detectImagesSnn(snn, images, {
       timesteps: T, checkpoints: ticks, threshold: candidates, seed: opts.seed ?? 1,
       onImage: (i, f) => opts.onProgress?.(`${c.norm}/${c.neuron}${c.tuned ? ' tuned' : ''} [${i + 1}/${images.length}] ${f}`),
-      wrap: applied?.wrap,
+      wrap: applied?.wrap, schedule: applied?.schedule, workers: opts.workers,
     });
     const simSeconds = (performance.now() - t0) / 1000;
     const points = res.checkpoints.map((k): [number, number] => [k.tick, evaluate(truth, k.images, { metric: 'voc', iou: 0.5 }).map ?? 0]);
