@@ -344,7 +344,7 @@ export function scatter(net: usize, d: usize): void {
     }
     const x = (code >>> (1 + scb)) & xmask;
     const y = code >>> ysh;
-    const g = dense ? 0 : c / cinG;
+    const g = dense ? 0 : cinG == 1 ? c : c / cinG;
     const ry = y + pad, rx = x + pad;
     let oya: i32, oyb: i32, oxa: i32, oxb: i32, tap0: i32;
     if (st == 1) {
@@ -377,6 +377,23 @@ export function scatter(net: usize, d: usize): void {
       } else if (dense) {
         if (neg) subRun(vp, wp, <usize>nt * pixB);
         else addRun(vp, wp, <usize>nt * pixB);
+      } else if (coutG == 1) {
+        // depthwise: one weight per tap, the reached membranes pixB apart
+        const vEnd = vp + <usize>nt * pixB;
+        let v = vp, w = wp;
+        if (neg) {
+          while (v < vEnd) {
+            store<f32>(v, load<f32>(v) - load<f32>(w));
+            v += pixB;
+            w += 4;
+          }
+        } else {
+          while (v < vEnd) {
+            store<f32>(v, load<f32>(v) + load<f32>(w));
+            v += pixB;
+            w += 4;
+          }
+        }
       } else {
         tapsAny(vp, wp, nt, coutG, pixB, neg);
       }
@@ -586,9 +603,16 @@ export function pool(net: usize, d: usize): void {
         if (maxRule) {
           // the window's highest net count against what this output has emitted
           let m = i32.MIN_VALUE;
-          for (let yy = ya; yy < yb; yy++) {
-            const rp = cOff + <usize>yy * rowB;
-            for (let xx = xa; xx < xb2; xx++) m = max(m, load<i32>(rp + <usize>xx * pixB));
+          if (size == 2) {
+            // 2×2 unrolled: a clipped row or column repeats the other (the max is unchanged)
+            const r0 = cOff + <usize>ya * rowB, r1 = cOff + <usize>(yb - 1) * rowB;
+            const c0 = <usize>xa * pixB, c1 = <usize>(xb2 - 1) * pixB;
+            m = max(max(load<i32>(r0 + c0), load<i32>(r0 + c1)), max(load<i32>(r1 + c0), load<i32>(r1 + c1)));
+          } else {
+            for (let yy = ya; yy < yb; yy++) {
+              const rp = cOff + <usize>yy * rowB;
+              for (let xx = xa; xx < xb2; xx++) m = max(m, load<i32>(rp + <usize>xx * pixB));
+            }
           }
           const ea = emitted + (<usize>((oy * outW + ox) * C + c) << 2);
           const e = load<i32>(ea);
