@@ -66,6 +66,13 @@ export const N_NCONSTACT = 16;
  * every tick either way.
  */
 export const N_ACTRULE = 17;
+/**
+ * i32 list of the cost records hit this tick (word offsets in N_SIGDATA) and its length: a spike
+ * only counts a hit in its record (SIG_HITS); at the end of the tick every hit record adds its
+ * costs × hits to the counters once (integer sums: the same counters, fewer additions)
+ */
+export const N_RECTOUCHED = 18;
+export const N_NRECTOUCHED = 19;
 
 // header common to every spike source (the input and every layer)
 /** 0 input, 1 conv, 2 maxpool, 3 route, 4 upsample */
@@ -134,7 +141,9 @@ export const SIG_RELAY_SYNOPS = 7;
 export const SIG_NENT = 8;
 /** routes (packet legs for link load and NoC drain), after the entries */
 export const SIG_NROUTES = 9;
-export const SIG_HEAD = 10;
+/** hits of the record in the current tick (0 between ticks; written by the core) */
+export const SIG_HITS = 10;
+export const SIG_HEAD = 11;
 
 // input (KIND_INPUT)
 /** 1: draw Poisson spikes every tick; 0: analog (the input list stays empty) */

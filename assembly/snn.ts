@@ -53,8 +53,8 @@
 import {
   A_ACTOFF, A_ACTPAIRS, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
-  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
-  SIG_CROSSINGS, SIG_HEAD, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
+  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
+  SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_LEAK, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_POISSON, I_RATES,
@@ -737,7 +737,8 @@ function activeByState(net: usize, d: usize): void {
 
 /**
  * Looks up every spike of source d's list in its producer's route table (one lookup per spike)
- * and adds the cost to the per-core counters of the current tick (see the file header).
+ * and counts a hit in its cost record; flushRecords adds the hit records' costs at the end of the
+ * tick (see the file header).
  */
 export function accountSpikes(net: usize, d: usize): void {
   const blockOf = fa(d, A_BLOCKOF);
@@ -746,30 +747,56 @@ export function accountSpikes(net: usize, d: usize): void {
   const cb = fi(d, L_CB), xb = fi(d, L_XB), w = fi(d, L_W), nb = fi(d, A_NB), keyBase = fi(d, A_KEYBASE);
   const cmask = (1 << cb) - 1, xmask = (1 << xb) - 1, ysh = 1 + cb + xb;
   const list = fa(d, L_LIST);
-  const cnt = fa(net, N_CORECNT), keySig = fa(net, N_KEYSIG), sigData = fa(net, N_SIGDATA);
-  const routeCnt = fa(net, N_ROUTECNT), touched = fa(net, N_TOUCHED);
-  let nTouched = fi(net, N_NTOUCHED);
+  const keySig = fa(net, N_KEYSIG), sigData = fa(net, N_SIGDATA), recTouched = fa(net, N_RECTOUCHED);
+  let nRec = fi(net, N_NRECTOUCHED);
   for (let i = 0; i < n; i++) {
     const code = load<i32>(list + (<usize>i << 2));
     const c = (code >>> 1) & cmask, x = (code >>> (1 + cb)) & xmask, y = code >>> ysh;
     const key = keyBase + (y * w + x) * nb + load<i32>(blockOf + (<usize>c << 2));
-    const r = sigData + (<usize>load<i32>(keySig + (<usize>key << 2)) << 2);
+    const off = load<i32>(keySig + (<usize>key << 2));
+    const h = sigData + ((<usize>off + SIG_HITS) << 2);
+    const hits = load<i32>(h);
+    if (hits == 0) {
+      store<i32>(recTouched + (<usize>nRec << 2), off);
+      nRec++;
+    }
+    store<i32>(h, hits + 1);
+  }
+  si(net, N_NRECTOUCHED, nRec);
+}
+
+/**
+ * End of an accounted tick: every cost record hit this tick adds its costs × its hits to the
+ * per-core counters (header to the source core, synaptic events to each destination, packets to
+ * each route) and its hits go back to 0. Integer sums, so the counters are those of adding each
+ * spike's costs one by one.
+ */
+export function flushRecords(net: usize): void {
+  const nRec = fi(net, N_NRECTOUCHED);
+  if (nRec == 0) return;
+  const cnt = fa(net, N_CORECNT), sigData = fa(net, N_SIGDATA), recTouched = fa(net, N_RECTOUCHED);
+  const routeCnt = fa(net, N_ROUTECNT), touched = fa(net, N_TOUCHED);
+  let nTouched = fi(net, N_NTOUCHED);
+  for (let j = 0; j < nRec; j++) {
+    const r = sigData + (<usize>load<i32>(recTouched + (<usize>j << 2)) << 2);
+    const hits = load<i32>(r + (SIG_HITS << 2));
+    store<i32>(r + (SIG_HITS << 2), 0);
     const src = load<i32>(r + (SIG_SRC << 2));
     if (src >= 0) {
       const p = cnt + (<usize>(src * CORE_KINDS) << 2);
-      addI32(p + (CK_SPIKES << 2), load<i32>(r + (SIG_SPIKES << 2)));
-      addI32(p + (CK_PACKETS << 2), load<i32>(r + (SIG_PACKETS << 2)));
-      addI32(p + (CK_HOPS_TILE << 2), load<i32>(r + (SIG_HOPS_TILE << 2)));
-      addI32(p + (CK_HOPS_EW << 2), load<i32>(r + (SIG_HOPS_EW << 2)));
-      addI32(p + (CK_HOPS_NS << 2), load<i32>(r + (SIG_HOPS_NS << 2)));
-      addI32(p + (CK_CROSSINGS << 2), load<i32>(r + (SIG_CROSSINGS << 2)));
-      addI32(p + (CK_SYNOPS << 2), load<i32>(r + (SIG_RELAY_SYNOPS << 2)));
+      addI32(p + (CK_SPIKES << 2), hits * load<i32>(r + (SIG_SPIKES << 2)));
+      addI32(p + (CK_PACKETS << 2), hits * load<i32>(r + (SIG_PACKETS << 2)));
+      addI32(p + (CK_HOPS_TILE << 2), hits * load<i32>(r + (SIG_HOPS_TILE << 2)));
+      addI32(p + (CK_HOPS_EW << 2), hits * load<i32>(r + (SIG_HOPS_EW << 2)));
+      addI32(p + (CK_HOPS_NS << 2), hits * load<i32>(r + (SIG_HOPS_NS << 2)));
+      addI32(p + (CK_CROSSINGS << 2), hits * load<i32>(r + (SIG_CROSSINGS << 2)));
+      addI32(p + (CK_SYNOPS << 2), hits * load<i32>(r + (SIG_RELAY_SYNOPS << 2)));
     }
     const ne = load<i32>(r + (SIG_NENT << 2)), nr = load<i32>(r + (SIG_NROUTES << 2));
     let e = r + (SIG_HEAD << 2);
     const eEnd = e + (<usize>ne << 3);
     while (e < eEnd) {
-      addI32(cnt + ((<usize>load<i32>(e) * CORE_KINDS + CK_SYNOPS) << 2), load<i32>(e, 4));
+      addI32(cnt + ((<usize>load<i32>(e) * CORE_KINDS + CK_SYNOPS) << 2), hits * load<i32>(e, 4));
       e += 8;
     }
     const rEnd = e + (<usize>nr << 2);
@@ -781,11 +808,12 @@ export function accountSpikes(net: usize, d: usize): void {
         store<i32>(touched + (<usize>nTouched << 2), id);
         nTouched++;
       }
-      store<i32>(a, v + 1);
+      store<i32>(a, v + hits);
       e += 4;
     }
   }
   si(net, N_NTOUCHED, nTouched);
+  si(net, N_NRECTOUCHED, 0);
 }
 
 /** LIF: V ← leak·V per channel (f32[cp], padded lanes hold 0 in V), before the tick's input. */
@@ -835,6 +863,7 @@ export function run(net: usize, n: i32): void {
     beginTick(net);
     if (delay == 0) {
       for (let i = 0; i < nl; i++) layerStep(net, <usize>load<i32>(layers + (<usize>i << 2)));
+      if (fi(net, N_ACCT)) flushRecords(net);
       continue;
     }
     // one tick per neuron layer (N_DELAY): the wiring from the lists of the last tick, then the
@@ -849,5 +878,6 @@ export function run(net: usize, n: i32): void {
       const kind = fi(d, L_KIND);
       if (kind == KIND_CONV || kind == KIND_POOL) layerStep(net, d);
     }
+    if (fi(net, N_ACCT)) flushRecords(net);
   }
 }

@@ -355,6 +355,7 @@ export function buildAcctTables(m: Mapping): AcctTables {
             for (let i = 0; i < KEY_FIELDS; i++) a[w++] = cand[i];
             a[w++] = ne;
             a[w++] = nr;
+            a[w++] = 0; // SIG_HITS, the core's
             for (let i = 0; i < 2 * ne; i++) a[w++] = cand[KEY_FIELDS + i];
             if (src >= 0) {
               if (!multicast) {

@@ -218,7 +218,7 @@ export class WasmSnn implements SnnEngine {
     // accounting tables and counters
     let A: null | {
       keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
-      coreCnt: number; routeCnt: number; touched: number; constAct: number;
+      coreCnt: number; routeCnt: number; touched: number; constAct: number; recTouched: number;
     } = null;
     if (acct) {
       if (acct.rows.length !== layers.length + 1) throw new Error(`accounting tables have ${acct.rows.length - 1} layers, the network ${layers.length}`);
@@ -232,6 +232,7 @@ export class WasmSnn implements SnnEngine {
         routeCnt: take(4 * Math.max(1, acct.routes.count)),
         touched: take(4 * Math.max(1, acct.routes.count)),
         constAct: take(acct.constActive.byteLength),
+        recTouched: take(4 * Math.max(1, acct.records)),
       };
       for (const st of A.stamps) if (st[1]) st[0] = take(st[1]);
     }
@@ -323,7 +324,8 @@ export class WasmSnn implements SnnEngine {
       i32.set(acct.keySig, a.keySig / 4);
       i32.set(acct.sigData, a.sigData / 4);
       put(this.net, [[M.N_ACCT, 1], [M.N_ACTRULE, activeRule === 'nonzero' ? 1 : 0], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
-        [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2]]);
+        [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2],
+        [M.N_RECTOUCHED, a.recTouched], [M.N_NRECTOUCHED, 0]]);
       i32.set(acct.constActive, a.constAct / 4);
       acct.rows.forEach((r, row) => {
         if (!r) return;
@@ -418,6 +420,10 @@ export class WasmSnn implements SnnEngine {
       i32.fill(0, a.coreCnt / 4, a.coreCnt / 4 + a.tables.cores * M.CORE_KINDS);
       i32.fill(0, a.routeCnt / 4, a.routeCnt / 4 + a.tables.routes.count);
       i32[this.net / 4 + M.N_NTOUCHED] = 0;
+      // records hit by a tick that was not finished (a benchmark driving the parts of a tick)
+      const rt = i32[this.net / 4 + M.N_RECTOUCHED] / 4, sd = i32[this.net / 4 + M.N_SIGDATA] / 4;
+      for (let i = 0; i < i32[this.net / 4 + M.N_NRECTOUCHED]; i++) i32[sd + i32[rt + i] + M.SIG_HITS] = 0;
+      i32[this.net / 4 + M.N_NRECTOUCHED] = 0;
       for (const [at, bytes] of a.stamps) i32.fill(0, at / 4, (at + bytes) / 4);
     }
     let scale = 1;
