@@ -242,11 +242,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
       return file ? (chips.length === 1 ? file : file.replace(/(\.[^./]*)?$/, (ext) => `-${chip.name}${chip.variant ? `@${chip.variant}` : ''}${ext}`)) : undefined;
     };
     const traceFor = (ci: number) => perChipFile(args.trace, ci);
-    // worker threads (each its own WASM instance), at most --workers at a time: one per chip, and
-    // a chip's frames in parts when there are more workers than chips (merged in frame order: the
-    // same bytes whatever --workers is)
+    // worker threads (each its own WASM instance), at most --workers at a time: each chip's frames
+    // in one part per worker unless there are chips enough to keep the workers busy, so a slow chip
+    // does not leave a worker idle (parts merged in frame order: the same bytes whatever --workers is)
     const workers = args.workers;
-    const partsPerChip = workers > 0 ? Math.max(1, Math.floor(workers / chips.length)) : 1;
+    const partsPerChip = workers > 0 && chips.length < 2 * workers ? workers : 1;
     const t0 = performance.now();
     const outcomes: EmulateOutcome[] = [];
     const lane = new Lanes(Math.max(1, workers));
