@@ -119,6 +119,8 @@ export class NocTally {
   private readonly rows: number[] = [];
   private readonly cols: number[] = [];
   private readonly shapeMark: Int32Array;
+  /** every shape in the Pareto sweep's order (bySweep), made when a tick first uses many */
+  private sweepOrder: Int32Array | null = null;
   private gen = 0;
   /** Σ over links of packets in the last tick (= Σ E-W + N-S hops of its packets) */
   lastLinkPackets = 0;
@@ -144,10 +146,14 @@ export class NocTally {
     const used: number[] = [];
     rows.length = 0;
     cols.length = 0;
-    const ids = c.routeIds, pk = c.routePackets, nr = ids.length;
+    // the routes used, from the touched list, or in id order from the dense counts (when many
+    // routes are used a sequential pass beats random access; the sums do not depend on the order)
+    const dense = c.routeDense;
+    const ids = c.routeIds, pk = c.routePackets, nr = dense ? dense.length : ids.length;
     for (let i = 0; i < nr; i++) {
-      const k = pk[i];
-      const o = ids[i] * 6;
+      const k = dense ? dense[i] : pk[i];
+      if (k === 0) continue;
+      const o = (dense ? i : ids[i]) * 6;
       const row = seg[o], x0 = seg[o + 1], x1 = seg[o + 2], y0 = seg[o + 3], y1 = seg[o + 4], sh = seg[o + 5];
       if (shapeMark[sh] !== g) {
         shapeMark[sh] = g;
@@ -226,7 +232,15 @@ export class NocTally {
       this.dN[bn + H + 1] = 0;
     }
     this.lastLinkPackets = total;
-    return { tick: c.tick, core: c.core, drain: paretoFront(shapes, used), linksOn: on.pairs(), linksOff: off.pairs() };
+    // the used shapes in sweep order: sorted here when few, else read off the order of all shapes
+    const nShapes = shapes.length / 3;
+    let ord: number[];
+    if (used.length * 8 > nShapes) {
+      if (!this.sweepOrder) this.sweepOrder = Int32Array.from({ length: nShapes }, (_, i) => i).sort(bySweep(shapes));
+      ord = [];
+      for (const sh of this.sweepOrder) if (shapeMark[sh] === g) ord.push(sh);
+    } else ord = used.sort(bySweep(shapes));
+    return { tick: c.tick, core: c.core, drain: paretoFront(shapes, ord), linksOn: on.pairs(), linksOff: off.pairs() };
   }
 }
 
@@ -262,10 +276,13 @@ class TopLinks {
  * front (no other used shape has ≥ hops of every kind), plus the tile-local shape (0, 0, 0) when
  * used (its latency has its own term, hop_tile). Sorted, so the front is canonical.
  */
-function paretoFront(shapes: Int32Array, used: number[]): Int32Array {
+/** the Pareto sweep's order: E-W hops descending, then N-S, then crossings descending */
+const bySweep = (shapes: Int32Array) => (a: number, b: number) => shapes[3 * b] - shapes[3 * a] || shapes[3 * b + 1] - shapes[3 * a + 1] || shapes[3 * b + 2] - shapes[3 * a + 2];
+
+/** `ord`: the used shapes in bySweep order */
+function paretoFront(shapes: Int32Array, ord: number[]): Int32Array {
   // sweep by E-W hops descending (then N-S, crossings descending): a shape is dominated iff an
   // earlier one has ≥ N-S hops and ≥ crossings; best[c] = max N-S hops seen with crossings ≥ c
-  const ord = used.slice().sort((a, b) => shapes[3 * b] - shapes[3 * a] || shapes[3 * b + 1] - shapes[3 * a + 1] || shapes[3 * b + 2] - shapes[3 * a + 2]);
   let maxCr = 0;
   for (const s of ord) maxCr = Math.max(maxCr, shapes[3 * s + 2]);
   const best = new Int32Array(maxCr + 1).fill(-1);

@@ -119,6 +119,8 @@ export interface TickCounters {
   /** ids of the routes used this tick, and the packets each carried */
   routeIds: Int32Array;
   routePackets: Int32Array;
+  /** when set, the packets of every route by id instead (routeIds and routePackets are then empty) */
+  routeDense?: Int32Array;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ const MAX_PAGES = 65536;
 const align = (n: number, a = 64) => Math.ceil(n / a) * a;
 const ceil4 = (n: number) => Math.ceil(n / 4) * 4;
 const DESC_BYTES = M.DESC_INTS * 4;
+const EMPTY_I32 = new Int32Array(0);
 const LIST_SLACK = 4;
 
 interface ConvMem {
@@ -363,15 +364,23 @@ export class WasmSnn implements SnnEngine {
     this.views();
     const i32 = this.i32;
     const nt = i32[this.net / 4 + M.N_NTOUCHED];
-    const ids = i32.subarray(a.touched / 4, a.touched / 4 + nt);
-    const rc = a.routeCnt / 4;
-    const pk = a.routePackets;
-    for (let i = 0; i < nt; i++) {
-      pk[i] = i32[rc + ids[i]];
-      i32[rc + ids[i]] = 0;
-    }
+    const rc = a.routeCnt / 4, nRoutes = a.tables.routes.count;
     const core = i32.subarray(a.coreCnt / 4, a.coreCnt / 4 + a.tables.cores * M.CORE_KINDS);
-    this.listener?.({ tick: i32[this.net / 4 + M.N_TICK], core, routeIds: ids, routePackets: pk.subarray(0, nt) });
+    const tick = i32[this.net / 4 + M.N_TICK];
+    if (nt * 8 > nRoutes) {
+      // many routes used (TrueNorth's small cores): hand over the dense counts, zero them in one pass
+      const dense = i32.subarray(rc, rc + nRoutes);
+      this.listener?.({ tick, core, routeIds: EMPTY_I32, routePackets: EMPTY_I32, routeDense: dense });
+      dense.fill(0);
+    } else {
+      const ids = i32.subarray(a.touched / 4, a.touched / 4 + nt);
+      const pk = a.routePackets;
+      for (let i = 0; i < nt; i++) {
+        pk[i] = i32[rc + ids[i]];
+        i32[rc + ids[i]] = 0;
+      }
+      this.listener?.({ tick, core, routeIds: ids, routePackets: pk.subarray(0, nt) });
+    }
     core.fill(0);
     i32[this.net / 4 + M.N_NTOUCHED] = 0;
   }
