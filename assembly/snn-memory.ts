@@ -73,6 +73,42 @@ export const N_ACTRULE = 17;
  */
 export const N_RECTOUCHED = 18;
 export const N_NRECTOUCHED = 19;
+/** address of the NoC tally block (NOC_* below), or 0: the host tallies the touched routes itself */
+export const N_NOC = 20;
+
+// NoC tally block (i32 words): route legs → per-link loads on the mesh (src/hw/account.ts NocTally
+// is the same computation in TypeScript, and its reference)
+export const NOC_W = 0;
+export const NOC_H = 1;
+export const NOC_TILESX = 2;
+export const NOC_TILESY = 3;
+/** i32[routes × 6]: (row, x0, x1, y0, y1, shape) per route */
+export const NOC_SEG = 4;
+export const NOC_NROUTES = 5;
+/** difference arrays: east H×(W+1), west H×(W+2), south W×(H+1), north W×(H+2) */
+export const NOC_DE = 6;
+export const NOC_DW = 7;
+export const NOC_DS = 8;
+export const NOC_DN = 9;
+/** marks (the tick's generation) and lists of the rows and columns with legs this tick */
+export const NOC_ROWMARK = 10;
+export const NOC_COLMARK = 11;
+export const NOC_ROWS = 12;
+export const NOC_COLS = 13;
+/** per shape: mark; the list of shapes used this tick and its length (out) */
+export const NOC_SHAPEMARK = 14;
+export const NOC_USED = 15;
+export const NOC_NUSED = 16;
+export const NOC_GEN = 17;
+/** the 16 most loaded on-chip / off-chip links: ids[16] then packets[16], and their counts (out) */
+export const NOC_TOPON = 18;
+export const NOC_NON = 19;
+export const NOC_TOPOFF = 20;
+export const NOC_NOFF = 21;
+/** Σ link packets of the tick (out) */
+export const NOC_TOTAL = 22;
+export const NOC_WORDS = 24;
+export const NOC_TOP = 16;
 
 // header common to every spike source (the input and every layer)
 /** 0 input, 1 conv, 2 maxpool, 3 route, 4 upsample */

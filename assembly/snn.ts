@@ -60,7 +60,9 @@ import {
   I_POISSON, I_RATES,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
-  N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_RNG, N_SCRATCH, N_TICK,
+  N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_NOC, N_RNG, N_SCRATCH, N_TICK,
+  NOC_COLMARK, NOC_COLS, NOC_DE, NOC_DN, NOC_DS, NOC_DW, NOC_GEN, NOC_H, NOC_NOFF, NOC_NON, NOC_NROUTES, NOC_NUSED, NOC_ROWMARK, NOC_ROWS,
+  NOC_SEG, NOC_SHAPEMARK, NOC_TILESX, NOC_TILESY, NOC_TOP, NOC_TOPOFF, NOC_TOPON, NOC_TOTAL, NOC_USED, NOC_W,
   P_COUNT, P_EMIT, P_PAD, P_RULE, P_SIZE, P_SRC, P_STRIDE, POOL_MAX,
   R_NSRC, R_SRCS, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
   U_SRC, U_STRIDE,
@@ -816,6 +818,158 @@ export function flushRecords(net: usize): void {
   si(net, N_NRECTOUCHED, 0);
 }
 
+// ---------------------------------------------------------------------------------------------
+// NoC tally (with a mapping whose route legs the host loaded: N_NOC)
+
+/** Inserts (id, v) into a top list kept sorted by v descending, then id ascending, at most NOC_TOP long. */
+function topAdd(b: usize, topField: i32, nField: i32, id: i32, v: i32): void {
+  const top = fa(b, topField), vals = top + (NOC_TOP << 2);
+  const L = fi(b, nField);
+  if (L == NOC_TOP) {
+    const lv = load<i32>(vals + ((NOC_TOP - 1) << 2)), li = load<i32>(top + ((NOC_TOP - 1) << 2));
+    if (v < lv || (v == lv && id > li)) return;
+  }
+  let i = L;
+  while (i > 0) {
+    const pv = load<i32>(vals + (<usize>(i - 1) << 2)), pi = load<i32>(top + (<usize>(i - 1) << 2));
+    if (!(pv < v || (pv == v && pi > id))) break;
+    i--;
+  }
+  for (let j = min(L, NOC_TOP - 1); j > i; j--) {
+    store<i32>(top + (<usize>j << 2), load<i32>(top + (<usize>(j - 1) << 2)));
+    store<i32>(vals + (<usize>j << 2), load<i32>(vals + (<usize>(j - 1) << 2)));
+  }
+  store<i32>(top + (<usize>i << 2), id);
+  store<i32>(vals + (<usize>i << 2), v);
+  si(b, nField, min(L + 1, NOC_TOP));
+}
+
+/**
+ * End of an accounted tick: the packets of every route used (N_ROUTECNT) go onto the mesh links
+ * their legs cross: a leg is a run of links along one row (east or west) then one column (south
+ * or north), added to difference arrays; one prefix pass over the marked rows and columns then
+ * gives each link's packets. Out: the shapes used, the 16 most loaded on-chip and off-chip links
+ * and the Σ of link packets; the route counts go back to 0. The same computation as
+ * src/hw/account.ts NocTally.record, which the tests compare it with.
+ */
+export function tallyNoc(net: usize): void {
+  const b = fa(net, N_NOC);
+  const W = fi(b, NOC_W), H = fi(b, NOC_H), tilesX = fi(b, NOC_TILESX), tilesY = fi(b, NOC_TILESY);
+  const W1 = W + 1, W2 = W + 2, H1 = H + 1, H2 = H + 2;
+  const seg = fa(b, NOC_SEG), nRoutes = fi(b, NOC_NROUTES);
+  const dE = fa(b, NOC_DE), dW = fa(b, NOC_DW), dS = fa(b, NOC_DS), dN = fa(b, NOC_DN);
+  const rowMark = fa(b, NOC_ROWMARK), colMark = fa(b, NOC_COLMARK), rows = fa(b, NOC_ROWS), cols = fa(b, NOC_COLS);
+  const shapeMark = fa(b, NOC_SHAPEMARK), used = fa(b, NOC_USED);
+  const g = fi(b, NOC_GEN) + 1;
+  si(b, NOC_GEN, g);
+  let nRows = 0, nCols = 0, nUsed = 0;
+  const routeCnt = fa(net, N_ROUTECNT), touched = fa(net, N_TOUCHED), nt = fi(net, N_NTOUCHED);
+  // many routes used: in id order over the dense counts; else the touched list
+  const dense = nt * 8 > nRoutes;
+  const n = dense ? nRoutes : nt;
+  for (let i = 0; i < n; i++) {
+    const id = dense ? i : load<i32>(touched + (<usize>i << 2));
+    const ca = routeCnt + (<usize>id << 2);
+    const k = load<i32>(ca);
+    if (k == 0) continue;
+    store<i32>(ca, 0);
+    const o = seg + <usize>id * 24;
+    const row = load<i32>(o), x0 = load<i32>(o, 4), x1 = load<i32>(o, 8), y0 = load<i32>(o, 12), y1 = load<i32>(o, 16), sh = load<i32>(o, 20);
+    const sm = shapeMark + (<usize>sh << 2);
+    if (load<i32>(sm) != g) {
+      store<i32>(sm, g);
+      store<i32>(used + (<usize>nUsed << 2), sh);
+      nUsed++;
+    }
+    if (x1 != x0) {
+      const rm = rowMark + (<usize>row << 2);
+      if (load<i32>(rm) != g) {
+        store<i32>(rm, g);
+        store<i32>(rows + (<usize>nRows << 2), row);
+        nRows++;
+      }
+      if (x1 > x0) {
+        addI32(dE + (<usize>(row * W1 + x0) << 2), k);
+        addI32(dE + (<usize>(row * W1 + x1) << 2), -k);
+      } else {
+        addI32(dW + (<usize>(row * W2 + x1 + 1) << 2), k);
+        addI32(dW + (<usize>(row * W2 + x0 + 1) << 2), -k);
+      }
+    }
+    if (y1 != y0) {
+      const cm = colMark + (<usize>x1 << 2);
+      if (load<i32>(cm) != g) {
+        store<i32>(cm, g);
+        store<i32>(cols + (<usize>nCols << 2), x1);
+        nCols++;
+      }
+      if (y1 > y0) {
+        addI32(dS + (<usize>(x1 * H1 + y0) << 2), k);
+        addI32(dS + (<usize>(x1 * H1 + y1) << 2), -k);
+      } else {
+        addI32(dN + (<usize>(x1 * H2 + y1 + 1) << 2), k);
+        addI32(dN + (<usize>(x1 * H2 + y0 + 1) << 2), -k);
+      }
+    }
+  }
+  si(net, N_NTOUCHED, 0);
+  si(b, NOC_NUSED, nUsed);
+  si(b, NOC_NON, 0);
+  si(b, NOC_NOFF, 0);
+  let total = 0;
+  for (let r = 0; r < nRows; r++) {
+    const y = load<i32>(rows + (<usize>r << 2));
+    const be = dE + (<usize>(y * W1) << 2), bw = dW + (<usize>(y * W2) << 2);
+    let e = 0, w = 0;
+    for (let x = 0; x < W; x++) {
+      const ea = be + (<usize>x << 2), wa = bw + (<usize>x << 2);
+      e += load<i32>(ea);
+      store<i32>(ea, 0);
+      w += load<i32>(wa);
+      store<i32>(wa, 0);
+      if (e > 0) {
+        total += e;
+        if ((x + 1) % tilesX == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4, e);
+        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4, e);
+      }
+      if (w > 0) {
+        total += w;
+        if (x % tilesX == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4 + 1, w);
+        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 1, w);
+      }
+    }
+    store<i32>(be + (<usize>W << 2), 0);
+    store<i32>(bw + (<usize>W << 2), 0);
+    store<i32>(bw + (<usize>(W + 1) << 2), 0);
+  }
+  for (let cI = 0; cI < nCols; cI++) {
+    const x = load<i32>(cols + (<usize>cI << 2));
+    const bs = dS + (<usize>(x * H1) << 2), bn = dN + (<usize>(x * H2) << 2);
+    let sv = 0, nv = 0;
+    for (let y = 0; y < H; y++) {
+      const sa = bs + (<usize>y << 2), na = bn + (<usize>y << 2);
+      sv += load<i32>(sa);
+      store<i32>(sa, 0);
+      nv += load<i32>(na);
+      store<i32>(na, 0);
+      if (sv > 0) {
+        total += sv;
+        if ((y + 1) % tilesY == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4 + 2, sv);
+        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 2, sv);
+      }
+      if (nv > 0) {
+        total += nv;
+        if (y % tilesY == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4 + 3, nv);
+        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 3, nv);
+      }
+    }
+    store<i32>(bs + (<usize>H << 2), 0);
+    store<i32>(bn + (<usize>H << 2), 0);
+    store<i32>(bn + (<usize>(H + 1) << 2), 0);
+  }
+  si(b, NOC_TOTAL, total);
+}
+
 /** LIF: V ← leak·V per channel (f32[cp], padded lanes hold 0 in V), before the tick's input. */
 function leakStep(d: usize, leak: usize): void {
   const n = fi(d, L_H) * fi(d, L_W), pixB = <usize>fi(d, C_CP) << 2;
@@ -863,7 +1017,7 @@ export function run(net: usize, n: i32): void {
     beginTick(net);
     if (delay == 0) {
       for (let i = 0; i < nl; i++) layerStep(net, <usize>load<i32>(layers + (<usize>i << 2)));
-      if (fi(net, N_ACCT)) flushRecords(net);
+      if (fi(net, N_ACCT)) endAccountedTick(net);
       continue;
     }
     // one tick per neuron layer (N_DELAY): the wiring from the lists of the last tick, then the
@@ -878,6 +1032,12 @@ export function run(net: usize, n: i32): void {
       const kind = fi(d, L_KIND);
       if (kind == KIND_CONV || kind == KIND_POOL) layerStep(net, d);
     }
-    if (fi(net, N_ACCT)) flushRecords(net);
+    if (fi(net, N_ACCT)) endAccountedTick(net);
   }
+}
+
+/** the records' costs into the counters, then (when the host loaded the legs) the link loads */
+function endAccountedTick(net: usize): void {
+  flushRecords(net);
+  if (fa(net, N_NOC)) tallyNoc(net);
 }

@@ -516,4 +516,38 @@ test('a mapping of another network, or the reference engine, is refused', async 
   assert.is(geometryOf(m).tilesUsed, 4);
 });
 
+test('the core\'s NoC tally (tallyNoc) gives the host\'s NocTally records tick by tick: dense (TrueNorth) and sparse (Loihi) route counts', async () => {
+  const { faceSamplePhotos } = await import('../src/model/faceapi.ts');
+  const { calibrateModel, convertCalibrated } = await import('../src/convert/from-model.ts');
+  const { loadImage } = await import('../src/image/decode.ts');
+  const { preprocess } = await import('../src/image/preprocess.ts');
+  const photo = faceSamplePhotos()[0];
+  const snn = convertCalibrated(calibrateModel({ model: 'face', size: 128 }, { calib: [photo] })).snn;
+  const input = preprocess(snn.ann, loadImage(photo));
+  for (const name of ['truenorth', 'loihi']) {
+    const tables = buildAcctTables(mapNetwork(snn, loadChip(name).params, { autoBoard: true }));
+    const records = async (nocInCore: boolean) => {
+      const sim = await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: 1, nocInCore });
+      const tally = new NocTally(tables.routes);
+      const out: { drain: number[]; on: number[]; off: number[]; total: number; dense: boolean }[] = [];
+      sim.onTick((c) => {
+        const r = tally.record(c);
+        out.push({ drain: [...r.drain], on: [...r.linksOn], off: [...r.linksOff], total: tally.lastLinkPackets, dense: !!c.routeDense });
+      });
+      sim.reset(input);
+      sim.run(12);
+      return out;
+    };
+    const core = await records(true), host = await records(false);
+    assert.is(core.length, host.length);
+    assert.ok(host.some((r) => r.on.length > 0 && r.drain.length > 0), `${name}: links were loaded`);
+    if (name === 'truenorth') assert.ok(host.some((r) => r.dense), 'truenorth: the dense route counts were used');
+    if (name === 'loihi') assert.ok(host.some((r) => !r.dense && r.on.length > 0), 'loihi: the touched list was used');
+    for (let t = 0; t < core.length; t++) {
+      const { dense: _a, ...c } = core[t], { dense: _b, ...h } = host[t];
+      assert.equal(c, h, `${name} tick ${t + 1}`);
+    }
+  }
+});
+
 test.run();

@@ -138,6 +138,11 @@ export class NocTally {
   }
 
   record(c: TickCounters): TickRecord {
+    if (c.noc) {
+      // the core tallied the links: only the drain front is left to find
+      this.lastLinkPackets = c.noc.linkPackets;
+      return { tick: c.tick, core: c.core, drain: this.front(Array.from(c.noc.usedShapes), null), linksOn: c.noc.linksOn, linksOff: c.noc.linksOff };
+    }
     const g = ++this.gen;
     const { seg, shapes } = this.r;
     const W = this.W, H = this.H, W1 = W + 1, W2 = W + 2, H1 = H + 1, H2 = H + 2;
@@ -232,15 +237,27 @@ export class NocTally {
       this.dN[bn + H + 1] = 0;
     }
     this.lastLinkPackets = total;
-    // the used shapes in sweep order: sorted here when few, else read off the order of all shapes
-    const nShapes = shapes.length / 3;
+    return { tick: c.tick, core: c.core, drain: this.front(used, g), linksOn: on.pairs(), linksOff: off.pairs() };
+  }
+
+  /**
+   * The drain front of the used shapes, taken in the Pareto sweep's order: sorted here when few,
+   * else read off the order of all shapes (made once) by their marks (`g`: this tick's mark, or
+   * null: mark them here).
+   */
+  private front(used: number[], g: number | null): Int32Array {
+    const shapes = this.r.shapes, nShapes = shapes.length / 3, mark = this.shapeMark;
     let ord: number[];
     if (used.length * 8 > nShapes) {
+      if (g === null) {
+        g = ++this.gen;
+        for (const sh of used) mark[sh] = g;
+      }
       if (!this.sweepOrder) this.sweepOrder = Int32Array.from({ length: nShapes }, (_, i) => i).sort(bySweep(shapes));
       ord = [];
-      for (const sh of this.sweepOrder) if (shapeMark[sh] === g) ord.push(sh);
+      for (const sh of this.sweepOrder) if (mark[sh] === g) ord.push(sh);
     } else ord = used.sort(bySweep(shapes));
-    return { tick: c.tick, core: c.core, drain: paretoFront(shapes, ord), linksOn: on.pairs(), linksOff: off.pairs() };
+    return paretoFront(shapes, ord);
   }
 }
 

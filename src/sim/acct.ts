@@ -121,6 +121,11 @@ export interface TickCounters {
   routePackets: Int32Array;
   /** when set, the packets of every route by id instead (routeIds and routePackets are then empty) */
   routeDense?: Int32Array;
+  /**
+   * when set, the core has tallied the links itself (assembly/snn.ts tallyNoc; route lists empty):
+   * the shapes used, the most loaded links as (id, packets) pairs and the Σ of link packets
+   */
+  noc?: { usedShapes: Int32Array; linksOn: Int32Array; linksOff: Int32Array; linkPackets: number };
 }
 
 // ---------------------------------------------------------------------------------------------

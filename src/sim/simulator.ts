@@ -58,6 +58,8 @@ export interface SimulatorOptions extends PlanOptions {
    * 'start': every bias from tick 1, as a chip does when nothing switches them on layer by layer.
    */
   biasOnset?: BiasOnset;
+  /** with accounting: the core turns route counts into link loads (default true); false: the host does (tests compare the two) */
+  nocInCore?: boolean;
   /** per-core accounting: which neuron updates count as active (the chip's energy.active_update; default 'input') */
   activeRule?: ActiveUpdateRule;
 }
@@ -284,7 +286,7 @@ export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}
     acct = buildAcctTables(opts.mapping);
   }
   if (acct && engine !== 'wasm') throw new Error('per-core accounting (a mapping) needs the wasm engine');
-  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct, opts.activeRule ?? 'input');
+  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct, opts.activeRule ?? 'input', opts.nocInCore ?? true);
   const biasOnset = opts.biasOnset ?? 'input';
   if (!BIAS_ONSETS.includes(biasOnset)) throw new Error(`bias onset must be one of ${BIAS_ONSETS.join(', ')}, got ${biasOnset}`);
   return new SimulatorImpl(net, core, seed, biasOnset);

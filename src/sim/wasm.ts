@@ -140,10 +140,16 @@ export class WasmSnn implements SnnEngine {
     /** max-pool stamps: [address, bytes] (zeroed by reset) */
     stamps: [number, number][];
     routePackets: Int32Array;
+    /** the core's NoC tally block (0: the host tallies) */
+    noc: number;
   } = null;
   private listener: ((c: TickCounters) => void) | null = null;
 
-  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, activeRule: 'input' | 'nonzero' = 'input') {
+  /**
+   * `nocInCore` (default true): the core also turns the route counts into link loads (tallyNoc);
+   * false leaves that to the host (NocTally.record on the touched routes), as tests compare.
+   */
+  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, activeRule: 'input' | 'nonzero' = 'input', nocInCore = true) {
     this.plan = plan;
     this.kernels = kernels;
     const layers = plan.layers;
@@ -220,6 +226,7 @@ export class WasmSnn implements SnnEngine {
     let A: null | {
       keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
       coreCnt: number; routeCnt: number; touched: number; constAct: number; recTouched: number;
+      noc: number; nocArrays: number[];
     } = null;
     if (acct) {
       if (acct.rows.length !== layers.length + 1) throw new Error(`accounting tables have ${acct.rows.length - 1} layers, the network ${layers.length}`);
@@ -234,7 +241,19 @@ export class WasmSnn implements SnnEngine {
         touched: take(4 * Math.max(1, acct.routes.count)),
         constAct: take(acct.constActive.byteLength),
         recTouched: take(4 * Math.max(1, acct.records)),
+        noc: 0, nocArrays: [],
       };
+      const r = acct.routes;
+      if (nocInCore && r.count > 0) {
+        // the NoC tally block and its arrays, in NOC_* field order from NOC_SEG on
+        const W = r.meshWidth, H = r.meshHeight, nShapes = Math.max(1, r.shapes.length / 3);
+        A.noc = take(M.NOC_WORDS * 4);
+        A.nocArrays = [
+          take(r.seg.byteLength), 0, take(4 * H * (W + 1)), take(4 * H * (W + 2)), take(4 * W * (H + 1)), take(4 * W * (H + 2)),
+          take(4 * H), take(4 * W), take(4 * H), take(4 * W), take(4 * nShapes), take(4 * nShapes),
+        ];
+        A.nocArrays.push(take(4 * 2 * M.NOC_TOP), take(4 * 2 * M.NOC_TOP));
+      }
       for (const st of A.stamps) if (st[1]) st[0] = take(st[1]);
     }
     const total = p;
@@ -326,7 +345,15 @@ export class WasmSnn implements SnnEngine {
       i32.set(acct.sigData, a.sigData / 4);
       put(this.net, [[M.N_ACCT, 1], [M.N_ACTRULE, activeRule === 'nonzero' ? 1 : 0], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
         [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2],
-        [M.N_RECTOUCHED, a.recTouched], [M.N_NRECTOUCHED, 0]]);
+        [M.N_RECTOUCHED, a.recTouched], [M.N_NRECTOUCHED, 0], [M.N_NOC, a.noc]]);
+      if (a.noc) {
+        const r = acct.routes, q = a.nocArrays;
+        i32.set(r.seg, q[0] / 4);
+        put(a.noc, [[M.NOC_W, r.meshWidth], [M.NOC_H, r.meshHeight], [M.NOC_TILESX, r.tilesX], [M.NOC_TILESY, r.tilesY],
+          [M.NOC_SEG, q[0]], [M.NOC_NROUTES, r.count], [M.NOC_DE, q[2]], [M.NOC_DW, q[3]], [M.NOC_DS, q[4]], [M.NOC_DN, q[5]],
+          [M.NOC_ROWMARK, q[6]], [M.NOC_COLMARK, q[7]], [M.NOC_ROWS, q[8]], [M.NOC_COLS, q[9]], [M.NOC_SHAPEMARK, q[10]], [M.NOC_USED, q[11]],
+          [M.NOC_NUSED, 0], [M.NOC_GEN, 0], [M.NOC_TOPON, q[12]], [M.NOC_NON, 0], [M.NOC_TOPOFF, q[13]], [M.NOC_NOFF, 0], [M.NOC_TOTAL, 0]]);
+      }
       i32.set(acct.constActive, a.constAct / 4);
       acct.rows.forEach((r, row) => {
         if (!r) return;
@@ -342,7 +369,7 @@ export class WasmSnn implements SnnEngine {
         if (a.stamps[i][1]) put(descs[i], [[M.A_PSTAMP, a.stamps[i][0]]]);
       });
       this.acct = {
-        tables: acct, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched,
+        tables: acct, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched, noc: a.noc,
         stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)),
       };
     }
@@ -367,7 +394,24 @@ export class WasmSnn implements SnnEngine {
     const rc = a.routeCnt / 4, nRoutes = a.tables.routes.count;
     const core = i32.subarray(a.coreCnt / 4, a.coreCnt / 4 + a.tables.cores * M.CORE_KINDS);
     const tick = i32[this.net / 4 + M.N_TICK];
-    if (nt * 8 > nRoutes) {
+    if (a.noc) {
+      // the core tallied the links (tallyNoc) and zeroed the route counts
+      const b = a.noc / 4;
+      const top = (field: number, nField: number) => {
+        const at = i32[b + field] / 4, n = i32[b + nField];
+        const pairs = new Int32Array(2 * n);
+        for (let i = 0; i < n; i++) {
+          pairs[2 * i] = i32[at + i];
+          pairs[2 * i + 1] = i32[at + M.NOC_TOP + i];
+        }
+        return pairs;
+      };
+      const used = i32.subarray(i32[b + M.NOC_USED] / 4, i32[b + M.NOC_USED] / 4 + i32[b + M.NOC_NUSED]);
+      this.listener?.({
+        tick, core, routeIds: EMPTY_I32, routePackets: EMPTY_I32,
+        noc: { usedShapes: used, linksOn: top(M.NOC_TOPON, M.NOC_NON), linksOff: top(M.NOC_TOPOFF, M.NOC_NOFF), linkPackets: i32[b + M.NOC_TOTAL] },
+      });
+    } else if (nt * 8 > nRoutes) {
       // many routes used (TrueNorth's small cores): hand over the dense counts, zero them in one pass
       const dense = i32.subarray(rc, rc + nRoutes);
       this.listener?.({ tick, core, routeIds: EMPTY_I32, routePackets: EMPTY_I32, routeDense: dense });
