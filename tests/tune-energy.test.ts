@@ -160,6 +160,11 @@ test('priceHoldout: reach ticks below and above T, a two-phase network, one fram
   assert.ok(Math.abs(flat.energy - nets[1].atT.energyPerFrameJ) > 1e-6 * flat.energy, 'two-phase figures differ from phase 2 alone');
   // more ticks cost more energy
   assert.ok(nets[0].reach[1].point!.energyPerFrameJ > nets[0].atT.energyPerFrameJ && nets[0].atT.energyPerFrameJ > nets[0].reach[0].point!.energyPerFrameJ);
+  // in worker threads (each emulation its own mapping, two frames split over two workers): the same figures, bit for bit
+  const two2 = [inputs[0], preprocess(model.net, loadImage(photos[2]))];
+  const here = await priceHoldout(r, { snn, inputs: two2, chips: [{ name: 'loihi', chip: loadChip('loihi') }], seed: 1 });
+  const there = await priceHoldout(r, { snn, inputs: two2, chips: [{ name: 'loihi', chip: loadChip('loihi') }], seed: 1, workers: 2 });
+  assert.equal(there, here);
   console.log(`priceHoldout test: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 });
 

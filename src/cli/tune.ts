@@ -281,7 +281,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
       process.stderr.write(`energy per frame: ${result.holdout.results.length} networks on ${chips.map((c) => c.name).join(', ')}, ${args.holdout.length} held-out images\n`);
       try {
         energy = await priceHoldout(result, {
-          snn, inputs: sets.holdout.map((p) => p.input), chips, seed: args.seed, autoBoard: true, placement: args.placement as PlacementOrder,
+          snn, inputs: sets.holdout.map((p) => p.input), chips, seed: args.seed, autoBoard: true, placement: args.placement as PlacementOrder, workers: args.workers,
           onProgress: (m) => process.stderr.write(`${m}\n`),
         });
       } catch (e) {

@@ -11,7 +11,7 @@ import { Accountant, type AccountantState, type AccountGeometry, type ChipRunRes
 import { loadChip } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
-import { emulateFrames } from '../sim/emulate.ts';
+import { emulateFrames, type TickFigures } from '../sim/emulate.ts';
 import type { BiasOnset } from '../sim/simulator.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { stopCheck, type StopRule } from './stopping.ts';
@@ -31,6 +31,8 @@ export interface EmulateJob {
   biasOnset?: BiasOnset;
   /** per-frame stopping rule (src/report/stopping.ts) and the frames' image sizes it decodes at (every frame of the run) */
   stop?: { rule: StopRule; sizes: { width: number; height: number }[] };
+  /** ticks at which to read each frame's energy and latency so far (emulateFrames tickStops) */
+  tickStops?: number[];
   /** this job is frames offset.. of a run of framesInRun frames (emulateSplit) */
   frameOffset?: number;
   framesInRun?: number;
@@ -43,6 +45,7 @@ export interface EmulateOutcome {
   state: AccountantState;
   geometry: AccountGeometry;
   notes: string[];
+  atTicks?: TickFigures[][];
 }
 
 /**
@@ -69,6 +72,7 @@ export async function emulateSplit(job: EmulateJob, parts: number, run: (part: E
   return {
     totals, perFrame: outs.flatMap((o) => o.perFrame), readouts: outs.flatMap((o) => o.readouts),
     state: acc.state(), geometry: outs[0].geometry, notes: outs[0].notes,
+    ...(job.tickStops ? { atTicks: outs.flatMap((o) => o.atTicks ?? []) } : {}),
   };
 }
 
@@ -96,12 +100,12 @@ async function workerMain(job: EmulateJob): Promise<void> {
     const s = job.schedule;
     const em = await emulateFrames(job.snn, chip, job.inputs, {
       timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace, biasOnset: job.biasOnset,
-      frameOffset: job.frameOffset, framesInRun: job.framesInRun,
+      frameOffset: job.frameOffset, framesInRun: job.framesInRun, tickStops: job.tickStops,
       onProgress: (line) => post({ kind: 'progress', line }),
       wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       stop: job.stop ? { every: job.stop.rule.every, check: stopCheck(job.stop.rule, job.snn, job.stop.sizes) } : undefined,
     });
-    post({ kind: 'done', result: { totals: em.totals, perFrame: em.perFrame, readouts: em.readouts, state: em.state, geometry: em.geometry, notes: em.notes } });
+    post({ kind: 'done', result: { totals: em.totals, perFrame: em.perFrame, readouts: em.readouts, state: em.state, geometry: em.geometry, notes: em.notes, atTicks: em.atTicks } });
   } catch (e) {
     post({ kind: 'error', user: e instanceof UserError, message: e instanceof UserError ? e.message : describeThrown(e) });
   }

@@ -56,6 +56,12 @@ export interface EmulateOptions {
   frameOffset?: number;
   /** the whole run's frame count, for progress lines (default: offset + inputs.length) */
   framesInRun?: number;
+  /**
+   * ticks (counted from each frame's reset, fill ticks included, ascending) at which to read the
+   * frame's energy and latency so far: EmulationResult.atTicks (what onTick would give, summed in
+   * the same order, but without a callback, so it crosses a worker thread)
+   */
+  tickStops?: number[];
   /** links and cores listed in the result (default 10 each) */
   topLinks?: number;
   topCores?: number;
@@ -72,6 +78,14 @@ export interface EmulationResult {
   state: AccountantState;
   geometry: AccountGeometry;
   notes: string[];
+  /** with tickStops: per frame, per stop, the frame's energy (J) and latency (s) from its first tick to that tick */
+  atTicks?: TickFigures[][];
+}
+
+export interface TickFigures {
+  tick: number;
+  energyJ: number;
+  latencyS: number;
 }
 
 /** ticks timed on the first frame to estimate a long run's duration */
@@ -96,7 +110,25 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   const offset = opts.frameOffset ?? 0;
   const framesInRun = opts.framesInRun ?? offset + inputs.length;
   let frame = offset;
-  const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, frameOffset: offset, onTick: opts.onTick ? (t) => opts.onTick!(frame, t) : undefined });
+  const stops = opts.tickStops;
+  const atTicks: TickFigures[][] = [];
+  let stopFrame = -1, stopTick = 0, nextStop = 0, cumE = 0, cumL = 0;
+  const onTick = !opts.onTick && !stops ? undefined : (t: TickResult) => {
+    opts.onTick?.(frame, t);
+    if (!stops) return;
+    if (frame !== stopFrame) {
+      [stopFrame, stopTick, nextStop, cumE, cumL] = [frame, 0, 0, 0, 0];
+      atTicks.push([]);
+    }
+    stopTick++;
+    cumE += t.energyJ;
+    cumL += t.tickS;
+    if (stopTick === stops[nextStop]) {
+      atTicks[atTicks.length - 1].push({ tick: stopTick, energyJ: cumE, latencyS: cumL });
+      nextStop++;
+    }
+  };
+  const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, frameOffset: offset, onTick });
   const tally = new NocTally(acct.routes);
   const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes: acct.routes, timesteps: T, fillTicks: fill, seed, autoBoard: !!opts.autoBoard }) : null;
   try {
@@ -142,7 +174,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
     trace?.close();
     const notes = [...mapping.notes, ...accountingNotes(mapping, chip)];
     const totals = accountant.result({ timesteps: T, fillTicks: fill, seed, notes });
-    return { mapping, perFrame, totals, readouts, state: accountant.state(), geometry: geo, notes };
+    return { mapping, perFrame, totals, readouts, state: accountant.state(), geometry: geo, notes, ...(stops ? { atTicks } : {}) };
   } catch (e) {
     trace?.abort();
     throw e;

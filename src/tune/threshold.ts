@@ -111,10 +111,12 @@ import { convergenceCheckpoints } from '../report/convergence.ts';
 import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import type { Chip } from '../hw/chip-schema.ts';
-import { DEFAULT_PLACEMENT, mapNetwork, type PlacementOrder } from '../hw/mapper.ts';
+import { DEFAULT_PLACEMENT, mapNetwork, type Mapping, type PlacementOrder } from '../hw/mapper.ts';
+import type { ChipRunResult, FrameResult } from '../hw/account.ts';
 import { si } from '../hw/report.ts';
-import { buildAcctTables } from '../sim/acct.ts';
-import { emulateFrames, fillTicksOn } from '../sim/emulate.ts';
+import { buildAcctTables, type AcctTables } from '../sim/acct.ts';
+import { emulateFrames, fillTicksOn, type TickFigures } from '../sim/emulate.ts';
+import { Lanes } from '../util/lanes.ts';
 import { fail } from '../util/errors.ts';
 import { BayesianOptimizer, randomSearch, type BoEvaluation } from './bo.ts';
 import { scaleNetwork, spikingLayers, thresholdSchedule, withThresholdSchedule, type LayerScale, type ThresholdAssignment } from './thresholds-file.ts';
@@ -646,6 +648,8 @@ export interface PriceOptions {
   autoBoard?: boolean;
   /** core order along the placement path (default DEFAULT_PLACEMENT, as `run`) */
   placement?: PlacementOrder;
+  /** worker threads for the emulations (0, default: this thread); the figures do not depend on it */
+  workers?: number;
   onProgress?: (msg: string) => void;
 }
 
@@ -653,7 +657,8 @@ export interface PriceOptions {
  * Prices the closing report's networks (untuned, BO, random search) on chip models: one emulation
  * per network and chip on the held-out images, run to the largest tick to price, with the energy
  * and latency of ticks 1..t read off the accountant's per-tick figures at each tick t to price
- * (T, and each target's reach tick). One mapping per chip serves the three networks.
+ * (T, and each target's reach tick). In this thread one mapping per chip serves the three
+ * networks; with workers every emulation maps its chip itself.
  */
 export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<HoldoutEnergy> {
   const T = r.timesteps;
@@ -661,58 +666,73 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
   const log = o.onProgress ?? (() => {});
   const nF = o.inputs.length;
   if (nF === 0) throw new Error('priceHoldout: no held-out images');
-  const chips: ChipEnergy[] = [];
-  for (const { name, chip } of o.chips) {
-    const mapping = mapNetwork(o.snn, chip.params, { autoBoard, placement: o.placement, onProgress: (m) => log(`${name}: ${m}`) });
-    const accounting = buildAcctTables(mapping);
-    const networks: NetworkEnergy[] = [];
-    let used = { cores: 0, chips: 0 };
-    for (const h of r.holdout.results) {
-      const a = h.assignment;
-      const net = a ? scaleNetwork(o.snn, a) : o.snn;
-      const schedule = a ? thresholdSchedule(o.snn, a) : undefined;
-      const stops = [...new Set([T, ...h.reach.flatMap((x) => (x.tick === null ? [] : [x.tick]))])].sort((x, y) => x - y);
-      const horizon = stops[stops.length - 1];
-      const energy = new Float64Array(stops.length), latency = new Float64Array(stops.length);
-      // a frame's ticks start with the chip's pipeline fill; the stops count readout ticks after it
-      const fill = fillTicksOn(net, chip.params);
-      let frame = -1, tick = 0, next = 0, cumE = 0, cumL = 0;
-      const cum: number[] = [];
-      const em = await emulateFrames(net, chip.params, o.inputs, {
-        timesteps: horizon, seed: o.seed, autoBoard, mapping, accounting,
-        wrap: schedule ? (sim) => withThresholdSchedule(sim, schedule) : undefined,
-        onTick: (f, t) => {
-          if (f !== frame) {
-            if (frame >= 0) cum.push(cumE);
-            [frame, tick, next, cumE, cumL] = [f, 0, 0, 0, 0];
-          }
-          tick++;
-          cumE += t.energyJ;
-          cumL += t.tickS;
-          if (tick === stops[next] + fill) {
-            energy[next] += cumE;
-            latency[next] += cumL;
-            next++;
-          }
-        },
-        onProgress: (m) => log(`${name}, ${h.label}: ${m}`),
+  // one emulation per chip and network, each read at its stop ticks (T and each target's reach
+  // tick; a frame's ticks start with the chip's pipeline fill, the stops count readout ticks)
+  const jobs = o.chips.flatMap(({ name, chip }, ci) => r.holdout.results.map((h) => {
+    const a = h.assignment;
+    const net = a ? scaleNetwork(o.snn, a) : o.snn;
+    const stops = [...new Set([T, ...h.reach.flatMap((x) => (x.tick === null ? [] : [x.tick]))])].sort((x, y) => x - y);
+    const fill = fillTicksOn(net, chip.params);
+    return { ci, name, chip, h, net, schedule: a ? thresholdSchedule(o.snn, a) : undefined, stops, horizon: stops[stops.length - 1], fill };
+  }));
+  type Job = (typeof jobs)[number];
+  const workers = o.workers ?? 0;
+  let emulate: (j: Job) => Promise<{ perFrame: FrameResult[]; atTicks?: TickFigures[][]; totals: ChipRunResult }>;
+  if (workers > 0) {
+    // worker threads, each mapping its chip itself; a job's frames split when there are few jobs
+    const { emulateInWorker, emulateSplit } = await import('../report/emulate-worker.ts');
+    const lanes = new Lanes(workers);
+    const parts = jobs.length < 2 * workers ? workers : 1;
+    emulate = (j) => emulateSplit(
+      { snn: j.net, chip: j.name, inputs: o.inputs, timesteps: j.horizon, seed: o.seed, autoBoard, placement: o.placement, schedule: j.schedule, tickStops: j.stops.map((t) => t + j.fill) },
+      parts, (part) => lanes.run(() => emulateInWorker(part, (m) => log(`${j.name}, ${j.h.label}: ${m}`))));
+  } else {
+    // in this thread: one mapping per chip serves its networks
+    const tables = new Map<number, { mapping: Mapping; accounting: AcctTables }>();
+    emulate = async (j) => {
+      let t = tables.get(j.ci);
+      if (!t) {
+        const mapping = mapNetwork(o.snn, j.chip.params, { autoBoard, placement: o.placement, onProgress: (m) => log(`${j.name}: ${m}`) });
+        tables.set(j.ci, (t = { mapping, accounting: buildAcctTables(mapping) }));
+      }
+      const s = j.schedule;
+      return emulateFrames(j.net, j.chip.params, o.inputs, {
+        timesteps: j.horizon, seed: o.seed, autoBoard, mapping: t.mapping, accounting: t.accounting, tickStops: j.stops.map((x) => x + j.fill),
+        wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
+        onProgress: (m) => log(`${j.name}, ${j.h.label}: ${m}`),
       });
-      cum.push(cumE);
-      // the per-tick figures summed over a frame are the frame's figures (guards the reading above)
-      em.perFrame.forEach((f, k) => {
-        if (!(Math.abs(cum[k] - f.energy_J) <= 1e-9 * Math.abs(f.energy_J)) || f.ticks !== horizon + fill) {
-          throw new Error(`priceHoldout: ${name} frame ${k}: per-tick energies sum to ${cum[k]} J over ${horizon} + ${fill} ticks, the frame's energy is ${f.energy_J} J over ${f.ticks}`);
-        }
-      });
-      used = { cores: em.totals.mapping.cores, chips: em.totals.mapping.chips };
-      const point = (t: number): EnergyPoint => {
-        const k = stops.indexOf(t);
-        return { ticks: t, energyPerFrameJ: energy[k] / nF, latencyPerFrameS: latency[k] / nF };
-      };
-      networks.push({ label: h.label, atT: point(T), reach: h.reach.map((x) => ({ target: x.target, point: x.tick === null ? null : point(x.tick) })) });
-    }
-    chips.push({ chip: name, file: chip.file, ...(chip.variant ? { variant: chip.variant } : {}), cores: used.cores, chips: used.chips, networks });
+    };
   }
+  const ems = workers > 0 ? await Promise.all(jobs.map((j) => emulate(j))) : [];
+  if (workers === 0) for (const j of jobs) ems.push(await emulate(j));
+  const chips: ChipEnergy[] = o.chips.map(({ name, chip }) => ({ chip: name, file: chip.file, ...(chip.variant ? { variant: chip.variant } : {}), cores: 0, chips: 0, networks: [] }));
+  jobs.forEach((j, n) => {
+    const em = ems[n];
+    const at = em.atTicks!;
+    // frame by frame, in frame order (the sums do not depend on how the frames were split)
+    const energy = new Float64Array(j.stops.length), latency = new Float64Array(j.stops.length);
+    em.perFrame.forEach((f, k) => {
+      const fa = at[k];
+      if (fa.length !== j.stops.length) throw new Error(`priceHoldout: ${j.name} frame ${k}: ${fa.length} stops read, ${j.stops.length} asked`);
+      fa.forEach((x, i) => {
+        energy[i] += x.energyJ;
+        latency[i] += x.latencyS;
+      });
+      // the per-tick figures summed over a frame are the frame's figures (guards the reading above)
+      const last = fa[fa.length - 1].energyJ;
+      if (!(Math.abs(last - f.energy_J) <= 1e-9 * Math.abs(f.energy_J)) || f.ticks !== j.horizon + j.fill) {
+        throw new Error(`priceHoldout: ${j.name} frame ${k}: per-tick energies sum to ${last} J over ${j.horizon} + ${j.fill} ticks, the frame's energy is ${f.energy_J} J over ${f.ticks}`);
+      }
+    });
+    const point = (t: number): EnergyPoint => {
+      const k = j.stops.indexOf(t);
+      return { ticks: t, energyPerFrameJ: energy[k] / nF, latencyPerFrameS: latency[k] / nF };
+    };
+    const c = chips[j.ci];
+    c.cores = em.totals.mapping.cores;
+    c.chips = em.totals.mapping.chips;
+    c.networks.push({ label: j.h.label, atT: point(T), reach: j.h.reach.map((x) => ({ target: x.target, point: x.tick === null ? null : point(x.tick) })) });
+  });
   return { frames: nF, seed: o.seed, autoBoard, placement: o.placement ?? DEFAULT_PLACEMENT, timesteps: T, reportTimesteps: r.reportTimesteps, chips };
 }
 
