@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { faceSamplePhotos } from '../src/model/faceapi.ts';
@@ -136,6 +136,15 @@ test('run --workers: the frames of a chip split over workers give the same bytes
     assert.is(o.csv, outs[0].csv);
     assert.is(o.out, outs[0].out);
   }
+  // with a trace: each part records its frames, the parts are joined into the one writer's bytes
+  const traces = [0, 3].map((w) => {
+    const trace = join(dir, `w${w}.trace`);
+    const r = run('run', '--size', '128', '--timesteps', '8', '--images', ...photos, '--calib', photos[0], '--chip', 'loihi', '--workers', String(w), '--trace', trace);
+    assert.is(r.code, 0, r.err);
+    return readFileSync(trace);
+  });
+  assert.ok(Buffer.compare(traces[0], traces[1]) === 0, 'the joined trace is the serial one, byte for byte');
+  assert.equal(readdirSync(dir).filter((f) => f.includes('.part')), [], 'no part traces left behind');
 });
 
 test.run();

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadChip, type ChipParams } from '../src/hw/chip-schema.ts';
 import type { ChipRunResult } from '../src/hw/account.ts';
-import { readTrace, replayTrace, TRACE_MAGIC, TRACE_VERSION } from '../src/hw/trace.ts';
+import { concatTraces, readTrace, replayTrace, TRACE_MAGIC, TRACE_VERSION } from '../src/hw/trace.ts';
 import { chipReportRows } from '../src/hw/report.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
 import type { SnnNetwork } from '../src/convert/snn-ir.ts';
@@ -220,6 +220,20 @@ test('neuroemu replay prints the run\'s rows and writes the JSON', async () => {
   assert.equal(j.map((x) => x.chip), ['loihi', 'loihi@sana-fe']);
   assert.is(j[0].energy.per_frame_J, run.totals.energy.per_frame_J);
   for (const k of ['chip', 'timesteps', 'frames', 'energy', 'latency', 'counts', 'mapping']) assert.ok(k in j[0], k);
+});
+
+test('concatTraces: parts of a run join into the serial trace; a part recorded otherwise is refused', async () => {
+  const { snn, inputs } = face96();
+  const chip = loadChip('loihi').params;
+  const whole = join(dir, 'whole.trace'), p1 = join(dir, 'p1.trace'), p2 = join(dir, 'p2.trace'), joined = join(dir, 'joined.trace'), other = join(dir, 'other.trace');
+  await emulateFrames(snn, chip, inputs, { timesteps: 6, seed: 3, trace: whole });
+  await emulateFrames(snn, chip, inputs.slice(0, 1), { timesteps: 6, seed: 3, trace: p1 });
+  await emulateFrames(snn, chip, inputs.slice(1), { timesteps: 6, seed: 3, trace: p2, frameOffset: 1 });
+  concatTraces([p1, p2], joined);
+  assert.ok(Buffer.compare(readFileSync(joined), readFileSync(whole)) === 0);
+  await emulateFrames(snn, chip, inputs.slice(1), { timesteps: 6, seed: 4, trace: other, frameOffset: 1 });
+  assert.throws(() => concatTraces([p1, other], join(dir, 'bad.trace')), /not recorded with the same header/);
+  assert.not.ok(existsSync(join(dir, 'bad.trace')));
 });
 
 test.run();

@@ -401,6 +401,57 @@ export class TraceWriter {
   }
 }
 
+/**
+ * Joins traces of consecutive parts of one run (the same network, chip, mapping and settings, each
+ * frame in exactly one part, in frame order) into `file`: the header of the first, then every
+ * part's frame chunks, then one end chunk. Frames are independent chunks, so the result is the
+ * bytes one writer would have written for the whole run. The parts' headers must be identical.
+ */
+export function concatTraces(parts: string[], file: string): void {
+  if (parts.length === 0) throw new Error('concatTraces: no parts');
+  const datas = parts.map((f) => readFileSync(f));
+  const headEnd = (b: Uint8Array, f: string) => {
+    readTrace(f); // a complete, well-formed trace
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const n = dv.getUint32(12, true);
+    const header = JSON.parse(new TextDecoder().decode(b.subarray(16, 16 + n))) as TraceHeader;
+    return 16 + n + ((4 - ((16 + n) % 4)) % 4) + 8 * header.geometry.cores;
+  };
+  const chunksOf = (b: Uint8Array, from: number) => {
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let at = from;
+    while (dv.getUint32(at, true) === CHUNK_FRAME) at += 12 + dv.getUint32(at + 8, true);
+    return { frames: b.subarray(from, at), end: b.subarray(at) };
+  };
+  const h0 = headEnd(datas[0], parts[0]);
+  const head = datas[0].subarray(0, h0);
+  const pieces: Uint8Array[] = [head];
+  let end: Uint8Array = new Uint8Array(0);
+  datas.forEach((b, k) => {
+    const h = headEnd(b, parts[k]);
+    if (h !== h0 || Buffer.compare(b.subarray(0, h), head) !== 0) throw new Error(`concatTraces: ${parts[k]} was not recorded with the same header as ${parts[0]}`);
+    const c = chunksOf(b, h);
+    pieces.push(c.frames);
+    end = c.end;
+  });
+  pieces.push(end);
+  const tmp = `${file}.${process.pid}.tmp`;
+  removeStaleTemps(file);
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const fd = openSync(tmp, 'w');
+    try {
+      for (const p of pieces) writeSync(fd, p);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    try { unlinkSync(tmp); } catch { /* nothing to clean */ }
+    throw new UserError(`${file}: cannot write the trace (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // reading
 

@@ -3,12 +3,14 @@
  * chips at once, and the frames of one chip in parts, one worker each (emulateSplit). Results are
  * those of one in-process emulation, byte for byte: every frame starts from reset with the same
  * seed, so a frame depends only on its input, and the parts' accountants are merged in frame order
- * (Accountant.absorb).
+ * (Accountant.absorb), their traces joined frame by frame (concatTraces).
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import { Accountant, type AccountantState, type AccountGeometry, type ChipRunResult, type FrameResult } from '../hw/account.ts';
+import { rmSync } from 'node:fs';
 import { loadChip } from '../hw/chip-schema.ts';
+import { concatTraces } from '../hw/trace.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
 import { emulateFrames, type TickFigures } from '../sim/emulate.ts';
@@ -51,19 +53,26 @@ export interface EmulateOutcome {
 /**
  * One chip's frames in `parts` contiguous parts, each in its own worker, at most `lanes(...)` at
  * a time as the caller schedules them; the outcome is that of one emulation of all the frames
- * (see the module comment). A trace needs one writer: a job with a trace runs in one part.
+ * (see the module comment), its trace too.
  */
 export async function emulateSplit(job: EmulateJob, parts: number, run: (part: EmulateJob) => Promise<EmulateOutcome>): Promise<EmulateOutcome> {
   const n = job.inputs.length;
-  const k = job.trace ? 1 : Math.max(1, Math.min(parts, n));
+  const k = Math.max(1, Math.min(parts, n));
   if (k === 1) return run(job);
   const jobs: EmulateJob[] = [];
   for (let i = 0, at = 0; i < k; i++) {
     const size = Math.floor(n / k) + (i < n % k ? 1 : 0);
-    jobs.push({ ...job, inputs: job.inputs.slice(at, at + size), frameOffset: at, framesInRun: n });
+    // a trace: each part records its own, joined in frame order below (the bytes of one writer)
+    jobs.push({ ...job, inputs: job.inputs.slice(at, at + size), frameOffset: at, framesInRun: n, trace: job.trace ? `${job.trace}.part${i + 1}of${k}` : undefined });
     at += size;
   }
-  const outs = await Promise.all(jobs.map(run));
+  let outs: EmulateOutcome[];
+  try {
+    outs = await Promise.all(jobs.map(run));
+    if (job.trace) concatTraces(jobs.map((j) => j.trace!), job.trace);
+  } finally {
+    for (const j of jobs) if (j.trace) rmSync(j.trace, { force: true });
+  }
   const chip = loadChip(job.chip).params;
   const acc = new Accountant(chip, outs[0].geometry);
   for (const o of outs) acc.absorb(o.state);
