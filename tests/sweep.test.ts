@@ -242,6 +242,17 @@ test('shards merged give exactly the unsharded results', () => {
   assert.not.ok(existsSync(join(dir, 'bad.csv')));
 });
 
+test('one group, two workers: its frames simulated in two parts, traces joined; the rows equal the unsplit sweep\'s', () => {
+  const out = join(dir, 'split.csv');
+  const r = sweep([...vary, '--workers', '2', '--shard', '0/2', '--out', out]);
+  assert.is(r.status, 0, r.stderr);
+  const refFile = join(dir, 'reference.csv');
+  writeFileSync(refFile, reference);
+  const mine = readResults(out).rows, all = readResults(refFile).rows;
+  assert.is(mine.length, 3);
+  for (const row of mine) assert.equal(row, all.find((x) => x.point === row.point));
+});
+
 test('one sweep per results file: a live lock refuses a second sweep, a stale lock is taken over, duplicate rows are dropped on resume', async () => {
   const { lockResults } = await import('../src/sweep/sweep.ts');
   const out = join(dir, 'locked.csv');

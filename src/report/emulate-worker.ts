@@ -9,7 +9,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import { Accountant, type AccountantState, type AccountGeometry, type ChipRunResult, type FrameResult } from '../hw/account.ts';
 import { rmSync } from 'node:fs';
-import { loadChip } from '../hw/chip-schema.ts';
+import { loadChip, type ChipParams } from '../hw/chip-schema.ts';
 import { concatTraces } from '../hw/trace.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
@@ -20,7 +20,8 @@ import { stopCheck, type StopRule } from './stopping.ts';
 
 export interface EmulateJob {
   snn: SnnNetwork;
-  chip: string;
+  /** the chip as named (loadChip) or its parameters (e.g. a sweep point's) */
+  chip: string | ChipParams;
   inputs: Float32Array[];
   timesteps: number;
   seed: number;
@@ -73,8 +74,7 @@ export async function emulateSplit(job: EmulateJob, parts: number, run: (part: E
   } finally {
     for (const j of jobs) if (j.trace) rmSync(j.trace, { force: true });
   }
-  const chip = loadChip(job.chip).params;
-  const acc = new Accountant(chip, outs[0].geometry);
+  const acc = new Accountant(chipOf(job), outs[0].geometry);
   for (const o of outs) acc.absorb(o.state);
   const fill = outs[0].totals.fill_ticks;
   const totals = acc.result({ timesteps: job.timesteps, fillTicks: fill, seed: job.seed, notes: outs[0].notes });
@@ -98,14 +98,17 @@ export function emulateInWorker(job: EmulateJob, onProgress: (line: string) => v
       else { settled = true; reject(m.user ? new UserError(m.message) : new Error(m.message)); void w.terminate(); }
     });
     w.on('error', (e) => { if (!settled) { settled = true; reject(e); } });
-    w.on('exit', (code) => { if (!settled) reject(new Error(`emulation worker for ${job.chip} exited with code ${code}`)); });
+    w.on('exit', (code) => { if (!settled) reject(new Error(`emulation worker for ${chipLabel(job)} exited with code ${code}`)); });
   });
 }
+
+const chipOf = (job: EmulateJob): ChipParams => (typeof job.chip === 'string' ? loadChip(job.chip).params : job.chip);
+const chipLabel = (job: EmulateJob): string => (typeof job.chip === 'string' ? job.chip : job.chip.variant ? `${job.chip.name}@${job.chip.variant}` : job.chip.name);
 
 async function workerMain(job: EmulateJob): Promise<void> {
   const post = (m: Msg) => parentPort!.postMessage(m);
   try {
-    const chip = loadChip(job.chip).params;
+    const chip = chipOf(job);
     const s = job.schedule;
     const em = await emulateFrames(job.snn, chip, job.inputs, {
       timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace, biasOnset: job.biasOnset,

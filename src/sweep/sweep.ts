@@ -28,6 +28,7 @@ import { preprocess } from '../image/preprocess.ts';
 import type { ModelSpec } from '../model/load.ts';
 import { shapeSize, type Network } from '../model/ir.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
+import { emulateInWorker, emulateSplit } from '../report/emulate-worker.ts';
 import { shortenPaths } from '../report/paths.ts';
 import { applyThresholdsFile, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { processAlive, writeFileAtomic } from '../util/atomic.ts';
@@ -357,10 +358,28 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
           );
         }
       };
+      if (parts > 1 && inputs.length > 1) {
+        // fewer groups than workers: the group's frames are simulated in parts, one worker each,
+        // their traces joined into the group's (the bytes of one simulation), then priced
+        const t1 = performance.now();
+        try {
+          const em = await emulateSplit(
+            { snn: s.snn, schedule: s.schedule, chip: members[0].params, inputs, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder, trace: job.traceFile },
+            parts, (part) => emulateInWorker(part, progress));
+          onMsg({ kind: 'simulated', readouts: em.readouts, seconds: (performance.now() - t1) / 1000 });
+        } catch (e) {
+          if (!(e instanceof UserError)) throw e;
+          onMsg({ kind: 'refused', reason: e.message });
+          return;
+        }
+        job.recorded = true;
+      }
       if (o.workers > 0) await priceGroupInWorker(job, onMsg);
       else await priceGroup(job, onMsg);
     };
     const queue = [...groups.values()];
+    const nLanes = Math.max(1, Math.min(o.workers, queue.length));
+    const parts = o.workers > 1 ? Math.floor(o.workers / nLanes) : 1;
     let next = 0;
     const lane = async () => {
       while (next < queue.length) {
@@ -368,7 +387,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
         await runGroup(queue[k], k);
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(o.workers, queue.length)) }, lane));
+    await Promise.all(Array.from({ length: nLanes }, lane));
   }
 
   // 6. a complete sweep (or shard) is rewritten sorted by point; summary and plots from the file

@@ -34,6 +34,8 @@ export interface GroupJob {
   traceFile: string;
   /** the group's points; the first one's chip is simulated */
   points: { index: number; chip: ChipParams }[];
+  /** the trace was recorded already (the simulation split over workers by the caller): price only */
+  recorded?: boolean;
 }
 
 export type GroupMsg =
@@ -48,8 +50,8 @@ export type GroupMsg =
 export async function priceGroup(job: GroupJob, post: (m: GroupMsg) => void): Promise<void> {
   const t0 = performance.now();
   try {
-    let readouts: Float32Array[][];
-    try {
+    let readouts: Float32Array[][] = [];
+    if (!job.recorded) try {
       const s = job.schedule;
       const em = await emulateFrames(job.snn, job.points[0].chip, job.inputs, {
         timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.traceFile,
@@ -64,7 +66,7 @@ export async function priceGroup(job: GroupJob, post: (m: GroupMsg) => void): Pr
       }
       throw e;
     }
-    post({ kind: 'simulated', readouts, seconds: (performance.now() - t0) / 1000 });
+    if (!job.recorded) post({ kind: 'simulated', readouts, seconds: (performance.now() - t0) / 1000 });
     // a few points per pass over the trace (decoding it costs more than pricing it), so rows
     // still reach the results file as they are done
     for (let k = 0; k < job.points.length; k += REPLAY_BATCH) {
