@@ -182,10 +182,15 @@ export const SIG_HITS = 10;
 export const SIG_HEAD = 11;
 
 // input (KIND_INPUT)
-/** 1: draw Poisson spikes every tick; 0: analog (the input list stays empty) */
+/** 1: draw Poisson spikes every tick; 0: analog (the input list stays empty); 2: events given by the host (I_EV*) */
 export const I_POISSON = 16;
 /** f32[H·W·C] channels-last signed firing probabilities (|p| / max|p|, sign of p) */
 export const I_RATES = 17;
+/** events (I_POISSON 2): i32 spike codes of every tick in order, i32 offsets[ticks + 1] into them, ticks */
+export const I_EVCODES = 18;
+export const I_EVOFF = 19;
+export const I_EVTICKS = 20;
+export const INPUT_EVENTS = 2;
 
 // conv (KIND_CONV)
 /** descriptor of the spike source it reads (0: analog input, the drive replaces the scatter) */

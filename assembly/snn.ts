@@ -5,7 +5,8 @@
  *
  * One tick, t = t + 1:
  *   input    Poisson coding: every input unit fires with its probability (xorshift32, channels-last
- *            order, one draw per unit per tick); analog coding: nothing (the drive replaces it).
+ *            order, one draw per unit per tick); analog coding: nothing (the drive replaces it);
+ *            events: the host's spikes of this tick (a T×C×H×W tensor, channels-last order).
  *   layers, in order:
  *   conv     leak (LIF layers only): V ← leak[c]·V, then
  *            scatter: for every input spike (optionally sorted by channel first) add ±W̃ to the
@@ -57,7 +58,7 @@ import {
   SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_LEAK, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
-  I_POISSON, I_RATES,
+  I_EVCODES, I_EVOFF, I_EVTICKS, I_POISSON, I_RATES, INPUT_EVENTS,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
   N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_NOC, N_RNG, N_SCRATCH, N_TICK,
@@ -118,8 +119,28 @@ export function heapBase(): usize {
 /** Poisson input: one xorshift32 draw per input unit (channels-last order) per tick. */
 export function inputTick(net: usize): void {
   const d = fa(net, N_INPUT);
-  if (fi(d, I_POISSON) == 0) {
+  const mode = fi(d, I_POISSON);
+  if (mode == 0) {
     si(d, L_COUNT, 0);
+    return;
+  }
+  if (mode == INPUT_EVENTS) {
+    // the host's events of this tick (none past the last): copied into the list, counted
+    const t = fi(net, N_TICK), list = fa(d, L_LIST);
+    if (t > fi(d, I_EVTICKS)) {
+      si(d, L_COUNT, 0);
+      return;
+    }
+    const off = fa(d, I_EVOFF), codes = fa(d, I_EVCODES);
+    const a = load<i32>(off + (<usize>(t - 1) << 2)), b = load<i32>(off + (<usize>t << 2));
+    memory.copy(list, codes + (<usize>a << 2), <usize>(b - a) << 2);
+    const cmask = (1 << fi(d, L_CB)) - 1;
+    const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
+    for (let i = 0; i < b - a; i++) {
+      const code = load<i32>(list + (<usize>i << 2));
+      addF64(code & 1 ? negTot : posTot, (code >>> 1) & cmask, 1.0);
+    }
+    si(d, L_COUNT, b - a);
     return;
   }
   const h = fi(d, L_H), w = fi(d, L_W), c = fi(d, L_C), cb = fi(d, L_CB), xb = fi(d, L_XB);

@@ -427,6 +427,57 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
   assert.ok(spikes > 10000);
 });
 
+test('event input: a T×C×H×W tensor read tick by tick (none after T), weights unscaled; by hand, and WASM = reference on random networks', async () => {
+  // one IF neuron (1×1 conv of weight 0.75 on channel 0 and −0.5 on channel 1, threshold 1):
+  // events ch0 at ticks 1, 2, 3, ch1 at tick 2, nothing at tick 4 and after T = 4
+  const input: Shape = { c: 2, h: 1, w: 1 };
+  const neuron = convLayer(0, -1, input, { filters: 1, size: 1, rule: 'if', vthPos: 1, reset: 'zero', weights: Float32Array.of(0.75, -0.5) });
+  const net = makeSnn(input, [neuron], [0], { input: 'analog' });
+  const ev = new Float32Array(4 * 2);
+  const at = (t: number, c: number, v: number) => (ev[t * 2 + c] = v);
+  at(0, 0, 1); at(1, 0, 1); at(1, 1, 1); at(2, 0, 1);
+  for (const engine of ENGINES) {
+    const sim = await createSimulator(net, { engine, inputEvents: 4 });
+    sim.reset(ev);
+    const V: number[] = [], spikes: number[] = [];
+    for (let t = 0; t < 6; t++) {
+      sim.run(1);
+      V.push(sim.membrane(0)[0]);
+      spikes.push(sim.counts().layers[0].total.posSpikes);
+    }
+    // V: 0.75, 0.75+0.75−0.5 = 1.0 → spike (≥ 1), reset 0; 0.75; then no input: 0.75, 0.75, 0.75
+    assert.equal(V, [0.75, 0, 0.75, 0.75, 0.75, 0.75], engine);
+    assert.equal(spikes, [0, 1, 1, 1, 1, 1], engine);
+    assert.equal(Array.from(sim.counts().input.posSpikes), [3, 1], engine);
+    assert.throws(() => sim.reset(new Float32Array(6)), /8 \(4 ticks of 2x1x1\)/);
+    assert.throws(() => sim.reset(Float32Array.of(0, 2, 0, 0, 0, 0, 0, 0)), /value 2 at index 1/);
+  }
+  let seed = 300;
+  for (const layerDelay of [0, 1] as const) {
+    for (let rep = 0; rep < 2; rep++) {
+      const { net: rnet } = randomNet(seed++, 'rate', ['if', 'ibt', 'signed'], 'subtract');
+      const I = rnet.ann.input, T = 30, n = I.c * I.h * I.w;
+      const rand = mulberry32(seed);
+      const events = Float32Array.from({ length: T * n }, () => (rand() < 0.15 ? (rand() < 0.2 ? -1 : 1) : 0));
+      const w = await createSimulator(rnet, { engine: 'wasm', inputEvents: T, layerDelay });
+      const r = await createSimulator(rnet, { engine: 'reference', inputEvents: T, layerDelay });
+      w.reset(events);
+      r.reset(events);
+      for (const ticks of [5, 25, 10]) {
+        w.run(ticks);
+        r.run(ticks);
+        const label = `events #${rep} delay ${layerDelay} t=${w.tick}`;
+        assertSameCounts(w.counts(), r.counts(), label);
+        w.readout().forEach((a, i) => assert.equal(bits(a), bits(r.readout()[i]), `${label}: readout ${i}`));
+      }
+      const c = w.counts();
+      let inSpikes = 0;
+      for (const v of events) inSpikes += v !== 0 ? 1 : 0;
+      assert.is(c.input.posSpikes.reduce((a, b) => a + b, 0) + c.input.negSpikes.reduce((a, b) => a + b, 0), inSpikes, 'every event entered once');
+    }
+  }
+});
+
 test('LIF by hand: leak 0.5, drive 1, threshold 1.8: V = 1, 1.5, 1.75, 1.875 (spike, reset 0), 1, 1.5', async () => {
   const input: Shape = { c: 1, h: 1, w: 1 };
   const l0 = convLayer(0, -1, input, { filters: 1, rule: 'if', vthPos: 1.8, reset: 'zero', weights: Float32Array.of(1) });

@@ -37,6 +37,13 @@ export interface PlanOptions {
    * upsample are wiring and add no delay.
    */
   layerDelay?: LayerDelay;
+  /**
+   * Event input (a spike tensor per frame instead of an image): the ticks each frame's tensor
+   * holds, T, so reset() takes T×C×H×W values in {−1, 0, 1} (tick-major; 1 a spike, −1 a negative
+   * spike) and tick t reads slice t − 1 (none after T). The first layer then reads spikes with
+   * unscaled weights, whatever the network's input coding. 0 or absent: the network's coding.
+   */
+  inputEvents?: number;
 }
 
 export type LayerDelay = 0 | 1;
@@ -85,6 +92,8 @@ export interface SimPlan {
   poisson: boolean;
   /** coding 'rate': fire probability |p| per tick itself, weights unscaled (see InputCoding) */
   absoluteRates: boolean;
+  /** PlanOptions.inputEvents (0: none); with events, poisson and absoluteRates are true (spikes in, weights unscaled) */
+  events: number;
   layers: LayerPlan[];
   /** PlanOptions.layerDelay */
   layerDelay: LayerDelay;
@@ -118,7 +127,9 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
   const input = spikeShape(net.ann.input, `${where} input`);
   const coding = net.settings?.input ?? 'analog';
   if (coding !== 'analog' && coding !== 'poisson' && coding !== 'rate') fail(`${where} settings.input`, `"${coding}" is not analog, poisson or rate`);
-  const poisson = coding !== 'analog';
+  const events = opts.inputEvents ?? 0;
+  if (!(Number.isInteger(events) && events >= 0)) fail(where, `input events: ${events} ticks must be a non-negative integer`);
+  const poisson = coding !== 'analog' || events > 0;
   const shapes: SpikeShape[] = [];
   const shapeOf = (i: number): SpikeShape => (i < 0 ? input : shapes[i]);
   const layers: LayerPlan[] = [];
@@ -209,7 +220,7 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
     depth.push(lp.layer.kind === 'conv' || lp.layer.kind === 'maxpool' ? from + 1 : from);
   }
   const fillTicks = layerDelay ? Math.max(0, ...net.readouts.map((r) => depth[r.layer] - 1)) : 0;
-  return { net, input, poisson, absoluteRates: coding === 'rate', layers, layerDelay, depth, fillTicks };
+  return { net, input, poisson, absoluteRates: coding === 'rate' || events > 0, events, layers, layerDelay, depth, fillTicks };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,6 +245,33 @@ export function analogDrive(l: SnnConvLayer, input: Float32Array): Float32Array 
     else for (let p = 0; p < outH * outW; p++) out[plane + p] = acc[p] + b;
   }
   return out;
+}
+
+/**
+ * Event input (PlanOptions.inputEvents): a frame's T×C×H×W tensor as spike codes, tick by tick in
+ * channels-last order (y, x, c), as the Poisson source emits them; offsets[t]..offsets[t+1] are
+ * tick t + 1's. Values other than −1, 0 and 1 are refused.
+ */
+export function eventCodes(plan: SimPlan, events: Float32Array): { codes: Int32Array; offsets: Int32Array } {
+  const { c: C, h: H, w: W, cb, xb } = plan.input;
+  const T = plan.events, n = C * H * W;
+  if (events.length !== T * n) throw new Error(`input events: ${events.length} values, ${T} ticks of ${C}x${H}x${W} need ${T * n}`);
+  let count = 0;
+  for (let i = 0; i < events.length; i++) {
+    const v = events[i];
+    if (v !== 0 && v !== 1 && v !== -1) throw new Error(`input events: value ${v} at index ${i} (one spike per unit and tick: 0, 1 or −1)`);
+    if (v !== 0) count++;
+  }
+  const codes = new Int32Array(count), offsets = new Int32Array(T + 1);
+  let k = 0;
+  for (let t = 0; t < T; t++) {
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
+      const v = events[t * n + (c * H + y) * W + x];
+      if (v !== 0) codes[k++] = (((((y << xb) | x) << cb) | c) << 1) | (v < 0 ? 1 : 0);
+    }
+    offsets[t + 1] = k;
+  }
+  return { codes, offsets };
 }
 
 /** Poisson coding of a C×H×W input: signed rates fround(p / max|p|) (C×H×W) and max|p|. */

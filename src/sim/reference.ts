@@ -15,7 +15,7 @@
 import type { SnnConvLayer, SnnMaxPoolLayer, SnnUpsampleLayer } from '../convert/snn-ir.ts';
 import { expandGroups, layerTotals, networkTotals, type LayerCounts, type SimCounts } from './counters.ts';
 import type { MembraneView, SnnEngine } from './engine.ts';
-import { analogDrive, poissonRates, rngState, xorshift32, type LayerPlan, type SimPlan } from './plan.ts';
+import { analogDrive, eventCodes, poissonRates, rngState, xorshift32, type LayerPlan, type SimPlan } from './plan.ts';
 
 /** A tick's spikes, one record per event (struct of arrays), capacity fixed at creation. */
 export class SpikeList {
@@ -99,6 +99,7 @@ export class ReferenceSnn implements SnnEngine {
   private readonly inputPos: Float64Array;
   private readonly inputNeg: Float64Array;
   private rates: Float32Array = new Float32Array(0);
+  private events: Float32Array | null = null;
   private readonly layers: RefLayer[];
 
   constructor(plan: SimPlan) {
@@ -140,14 +141,19 @@ export class ReferenceSnn implements SnnEngine {
 
   reset(input: Float32Array, seed: number): void {
     const I = this.plan.input;
-    if (input.length !== I.c * I.h * I.w) throw new Error(`input has ${input.length} values, the network needs ${I.c * I.h * I.w} (${I.c}x${I.h}x${I.w})`);
+    const want = (this.plan.events || 1) * I.c * I.h * I.w;
+    if (input.length !== want) throw new Error(`input has ${input.length} values, the network needs ${want} (${this.plan.events ? `${this.plan.events} ticks of ` : ''}${I.c}x${I.h}x${I.w})`);
     this.tick = 0;
     this.rng = rngState(seed);
     this.inputList.n = 0;
     this.inputPos.fill(0);
     this.inputNeg.fill(0);
     let scale = 1;
-    if (this.plan.poisson) {
+    if (this.plan.events) {
+      // checked as the WASM engine checks it; kept as given (read tick by tick)
+      eventCodes(this.plan, input);
+      this.events = input;
+    } else if (this.plan.poisson) {
       const pr = poissonRates(input, this.plan.absoluteRates);
       this.rates = pr.rates;
       scale = pr.scale;
@@ -199,6 +205,19 @@ export class ReferenceSnn implements SnnEngine {
     list.n = 0;
     if (!this.plan.poisson) return;
     const { c: C, h: H, w: W } = this.plan.input;
+    if (this.plan.events) {
+      // this tick's slice of the event tensor, in channels-last order (none after the last)
+      if (this.tick > this.plan.events) return;
+      const base = (this.tick - 1) * C * H * W, ev = this.events!;
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
+        const v = ev[base + (c * H + y) * W + x];
+        if (v === 0) continue;
+        list.push(y, x, c, v > 0 ? 1 : -1);
+        if (v > 0) this.inputPos[c]++;
+        else this.inputNeg[c]++;
+      }
+      return;
+    }
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
       this.rng = xorshift32(this.rng);
       const u = (this.rng >>> 8) / 16777216;

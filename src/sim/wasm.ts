@@ -24,7 +24,7 @@ import type { SnnConvLayer, SnnMaxPoolLayer, SnnUpsampleLayer } from '../convert
 import { fail } from '../util/errors.ts';
 import { expandGroups, layerTotals, networkTotals, type LayerCounts, type SimCounts } from './counters.ts';
 import type { MembraneView, SnnEngine } from './engine.ts';
-import { analogDrive, poissonRates, rngState, type ConvPlan, type LayerPlan, type SimPlan } from './plan.ts';
+import { analogDrive, eventCodes, poissonRates, rngState, type ConvPlan, type LayerPlan, type SimPlan } from './plan.ts';
 import type { AcctTables, TickCounters } from './acct.ts';
 
 /** build/snn.wasm, relative to the project root */
@@ -128,6 +128,8 @@ export class WasmSnn implements SnnEngine {
   private readonly stateStart: number;
   private readonly stateEnd: number;
   private readonly inputRates: number;
+  private readonly evCodes: number;
+  private readonly evOff: number;
   private i32!: Int32Array;
   private f32!: Float32Array;
   private f64!: Float64Array;
@@ -209,7 +211,11 @@ export class WasmSnn implements SnnEngine {
       const cm = convs[i];
       if (cm && lp.conv!.analog) cm.drive = take(lp.out.h * lp.out.w * cm.cp * 4);
     }
-    this.inputRates = plan.poisson ? take(plan.input.c * plan.input.h * plan.input.w * 4) : 0;
+    const inputUnits = plan.input.c * plan.input.h * plan.input.w;
+    this.inputRates = plan.poisson && !plan.events ? take(inputUnits * 4) : 0;
+    // event input: room for every unit firing every tick (the tensor itself has that many values)
+    this.evCodes = plan.events ? take(4 * plan.events * inputUnits) : 0;
+    this.evOff = plan.events ? take(4 * (plan.events + 1)) : 0;
     // spike lists
     const inputList = take(4 * ((plan.poisson ? plan.input.c * plan.input.h * plan.input.w : 0) + LIST_SLACK));
     for (const [i, lp] of layers.entries()) mems[i].list = take(4 * (lp.listCap + LIST_SLACK));
@@ -282,7 +288,8 @@ export class WasmSnn implements SnnEngine {
     put(this.net, [[M.N_NLAYERS, layers.length], [M.N_LAYERS, layerPtrs], [M.N_INPUT, inputDesc], [M.N_SCRATCH, scratch], [M.N_HIST, hist], [M.N_DELAY, plan.layerDelay]]);
     const I = plan.input;
     put(inputDesc, [[M.L_KIND, M.KIND_INPUT], [M.L_LIST, inputList], [M.L_H, I.h], [M.L_W, I.w], [M.L_C, I.c], [M.L_CB, I.cb], [M.L_XB, I.xb],
-      [M.L_POS_TOT, inTot.posTot], [M.L_NEG_TOT, inTot.negTot], [M.I_POISSON, plan.poisson ? 1 : 0], [M.I_RATES, this.inputRates]]);
+      [M.L_POS_TOT, inTot.posTot], [M.L_NEG_TOT, inTot.negTot], [M.I_POISSON, plan.events ? M.INPUT_EVENTS : plan.poisson ? 1 : 0], [M.I_RATES, this.inputRates],
+      [M.I_EVCODES, this.evCodes], [M.I_EVOFF, this.evOff], [M.I_EVTICKS, plan.events]]);
     this.input = { desc: inputDesc, list: inputList, ...inTot };
     const srcDesc = (s: number) => (s < 0 ? inputDesc : descs[s]);
 
@@ -460,7 +467,8 @@ export class WasmSnn implements SnnEngine {
   reset(input: Float32Array, seed: number): void {
     const plan = this.plan;
     const I = plan.input;
-    if (input.length !== I.c * I.h * I.w) throw new Error(`input has ${input.length} values, the network needs ${I.c * I.h * I.w} (${I.c}x${I.h}x${I.w})`);
+    const want = (plan.events || 1) * I.c * I.h * I.w;
+    if (input.length !== want) throw new Error(`input has ${input.length} values, the network needs ${want} (${plan.events ? `${plan.events} ticks of ` : ''}${I.c}x${I.h}x${I.w})`);
     this.views();
     const i32 = this.i32, f32 = this.f32;
     new Uint8Array(this.kernels.memory.buffer, this.stateStart, this.stateEnd - this.stateStart).fill(0);
@@ -480,7 +488,11 @@ export class WasmSnn implements SnnEngine {
       for (const [at, bytes] of a.stamps) i32.fill(0, at / 4, (at + bytes) / 4);
     }
     let scale = 1;
-    if (plan.poisson) {
+    if (plan.events) {
+      const ev = eventCodes(plan, input);
+      i32.set(ev.codes, this.evCodes / 4);
+      i32.set(ev.offsets, this.evOff / 4);
+    } else if (plan.poisson) {
       const { rates, scale: s } = poissonRates(input, plan.absoluteRates);
       scale = s;
       toChannelsLast(rates, I.c, I.h, I.w, I.c, f32, this.inputRates / 4);
