@@ -354,4 +354,41 @@ test('neuroemu run --model cnn_sinabs.nir prices it on Loihi; detect refuses it 
   assert.match(ok.out, /LIF forward Euler at dt 0\.0001 s: V ← 0\.96·V/);
 });
 
+test('run --input-events FILE.npy: one frame per sample; events of all ones price exactly as --input-rate 1 (every unit fires every tick); bad files exit 2', async () => {
+  const { npyBytes } = await import('../src/model/npy.ts');
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const T = 8, fill = 4; // Loihi's layer delay: 5 neuron layers, 4 fill ticks, so 12 ticks of input
+  const ones = join(tmp, 'ones.npy');
+  writeFileSync(ones, npyBytes([2, T + fill, 2, 34, 34], new Uint8Array(2 * (T + fill) * 2 * 34 * 34).fill(1)));
+  const ev = await runBinAsync('run', '--model', SINABS_NIR, '--input-events', ones, '--chip', 'loihi', '--timesteps', String(T), '--json', join(tmp, 'ev.json'));
+  assert.is(ev.code, 0, ev.err);
+  assert.match(ev.out, /2 inferences × 8 ticks/);
+  assert.match(ev.out, /input: events from .*ones\.npy: 2 samples × 12 ticks, 55,488 events \(27744\.0 per sample\); tick t reads the file's tick t − 1, no input after tick 12/);
+  assert.match(ev.out, /output spikes      per sample \(layer delay 1\):\n    sample 0: [0-9 ]+/);
+  const rate = await runBinAsync('run', '--model', SINABS_NIR, '--input-rate', '1', '--chip', 'loihi', '--timesteps', String(T), '--json', join(tmp, 'rate.json'));
+  assert.is(rate.code, 0, rate.err);
+  const [e] = JSON.parse(readFileSync(join(tmp, 'ev.json'), 'utf8')), [p] = JSON.parse(readFileSync(join(tmp, 'rate.json'), 'utf8'));
+  assert.equal(e.input, { kind: 'events', file: ones, samples: 2, ticks: 12, events: 55488 });
+  assert.is(e.frames, 2);
+  assert.is(e.energy.per_frame_J, p.energy.per_frame_J);
+  assert.equal(e.per_frame[0].breakdown_J, p.per_frame[0].breakdown_J);
+  assert.equal(e.output_spikes, [p.output_spikes, p.output_spikes]);
+  // a 4-D file is one sample; its values and shape are checked
+  const bad = async (shape: number[], values: number[], re: RegExp) => {
+    const f = join(tmp, 'bad.npy');
+    writeFileSync(f, npyBytes(shape, values, '<f4'));
+    const r = await runBinAsync('run', '--model', SINABS_NIR, '--input-events', f, '--chip', 'loihi', '--timesteps', '4');
+    assert.is(r.code, 2, r.out);
+    assert.is(r.err.trim().split('\n').length, 1, r.err);
+    assert.match(r.err, re);
+  };
+  await bad([3, 2, 34, 33], new Array(3 * 2 * 34 * 33).fill(0), /shape \(3, 2, 34, 33\): the graph's input is 2x34x34, so the events must be T×2×34×34 or S×T×2×34×34/);
+  const vals = new Array(2 * 2 * 34 * 34).fill(0);
+  vals[2 * 34 * 34 + 5] = 0.5;
+  await bad([2, 2, 34, 34], vals, /value 0\.5 at sample 0, tick 1: one spike per unit and tick/);
+  const both = await runBinAsync('run', '--model', SINABS_NIR, '--input-events', ones, '--input-rate', '1', '--chip', 'loihi');
+  assert.is(both.code, 2);
+  assert.match(both.err, /--input-events: give the input once/);
+});
+
 test.run();

@@ -12,6 +12,7 @@ import { shortenPaths } from '../report/paths.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { createSimulator } from '../sim/simulator.ts';
+import { readNpy } from '../model/npy.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 
@@ -21,6 +22,7 @@ export interface RunNirArgs {
   timesteps: number;
   seed: number;
   'input-rate'?: string;
+  'input-events'?: string;
   'nir-dt'?: number;
   'auto-board': boolean;
   placement: string;
@@ -42,19 +44,56 @@ export function parseRates(s: string | undefined): number[] {
   return xs;
 }
 
+/**
+ * --input-events FILE.npy: the samples' spike tensors (T×C×H×W each, C×H×W the graph's input; a
+ * 1-D input N×1×1 takes T×N), one frame per sample; values 0, 1 or −1.
+ */
+export function eventInputs(file: string, input: { c: number; h: number; w: number }): { ticks: number; frames: Float32Array[]; events: number } {
+  const a = readNpy(file);
+  const unit = input.h === 1 && input.w === 1 ? [input.c] : [input.c, input.h, input.w];
+  const s = a.shape;
+  const per = unit.reduce((x, y) => x * y, 1);
+  const tail = s.slice(-unit.length);
+  const lead = s.slice(0, s.length - unit.length);
+  if (tail.join('x') !== unit.join('x') || (lead.length !== 1 && lead.length !== 2)) {
+    fail(file, `shape (${s.join(', ')}): the graph's input is ${unit.join('x')}, so the events must be T×${unit.join('×')} or S×T×${unit.join('×')}`);
+  }
+  const [S, T] = lead.length === 2 ? lead : [1, lead[0]];
+  if (T < 1 || S < 1) fail(file, `shape (${s.join(', ')}) holds no tick`);
+  let events = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const v = a.data[i];
+    if (v !== 0 && v !== 1 && v !== -1) {
+      const sample = Math.floor(i / (T * per)), tick = Math.floor(i / per) % T;
+      fail(file, `value ${v} at sample ${sample}, tick ${tick}: one spike per unit and tick (0, 1, or −1 for a negative spike)`);
+    }
+    if (v !== 0) events++;
+  }
+  const frames = Array.from({ length: S }, (_, k) => Float32Array.from(a.data.subarray(k * T * per, (k + 1) * T * per)));
+  return { ticks: T, frames, events };
+}
+
 export async function runNir(args: RunNirArgs, T: number): Promise<void> {
   const progress = (m: string) => process.stderr.write(`${m}\n`);
   const chips = (args.chip ?? []).map(String);
   if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');
   const chipParams = chips.map((c) => loadChip(c).params);
-  const rates = parseRates(args['input-rate']);
+  if (args['input-events'] !== undefined && args['input-rate'] !== undefined) fail('--input-events', 'give the input once: --input-events or --input-rate, not both');
   const imp = loadNirSnn(args.model, { dtS: nirDt(args['nir-dt']) });
-  const x = nirInputRates(imp.input, rates);
   const snn = imp.snn;
   const I = imp.input;
+  const evFile = args['input-events'];
+  const ev = evFile !== undefined ? eventInputs(evFile, I) : null;
+  const rates = ev ? [] : parseRates(args['input-rate']);
+  const frames = ev ? ev.frames : [nirInputRates(imp.input, rates)];
+  const nF = frames.length;
+  const inputEvents = ev?.ticks;
+  const inputSaid = ev
+    ? `input: events from ${shortenPaths(evFile!)}: ${nF} sample${nF === 1 ? '' : 's'} × ${ev.ticks} ticks, ${thousands(ev.events)} events (${(ev.events / nF).toFixed(1)} per sample); tick t reads the file's tick t − 1, no input after tick ${ev.ticks}`
+    : `input: seeded Poisson events, firing probability per tick ${rates.length === 1 ? rates[0] : rates.map((r, c) => `${r} (channel ${c})`).join(', ')} at every input position`;
   process.stdout.write(
-    `neuroemu run — NIR graph ${shortenPaths(snn.ann.source)}, input ${I.c}x${I.h}x${I.w}, 1 inference × ${T} ticks, seed ${args.seed}\n` +
-      `input: seeded Poisson events, firing probability per tick ${rates.length === 1 ? rates[0] : rates.map((r, c) => `${r} (channel ${c})`).join(', ')} at every input position\n` +
+    `neuroemu run — NIR graph ${shortenPaths(snn.ann.source)}, input ${I.c}x${I.h}x${I.w}, ${nF} inference${nF === 1 ? '' : 's'} × ${T} ticks, seed ${args.seed}\n` +
+      `${inputSaid}\n` +
       'imported as (no calibration: the graph\'s own weights and thresholds):\n',
   );
   process.stdout.write(
@@ -72,25 +111,36 @@ export async function runNir(args: RunNirArgs, T: number): Promise<void> {
    * chip's layer delay (accounting does not change the dynamics, the delay does): 0 is how NIR's
    * simulators step a graph (every layer within the time step), 1 how tick-based chips do.
    */
-  const outputSpikes = async (layerDelay: 0 | 1): Promise<number[]> => {
-    const sim = await createSimulator(snn, { seed: args.seed, layerDelay });
-    sim.reset(x);
-    sim.run(T);
-    const c = sim.counts();
-    return [...c.layers[c.layers.length - 1].posSpikes];
+  const outputSpikes = async (layerDelay: 0 | 1): Promise<number[][]> => {
+    const sim = await createSimulator(snn, { seed: args.seed, layerDelay, inputEvents });
+    const out: number[][] = [];
+    for (const x of frames) {
+      sim.reset(x);
+      sim.run(T);
+      const c = sim.counts();
+      out.push([...c.layers[c.layers.length - 1].posSpikes]);
+    }
+    return out;
   };
-  const fmtOut = (o: number[]) => `${o.join(' ')}${o.length > 1 ? ` (most: ${o.indexOf(Math.max(...o))})` : ''}`;
+  const fmtOne = (o: number[]) => `${o.join(' ')}${o.length > 1 ? ` (most: ${o.indexOf(Math.max(...o))})` : ''}`;
+  const SHOWN = 8;
+  const fmtOut = (os: number[][]) => (os.length === 1 ? fmtOne(os[0])
+    : os.slice(0, SHOWN).map((o, k) => `\n    sample ${k}: ${fmtOne(o)}`).join('') + (os.length > SHOWN ? `\n    (${os.length - SHOWN} more in the JSON)` : ''));
   const outSpikes = await outputSpikes(0);
   const results: Record<string, unknown>[] = [];
   const summary: (string | number)[][] = [];
   for (let ci = 0; ci < chips.length; ci++) {
-    const em = await emulateFrames(snn, chipParams[ci], [x], { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, onProgress: progress });
+    const em = await emulateFrames(snn, chipParams[ci], frames, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, onProgress: progress, inputEvents });
     const r = em.totals;
     const delay = chipParams[ci].timing.layerDelayTicks;
     const out = delay === 0 ? outSpikes : await outputSpikes(delay);
     process.stdout.write(chipReportText(r, { pricedAt: `${T} ticks` }));
-    process.stdout.write(`  output spikes      ${fmtOut(out)} (layer delay ${delay})\n\n`);
-    results.push({ ...chipReportJson(r), chip: chips[ci], input: { kind: 'poisson', rates, seed: args.seed }, layer_delay_ticks: delay, output_spikes: out });
+    process.stdout.write(out.length === 1 ? `  output spikes      ${fmtOut(out)} (layer delay ${delay})\n\n` : `  output spikes      per sample (layer delay ${delay}):${fmtOut(out)}\n\n`);
+    results.push({
+      ...chipReportJson(r), chip: chips[ci],
+      input: ev ? { kind: 'events', file: evFile, samples: nF, ticks: ev.ticks, events: ev.events } : { kind: 'poisson', rates, seed: args.seed },
+      layer_delay_ticks: delay, output_spikes: ev ? out : out[0],
+    });
     summary.push([chips[ci], si(r.energy.per_frame_J, 'J'), si(r.latency.frame_s, 's'), r.mapping.cores, r.mapping.chips, thousands(r.counts.sops ?? r.counts.synaptic_events), thousands(r.counts.spikes ?? r.counts.spikes_out), si(r.energy.breakdown_J.static, 'J'), delay]);
   }
   if (chips.length > 1) {
@@ -100,6 +150,6 @@ export async function runNir(args: RunNirArgs, T: number): Promise<void> {
     ) + '\n');
   }
   const lastLayer = snn.layers[snn.layers.length - 1];
-  process.stdout.write(`output (${lastLayer.name}) as NIR's simulators step the graph (no layer delay): spikes per neuron over ${T} ticks: ${fmtOut(outSpikes)}\n`);
+  process.stdout.write(`output (${lastLayer.name}) as NIR's simulators step the graph (no layer delay): spikes per neuron over ${T} ticks${outSpikes.length > 1 ? ', per sample' : ''}: ${fmtOut(outSpikes)}\n`);
   if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
 }

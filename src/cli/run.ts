@@ -67,6 +67,7 @@ interface RunArgs {
   'v-init'?: number;
   'readout-start'?: number;
   'input-rate'?: string;
+  'input-events'?: string;
   'nir-dt'?: number;
 }
 
@@ -144,6 +145,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
       .option('input-rate', { type: 'string', describe: 'a NIR graph (--model FILE.nir): the Poisson input\'s firing probability per tick in [0, 1], one for every input channel or R0,R1,... per channel' })
+      .option('input-events', { type: 'string', describe: 'a NIR graph (--model FILE.nir): its input events from a NumPy .npy file, T×C×H×W (one sample) or S×T×C×H×W (S samples, one frame each; T×N / S×T×N for a 1-D input), values 0 and 1 (−1: a negative spike), tick t reading slice t (none after T)' })
       .option('nir-dt', { type: 'number', describe: 'a NIR graph with LIF or LI nodes (--model FILE.nir): the simulation step in seconds that turns their time constants into a leak per tick (forward Euler, as NIR\'s simulators)' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 128 ticks')
       .example('$0 run --chip loihi --timesteps 256 --until-f1 0.95', 'each frame priced at the tick where it reaches F1 0.95 against the ANN (at most 256)')
@@ -151,7 +153,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .example('$0 run --precision chip', 'each chip at its own weight and membrane bits (TrueNorth 9/20, Loihi 9/24): the AP it costs against float')
       .example('$0 run --chip loihi@sana-fe odin --timesteps 128 --json run.json', 'other chip models, more ticks, JSON out')
       .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards')
-      .example('$0 run --model cnn_sinabs.nir --input-rate 1,0.25 --chip loihi truenorth spinnaker --timesteps 32', 'a NIR graph from Sinabs priced on three chips') as never,
+      .example('$0 run --model cnn_sinabs.nir --input-rate 1,0.25 --chip loihi truenorth spinnaker --timesteps 32', 'a NIR graph from Sinabs priced on three chips')
+      .example('$0 run --model cnn_sinabs.nir --input-events digits.npy --chip loihi --timesteps 300', 'the same graph on recorded events (S×T×2×34×34), one frame per sample') as never,
   handler: async (args) => {
     const T = checkTimesteps(args.timesteps);
     const biasOnset = args['bias-onset'] as BiasOnset;

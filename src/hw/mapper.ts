@@ -877,7 +877,7 @@ export function mapNetwork(snn: SnnNetwork, chip: ChipParams, opts: MapOptions =
   const first = layers.find((l) => l?.analogInput);
   if (first)
     notes.push(`${layerLabel(snn.layers[first.layer])} reads the analog image: its input current is computed once per image by the host (constant every tick); its neurons are mapped, it uses no input axons or synapses on chip`);
-  if (poisson) notes.push('Poisson input: input spikes are injected by the host; their synaptic events are charged to the destination cores, their packets are not priced');
+  if (poisson) notes.push('spike input (Poisson or events): input spikes are injected by the host; their synaptic events are charged to the destination cores, their packets are not priced');
   const splits = layers.filter((l) => l?.split);
   if (splits.length)
     notes.push(

@@ -35,6 +35,8 @@ export interface EmulateOptions {
   trace?: string;
   /** with the chip's layer delay: when each layer's bias starts (SimulatorOptions.biasOnset; default 'input') */
   biasOnset?: BiasOnset;
+  /** event input: each of `inputs` is a T×C×H×W spike tensor of this many ticks (PlanOptions.inputEvents) */
+  inputEvents?: number;
   /** wraps the simulator for reset/run/readout, e.g. a two-phase threshold schedule */
   wrap?: (sim: Simulator) => Simulator;
   /** after each frame: its figures and its readouts at T */
@@ -104,7 +106,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   const acct = opts.accounting ?? buildAcctTables(mapping);
   // the chip's layer delay: a readout D neuron layers deep gets its first input D − 1 ticks later;
   // those fill ticks run (and are priced) before each frame's T readout ticks
-  const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate });
+  const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate, inputEvents: opts.inputEvents });
   const fill = sim.fillTicks;
   const geo = geometryOf(mapping);
   const offset = opts.frameOffset ?? 0;
