@@ -150,6 +150,6 @@ export async function runNir(args: RunNirArgs, T: number): Promise<void> {
     ) + '\n');
   }
   const lastLayer = snn.layers[snn.layers.length - 1];
-  process.stdout.write(`output (${lastLayer.name}) as NIR's simulators step the graph (no layer delay): spikes per neuron over ${T} ticks${outSpikes.length > 1 ? ', per sample' : ''}: ${fmtOut(outSpikes)}\n`);
+  process.stdout.write(`output (${lastLayer.name}) as NIR's simulators step the graph (no layer delay): spikes per neuron over ${T} ticks${outSpikes.length > 1 ? `, per sample:${fmtOut(outSpikes)}` : `: ${fmtOut(outSpikes)}`}\n`);
   if (args.json) writeFileAtomic(args.json, JSON.stringify(results, null, 1) + '\n');
 }

@@ -26,7 +26,8 @@
  * Input: the SNN core's Poisson source (src/sim/plan.ts): unit p fires with probability
  * |p|/max|p| and the first conv's weights are scaled by max|p|. The imported graph expects unit
  * events, so the rates given here are firing probabilities per tick per input channel, and the
- * highest must be 1 (the core normalizes by it): see `nirInputRates`.
+ * highest must be 1 (the core normalizes by it): see `nirInputRates`. Or recorded events
+ * (`run --input-events FILE.npy`, PlanOptions.inputEvents): a T×C×H×W tensor per frame.
  */
 import { basename } from 'node:path';
 import type { Network, Shape } from '../model/ir.ts';
