@@ -252,6 +252,14 @@ export const C_CLAMP = 40;
  * tick, before the tick's input); 0 = no leak (IF)
  */
 export const C_LEAK = 41;
+/**
+ * current-based synapse (CubaLIF): address of f32 I[H×W×Cp] (0: none; the input then goes straight
+ * into V) and of f32[cp] per-channel constants: I ← synLeak·I, input into I, I += synBias, V += synGain·I
+ */
+export const C_SYN = 42;
+export const C_SYNLEAK = 43;
+export const C_SYNGAIN = 44;
+export const C_SYNBIAS = 45;
 
 export const RULE_IF = 0;
 export const RULE_SIGNED = 1;

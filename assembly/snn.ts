@@ -8,7 +8,8 @@
  *            order, one draw per unit per tick); analog coding: nothing (the drive replaces it);
  *            events: the host's spikes of this tick (a T×C×H×W tensor, channels-last order).
  *   layers, in order:
- *   conv     leak (LIF layers only): V ← leak[c]·V, then
+ *   conv     leak (LIF layers only): V ← leak[c]·V; synaptic current (CubaLIF only): I ← synLeak[c]·I,
+ *            the scatter below into I instead of V, then I += synBias[c] and V += synGain[c]·I; then
  *            scatter: for every input spike (optionally sorted by channel first) add ±W̃ to the
  *            membranes of the output pixels it reaches (contiguous SIMD runs over output channels
  *            and taps); then V += bias (or the analog drive, constant per tick, bias included);
@@ -57,7 +58,7 @@ import {
   N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
-  C_CLAMP, C_LEAK, C_RULE, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
+  C_CLAMP, C_LEAK, C_RULE, C_SYN, C_SYNBIAS, C_SYNGAIN, C_SYNLEAK, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_EVCODES, I_EVOFF, I_EVTICKS, I_POISSON, I_RATES, INPUT_EVENTS,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
@@ -337,7 +338,9 @@ export function scatter(net: usize, d: usize): void {
   const outH = fi(d, L_H), outW = fi(d, L_W), cp = fi(d, C_CP);
   const k = fi(d, C_K), st = fi(d, C_STRIDE), pad = fi(d, C_PAD);
   const groups = fi(d, C_GROUPS), cinG = fi(d, C_CING), coutG = fi(d, C_COUTG), tapW = fi(d, C_TAPW);
-  const V = fa(d, C_V), W = fa(d, C_W), phase = fa(d, C_PHASE);
+  // the tick's input goes into the synaptic current when the layer has one, else into V
+  const syn = fa(d, C_SYN);
+  const V = syn ? syn : fa(d, C_V), W = fa(d, C_W), phase = fa(d, C_PHASE);
   const stamps = fa(d, C_STAMP), tapsTot = fa(d, C_TAPS), activeTot = fa(d, C_ACTIVE);
   const tick = fi(net, N_TICK);
   // accounting: a newly active (pixel, group) unit adds its neurons to their cores' counters
@@ -991,12 +994,28 @@ export function tallyNoc(net: usize): void {
   si(b, NOC_TOTAL, total);
 }
 
-/** LIF: V ← leak·V per channel (f32[cp], padded lanes hold 0 in V), before the tick's input. */
-function leakStep(d: usize, leak: usize): void {
+/** LIF: X ← leak·X per channel (f32[cp], padded lanes hold 0), X = V or the synaptic current, before the tick's input. */
+function leakStep(d: usize, leak: usize, target: usize): void {
   const n = fi(d, L_H) * fi(d, L_W), pixB = <usize>fi(d, C_CP) << 2;
-  let vp = fa(d, C_V);
+  let vp = target;
   for (let p = 0; p < n; p++) {
     for (let j: usize = 0; j < pixB; j += 16) v128.store(vp + j, f32x4.mul(v128.load(vp + j), v128.load(leak + j)));
+    vp += pixB;
+  }
+}
+
+/** CubaLIF: I += synBias, then V += synGain·I (per channel), after the tick's input reached I. */
+function synapseStep(d: usize, syn: usize): void {
+  const n = fi(d, L_H) * fi(d, L_W), pixB = <usize>fi(d, C_CP) << 2;
+  const gain = fa(d, C_SYNGAIN), bias = fa(d, C_SYNBIAS);
+  let ip = syn, vp = fa(d, C_V);
+  for (let p = 0; p < n; p++) {
+    for (let j: usize = 0; j < pixB; j += 16) {
+      const i = f32x4.add(v128.load(ip + j), v128.load(bias + j));
+      v128.store(ip + j, i);
+      v128.store(vp + j, f32x4.add(v128.load(vp + j), f32x4.mul(v128.load(gain + j), i)));
+    }
+    ip += pixB;
     vp += pixB;
   }
 }
@@ -1005,9 +1024,11 @@ function leakStep(d: usize, leak: usize): void {
 export function layerStep(net: usize, d: usize): void {
   const kind = fi(d, L_KIND);
   if (kind == KIND_CONV) {
-    const leak = fa(d, C_LEAK);
-    if (leak) leakStep(d, leak);
+    const leak = fa(d, C_LEAK), syn = fa(d, C_SYN);
+    if (leak) leakStep(d, leak, fa(d, C_V));
+    if (syn) leakStep(d, fa(d, C_SYNLEAK), syn);
     scatter(net, d);
+    if (syn) synapseStep(d, syn);
     fire(net, d);
   } else if (kind == KIND_POOL) pool(net, d);
   else if (kind == KIND_ROUTE) route(d);

@@ -455,7 +455,16 @@ test('event input: a T×C×H×W tensor read tick by tick (none after T), weights
   let seed = 300;
   for (const layerDelay of [0, 1] as const) {
     for (let rep = 0; rep < 2; rep++) {
-      const { net: rnet } = randomNet(seed++, 'rate', ['if', 'ibt', 'signed'], 'subtract');
+      const { net: base } = randomNet(seed++, 'rate', ['if', 'ibt', 'signed'], 'subtract');
+      // every other spiking conv with a current-based synapse (CubaLIF), some with a membrane leak too
+      const srand = mulberry32(seed + 1000);
+      const f32s = (n: number, lo: number, hi: number) => Float32Array.from({ length: n }, () => lo + (hi - lo) * srand());
+      let k = 0;
+      const rnet = { ...base, layers: base.layers.map((l) => {
+        if (l.kind !== 'conv' || k++ % 2) return l;
+        const c = l.outShape.c;
+        return { ...l, synapse: { leak: f32s(c, 0.5, 1), gain: f32s(c, 0.2, 1.5), bias: f32s(c, -0.05, 0.05) }, ...(k % 3 ? { leak: f32s(c, 0.7, 1) } : {}) };
+      }) };
       const I = rnet.ann.input, T = 30, n = I.c * I.h * I.w;
       const rand = mulberry32(seed);
       const events = Float32Array.from({ length: T * n }, () => (rand() < 0.15 ? (rand() < 0.2 ? -1 : 1) : 0));
@@ -475,6 +484,41 @@ test('event input: a T×C×H×W tensor read tick by tick (none after T), weights
       for (const v of events) inSpikes += v !== 0 ? 1 : 0;
       assert.is(c.input.posSpikes.reduce((a, b) => a + b, 0) + c.input.negSpikes.reduce((a, b) => a + b, 0), inSpikes, 'every event entered once');
     }
+  }
+});
+
+test('CubaLIF by hand: I ← 0.5·I + input, V ← 0.8·V + 0.5·I + 0.1, spike at V ≥ 1, reset 0', async () => {
+  // one neuron, weight 1 from one input unit; input events at ticks 1, 2 and 4
+  const input: Shape = { c: 1, h: 1, w: 1 };
+  const base = convLayer(0, -1, input, { filters: 1, size: 1, rule: 'if', vthPos: 1, reset: 'zero', weights: Float32Array.of(1) });
+  const neuron = { ...base, biases: Float32Array.of(0.1), leak: Float32Array.of(0.8), synapse: { leak: Float32Array.of(0.5), gain: Float32Array.of(0.5), bias: Float32Array.of(0) } };
+  const net = makeSnn(input, [neuron], [0], { input: 'rate' });
+  const f = Math.fround;
+  // by hand, in float32: I: 1, 1.5, 0.75, 1.375, 0.6875; V: 0.6 → 0.48+0.75+0.1 = 1.33 spike → 0;
+  // then 0 + 0.375 + 0.1 = 0.475; 0.38 + 0.6875 + 0.1 = 1.1675 spike → 0; 0 + 0.34375 + 0.1 = 0.44375
+  const wantI: number[] = [], wantV: number[] = [], wantS: number[] = [];
+  let I = 0, V = 0, S = 0;
+  for (const x of [1, 1, 0, 1, 0]) {
+    V = f(f(0.8) * V);
+    I = f(f(0.5) * I);
+    I = f(I + x);
+    V = f(V + f(0.5 * I));
+    V = f(V + f(0.1));
+    if (V >= 1) { V = 0; S++; }
+    wantI.push(I); wantV.push(V); wantS.push(S);
+  }
+  assert.equal(wantS, [0, 1, 1, 2, 2]);
+  for (const engine of ENGINES) {
+    const sim = await createSimulator(net, { engine, inputEvents: 5 });
+    sim.reset(Float32Array.of(1, 1, 0, 1, 0));
+    const V: number[] = [], S: number[] = [];
+    for (let t = 0; t < 5; t++) {
+      sim.run(1);
+      V.push(sim.membrane(0)[0]);
+      S.push(sim.counts().layers[0].total.posSpikes);
+    }
+    assert.equal(V, wantV, engine);
+    assert.equal(S, wantS, engine);
   }
 });
 

@@ -97,6 +97,8 @@ export function encodeSnn(snn: SnnNetwork): Buffer {
   // the .snn format has no leak field yet: a LIF network (an imported NIR graph) would lose it
   const leaky = snn.layers.find((l) => l.kind === 'conv' && l.leak);
   if (leaky) fail(`layer ${leaky.index} (${leaky.name})`, 'has a membrane leak (LIF), which the .snn format cannot hold yet');
+  const cuba = snn.layers.find((l) => l.kind === 'conv' && l.synapse);
+  if (cuba) fail(`layer ${cuba.index} (${cuba.name})`, 'has a synaptic current (CubaLIF), which the .snn format cannot hold yet');
   const version = Math.max(snn.formatVersion, formatVersionFor(snn));
   const blob = new BlobWriter();
   const { ann, annSpec, ...rest } = snn;

@@ -129,6 +129,14 @@ export interface SnnConvLayer extends SnnLayerBase {
    * W·s_t + b. Imported from NIR LIF nodes (src/convert/nir-import.ts); not written to .snn files.
    */
   leak?: Float32Array;
+  /**
+   * A current-based synapse (CubaLIF, CubaLI), per output channel (absent = none: the input goes
+   * straight into V). Every tick, after the membrane's leak: I ← fround(leak[c]·I); the tick's input
+   * spikes are delivered into I (the weights as given); I ← I + bias[c]; V ← V + fround(gain[c]·I);
+   * then the layer's bias, clamp and threshold act on V as usual (both engines). Imported from NIR
+   * (src/convert/nir-import.ts); not written to .snn files.
+   */
+  synapse?: { leak: Float32Array; gain: Float32Array; bias: Float32Array };
 }
 
 /**

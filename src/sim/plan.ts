@@ -159,6 +159,14 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
           if (!(Math.fround(c.vthPos) > 0 && Number.isFinite(c.vthPos))) fail(at, `vthPos ${c.vthPos} must be a positive number`);
           if ((c.rule === 'ibt' || c.rule === 'signed') && !(Math.fround(c.vthNeg) > 0 && Number.isFinite(c.vthNeg))) fail(at, `vthNeg ${c.vthNeg} must be a positive number`);
         }
+        if (c.synapse !== undefined) {
+          for (const k of ['leak', 'gain', 'bias'] as const) {
+            const a = c.synapse[k];
+            if (!(a instanceof Float32Array) || a.length !== c.outShape.c) fail(at, `synapse.${k} must be a float32 array of ${c.outShape.c} values (one per output channel)`);
+            for (let j = 0; j < a.length; j++) if (!Number.isFinite(a[j]) || (k === 'leak' && !(a[j] >= 0 && a[j] <= 1))) fail(at, `synapse.${k}[${j}] ${a[j]} must be ${k === 'leak' ? 'in [0, 1]' : 'finite'}`);
+          }
+          if (sources[0] < 0 && !poisson) fail(at, 'a synaptic current needs spike input (the analog drive goes straight into V)');
+        }
         if (c.leak !== undefined) {
           if (!(c.leak instanceof Float32Array) || c.leak.length !== c.outShape.c) fail(at, `leak must be a float32 array of ${c.outShape.c} values (one per output channel)`);
           for (let j = 0; j < c.leak.length; j++) if (!(c.leak[j] >= 0 && c.leak[j] <= 1)) fail(at, `leak[${j}] ${c.leak[j]} must be in [0, 1]`);

@@ -56,6 +56,8 @@ interface RefConv {
   w: Float32Array;
   scale: number;
   V: Float32Array;
+  /** CubaLIF: the synaptic current (SnnConvLayer.synapse), channels-last as V */
+  I: Float32Array | null;
   drive?: Float32Array;
   /** tick of the last event per (output pixel, group) */
   stamp: Int32Array;
@@ -116,7 +118,7 @@ export class ReferenceSnn implements SnnEngine {
         const src = lp.sources[0];
         const srcCap = src < 0 ? I.c * I.h * I.w : plan.layers[src].listCap;
         rl.conv = {
-          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), clamp: l.membraneClamp ?? null, bias: l.biases, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w),
+          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), clamp: l.membraneClamp ?? null, bias: l.biases, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w), I: l.synapse ? new Float32Array(C * lp.out.h * lp.out.w) : null,
           stamp: new Int32Array(lp.out.h * lp.out.w * l.groups), taps: new Float64Array(l.groups), active: new Float64Array(l.groups),
           sorted: new SpikeList(lp.conv.sortInput ? srcCap : 0),
         };
@@ -167,6 +169,7 @@ export class ReferenceSnn implements SnnEngine {
       const cv = rl.conv;
       if (!cv) continue;
       cv.V.fill(0);
+      cv.I?.fill(0);
       cv.stamp.fill(0);
       cv.taps.fill(0);
       cv.active.fill(0);
@@ -241,6 +244,7 @@ export class ReferenceSnn implements SnnEngine {
       case 'conv':
         this.leak(i);
         this.scatter(i);
+        this.synapse(i);
         this.fire(i);
         break;
       case 'maxpool':
@@ -255,12 +259,28 @@ export class ReferenceSnn implements SnnEngine {
     }
   }
 
-  /** LIF: V ← fround(leak[c]·V) before the tick's input (SnnConvLayer.leak). */
+  /** LIF: V ← fround(leak[c]·V) before the tick's input (SnnConvLayer.leak); CubaLIF: I ← fround(synapse.leak[c]·I) too. */
   leak(i: number): void {
-    const cv = this.layers[i].conv!, leak = cv.l.leak;
-    if (!leak) return;
-    const V = cv.V, C = cv.l.outShape.c;
-    for (let k = 0; k < V.length; k++) V[k] = Math.fround(V[k] * leak[k % C]);
+    const cv = this.layers[i].conv!, leak = cv.l.leak, C = cv.l.outShape.c;
+    if (leak) {
+      const V = cv.V;
+      for (let k = 0; k < V.length; k++) V[k] = Math.fround(V[k] * leak[k % C]);
+    }
+    if (cv.I) {
+      const I = cv.I, a = cv.l.synapse!.leak;
+      for (let k = 0; k < I.length; k++) I[k] = Math.fround(I[k] * a[k % C]);
+    }
+  }
+
+  /** CubaLIF, after the tick's input reached I: I ← I + synapse.bias[c]; V ← V + fround(synapse.gain[c]·I). */
+  synapse(i: number): void {
+    const cv = this.layers[i].conv!;
+    if (!cv.I) return;
+    const I = cv.I, V = cv.V, { gain, bias } = cv.l.synapse!, C = cv.l.outShape.c;
+    for (let k = 0; k < I.length; k++) {
+      I[k] = I[k] + bias[k % C];
+      V[k] = V[k] + Math.fround(gain[k % C] * I[k]);
+    }
   }
 
   /** Delivers the input spikes of this tick into conv layer i's membranes. */
@@ -273,7 +293,8 @@ export class ReferenceSnn implements SnnEngine {
     const { c: C, h: outH, w: outW } = l.outShape;
     const k = l.size, st = l.stride, pad = l.pad, groups = l.groups;
     const { cinG, coutG } = cp;
-    const V = cv.V, w = cv.w;
+    // the input goes into the synaptic current when the layer has one
+    const V = cv.I ?? cv.V, w = cv.w;
     for (let e = 0; e < inp.n; e++) {
       const y = inp.y[e], x = inp.x[e], c = inp.c[e], s = inp.s[e];
       const g = Math.floor(c / cinG);

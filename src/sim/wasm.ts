@@ -71,6 +71,11 @@ interface ConvMem {
   clamp: number;
   /** LIF leak factors, f32[cp] (0: none) */
   leak: number;
+  /** CubaLIF: the synaptic current f32[pixels × cp] (state) and its constants f32[cp] each (0: none) */
+  syn: number;
+  synLeak: number;
+  synGain: number;
+  synBias: number;
   drive: number;
   stamp: number;
   taps: number;
@@ -176,7 +181,8 @@ export class WasmSnn implements SnnEngine {
       const cp = ceil4(l.outShape.c);
       const tapW = l.groups === 1 ? cp : lp.conv.coutG;
       const wFloats = l.inShape.c * l.size * l.size * tapW;
-      return { V: 0, cp, W: take(wFloats * 4), wFloats, tapW, bias: take(cp * 4), clamp: l.membraneClamp ? take(cp * 4) : 0, leak: l.leak ? take(cp * 4) : 0, drive: 0, stamp: 0, taps: 0, active: 0, posTick: 0, negTick: 0, scale: 1 };
+      return { V: 0, cp, W: take(wFloats * 4), wFloats, tapW, bias: take(cp * 4), clamp: l.membraneClamp ? take(cp * 4) : 0, leak: l.leak ? take(cp * 4) : 0,
+        syn: 0, synLeak: l.synapse ? take(cp * 4) : 0, synGain: l.synapse ? take(cp * 4) : 0, synBias: l.synapse ? take(cp * 4) : 0, drive: 0, stamp: 0, taps: 0, active: 0, posTick: 0, negTick: 0, scale: 1 };
     });
     // state (zeroed by reset)
     this.stateStart = p;
@@ -190,6 +196,7 @@ export class WasmSnn implements SnnEngine {
         const l = lp.layer as SnnConvLayer;
         const pix = l.outShape.h * l.outShape.w;
         cm.V = take(pix * cm.cp * 4);
+        if (l.synapse) cm.syn = take(pix * cm.cp * 4);
         cm.stamp = take(pix * l.groups * 4);
         cm.taps = take(8 * l.groups);
         cm.active = take(8 * l.groups);
@@ -310,12 +317,20 @@ export class WasmSnn implements SnnEngine {
             [M.C_K, l.size], [M.C_STRIDE, l.stride], [M.C_PAD, l.pad], [M.C_GROUPS, l.groups], [M.C_CING, cp.cinG], [M.C_COUTG, cp.coutG],
             [M.C_TAPW, cm.tapW], [M.C_W, cm.W], [M.C_PHASE, pt], [M.C_DRIVE, cm.drive], [M.C_BIAS, cm.bias], [M.C_RULE, rule],
             [M.C_RESET, l.reset === 'zero' ? M.RESET_ZERO : M.RESET_SUBTRACT], [M.C_STAMP, cm.stamp], [M.C_TAPS, cm.taps], [M.C_ACTIVE, cm.active],
-            [M.C_SORT, cp.sortInput ? 1 : 0], [M.C_POS_TICK, cm.posTick], [M.C_NEG_TICK, cm.negTick], [M.C_CLAMP, cm.clamp], [M.C_LEAK, cm.leak]]);
+            [M.C_SORT, cp.sortInput ? 1 : 0], [M.C_POS_TICK, cm.posTick], [M.C_NEG_TICK, cm.negTick], [M.C_CLAMP, cm.clamp], [M.C_LEAK, cm.leak],
+            [M.C_SYN, cm.syn], [M.C_SYNLEAK, cm.synLeak], [M.C_SYNGAIN, cm.synGain], [M.C_SYNBIAS, cm.synBias]]);
           putF(d, M.C_VTH_POS, rule === M.RULE_INTEGRATE ? 0 : l.vthPos);
           putF(d, M.C_VTH_NEG, rule === M.RULE_SIGNED ? l.vthNeg : 0);
           if (cm.leak) {
             f32.fill(1, cm.leak / 4, cm.leak / 4 + cm.cp);
             f32.set(l.leak!, cm.leak / 4);
+          }
+          if (l.synapse) {
+            // padded lanes 0: their current and membrane stay 0
+            for (const [at, a] of [[cm.synLeak, l.synapse.leak], [cm.synGain, l.synapse.gain], [cm.synBias, l.synapse.bias]] as const) {
+              f32.fill(0, at / 4, at / 4 + cm.cp);
+              f32.set(a, at / 4);
+            }
           }
           if (cm.clamp) {
             f32.fill(Infinity, cm.clamp / 4, cm.clamp / 4 + cm.cp);
