@@ -232,6 +232,46 @@ test('LIF (Norse\'s graph): the core at --nir-dt spikes tick by tick as NIR\'s f
   }
 });
 
+test('CubaLIF and CubaLI (Norse\'s graph with the neuron swapped): the core at --nir-dt spikes tick by tick as NIR\'s equations by forward Euler in float64, the current first', () => {
+  const tauS = 5e-4, tauM = 2e-3, r = 2, vLeak = 0.05, th = 0.1, wIn = 0.8, dt = 1e-4, T = 400, seed = 3;
+  const nf = readNirSync(NORSE_NIR);
+  const aff = leaf(nf.graph, '0'), lif = leaf(nf.graph, '1');
+  const shape = (lif.fields.tau as NirTensor).shape;
+  const one = (x: number) => f32(shape, new Float32Array(1).fill(x));
+  nf.graph.nodes.set('1', { type: 'CubaLIF', fields: { tau_syn: one(tauS), tau_mem: one(tauM), r: one(r), v_leak: one(vLeak), v_threshold: one(th), w_in: one(wIn) }, metadata: {} });
+  refused(nf, /node 1 \(CubaLIF\): has time constants \(tau_syn, tau_mem\): give the simulation step with --nir-dt/);
+  const { snn, input } = nirToSnn(nf, 'cuba.nir', { dtS: dt });
+  const w = numbers(aff.fields.weight as NirTensor)[0], b = numbers(aff.fields.bias as NirTensor)[0];
+  const rates = nirInputRates(input, [0.4]);
+  const events = poissonSpikes([1, 1, 1], rates, T, seed);
+  for (const engine of ['wasm', 'reference'] as const) {
+    const sim = createSimulatorSync(snn, { engine, seed });
+    sim.reset(rates);
+    let I = 0, v = 0, spikes = 0;
+    for (let t = 0; t < T; t++) {
+      sim.run(1);
+      I = I + (dt / tauS) * (-I + wIn * (w * events[t][0] + b));
+      v = v + (dt / tauM) * (vLeak - v + r * I);
+      if (v > th) (v = 0), spikes++;
+      assert.is(sim.counts().layers[0].total.posSpikes, spikes, `${engine} tick ${t + 1}`);
+      assert.ok(Math.abs(sim.membrane(0)[0] - v) < 1e-5, `${engine} tick ${t + 1}: V ${sim.membrane(0)[0]} vs ${v}`);
+    }
+    assert.ok(spikes >= 10, `${engine}: ${spikes} spikes`);
+  }
+  // CubaLI: the same without spikes, as a readout (V integrates on)
+  nf.graph.nodes.set('1', { type: 'CubaLI', fields: { tau_syn: one(tauS), tau_mem: one(tauM), r: one(r), v_leak: one(vLeak), w_in: one(wIn) }, metadata: {} });
+  const li = nirToSnn(nf, 'cubali.nir', { dtS: dt });
+  const sim = createSimulatorSync(li.snn, { engine: 'wasm', seed });
+  sim.reset(rates);
+  let I = 0, v = 0;
+  for (let t = 0; t < 50; t++) {
+    sim.run(1);
+    I = I + (dt / tauS) * (-I + wIn * (w * events[t][0] + b));
+    v = v + (dt / tauM) * (vLeak - v + r * I);
+  }
+  assert.ok(Math.abs(sim.membrane(0)[0] - v) < 1e-5, `CubaLI: V ${sim.membrane(0)[0]} vs ${v}`);
+});
+
 test('graphs the core cannot run are refused with the node and what is missing', () => {
   refused(readNirSync(NORSE_NIR), /node 1 \(LIF\): has time constants \(tau\): give the simulation step with --nir-dt SECONDS/);
   refused(mutated((g) => (leaf(g, '3').fields.v_reset = f32([16, 16, 16], new Float32Array(4096).fill(0.5)))), /node 3 \(IF\)\/v_reset: a reset potential other than 0 is not supported/);

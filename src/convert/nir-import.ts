@@ -20,8 +20,11 @@
  * LIF and LI (time constants): forward Euler at the user's step dt (--nir-dt), as NIR's simulators
  * step them: V_t = (1 − dt/τ)·V_{t−1} + (r·dt/τ)·(W·s_t + b) + (dt/τ)·v_leak, the leak per channel
  * in the core (SnnConvLayer.leak), r·dt/τ folded into the weights and the rest into the bias.
- * Refused, naming the node and what the core lacks: CubaLIF, CubaLI (synaptic current), Delay
- * (synaptic delays), Threshold (a stateless spike function), Scale, Conv1d.
+ * CubaLIF and CubaLI (a synaptic current): forward Euler at --nir-dt, the current first (as Loihi's
+ * CUBA neuron): I_t = (1 − dt/τ_syn)·I_{t−1} + (dt/τ_syn)·w_in·(W·s_t + b), V_t = (1 − dt/τ_mem)·V_{t−1}
+ * + (dt/τ_mem)·(r·I_t + v_leak): the core's synapse (SnnConvLayer.synapse) and leak.
+ * Refused, naming the node and what the core lacks: Delay (synaptic delays), Threshold (a
+ * stateless spike function), Scale, Conv1d.
  *
  * Input: the SNN core's Poisson source (src/sim/plan.ts): unit p fires with probability
  * |p|/max|p| and the first conv's weights are scaled by max|p|. The imported graph expects unit
@@ -328,9 +331,59 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
       case 'Input':
         break; // a nested graph's Input: a pass-through
       case 'CubaLIF':
-      case 'CubaLI':
-        fail(where, 'needs a synaptic current (tau_syn), which the SNN core does not have yet: IF, LIF, I and LI neurons run');
-      // falls through (fail never returns)
+      case 'CubaLI': {
+        // forward Euler with the user's step, the current first (as Loihi's CUBA neuron and Lava step
+        // it): I_t = (1 − dt/τ_syn)·I_{t−1} + (dt/τ_syn)·w_in·(W·s_t + b), then
+        // V_t = (1 − dt/τ_mem)·V_{t−1} + (dt/τ_mem)·(r·I_t + v_leak): the core's synapse and leak
+        const dt = opts.dtS;
+        if (dt === undefined) fail(where, 'has time constants (tau_syn, tau_mem): give the simulation step with --nir-dt SECONDS (NIR graphs do not hold it)');
+        const tauS = perChannel(node, 'tau_syn', cur, where), tauM = perChannel(node, 'tau_mem', cur, where);
+        const r = perChannel(node, 'r', cur, where), vLeak = perChannel(node, 'v_leak', cur, where);
+        const wIn = tensor(node, 'w_in') ? perChannel(node, 'w_in', cur, where) : new Float64Array(cur.c).fill(1);
+        const leak = new Float32Array(cur.c), synLeak = new Float32Array(cur.c), synGain = new Float32Array(cur.c);
+        const inGain = new Float64Array(cur.c), offset = new Float64Array(cur.c);
+        for (let c = 0; c < cur.c; c++) {
+          for (const [k, t] of [['tau_syn', tauS[c]], ['tau_mem', tauM[c]]] as const) {
+            if (!(t >= dt) || !Number.isFinite(t)) fail(`${where}/${k}`, `${t} s must be finite and at least the step ${dt} s (forward Euler with dt > τ overshoots)`);
+          }
+          synLeak[c] = 1 - dt / tauS[c];
+          inGain[c] = (dt / tauS[c]) * wIn[c];
+          leak[c] = 1 - dt / tauM[c];
+          synGain[c] = (r[c] * dt) / tauM[c];
+          offset[c] = (vLeak[c] * dt) / tauM[c];
+        }
+        let vth = 1;
+        if (node.type === 'CubaLIF') {
+          const th = perChannel(node, 'v_threshold', cur, where);
+          const t0 = Math.fround(th[0]);
+          if (!th.every((x) => Math.fround(x) === t0)) fail(`${where}/v_threshold`, 'thresholds differ between channels: the SNN IR holds one threshold per layer');
+          if (!(t0 >= 0) || !Number.isFinite(t0)) fail(`${where}/v_threshold`, `${th[0]} must be a finite number ≥ 0 (neuroemu fires at a positive threshold)`);
+          const vr = tensor(node, 'v_reset');
+          if (vr && !numbers(vr).every((x) => x === 0)) fail(`${where}/v_reset`, 'a reset potential other than 0 is not supported: the SNN core resets to 0 or subtracts');
+          vth = nextUpF32(t0);
+        } else ended = true;
+        const conv = compose(pending, srcShape, cur, `${file}: before node ${name}`);
+        const per = conv.weights.length / cur.c;
+        const weights = Float32Array.from(conv.weights, (w, i) => w * inGain[Math.floor(i / per)]);
+        const synBias = Float32Array.from(conv.bias, (b, c) => inGain[c] * b);
+        const index = layers.length;
+        layers.push({
+          kind: 'conv', index, name, source: index, inputs: [src], inShape: srcShape, outShape: cur, lambda: new Float32Array(cur.c).fill(1),
+          size: conv.size, stride: conv.stride, pad: conv.pad, groups: conv.groups, weights, biases: Float32Array.from(offset), leak,
+          synapse: { leak: synLeak, gain: synGain, bias: synBias },
+          rule: node.type === 'CubaLIF' ? 'if' : 'integrate', vthPos: vth, vthNeg: Infinity, reset: 'zero',
+        });
+        const one = (a: Float32Array) => (a.every((x) => x === a[0]) ? String(Number(a[0].toPrecision(6))) : 'per channel');
+        notes.push({
+          layer: index, nodes: [...seq.map((q) => q.name).filter((q) => pending.some((o) => (o.kind === 'conv' ? o.nodes.includes(q) : o.node === q)) || flatNodes.includes(q)), name],
+          how: `${conv.how}; ${node.type} forward Euler at dt ${dt} s, the current first: I ← ${one(synLeak)}·I + (dt/τ_syn)·w_in·(W·s + b), V ← ${one(leak)}·V + (r·dt/τ_mem)·I + (dt/τ_mem)·v_leak${node.type === 'CubaLIF' ? `, spike at v > ${Math.fround(vthOrZero(node))} as V ≥ nextUp, reset to 0` : ', no spikes'} (weights and constants in float32)`,
+        });
+        pending = [];
+        flatNodes = [];
+        src = index;
+        srcShape = cur;
+        break;
+      }
       case 'Delay':
         fail(where, 'needs synaptic delays, which the SNN core does not have');
       case 'Threshold':
