@@ -431,4 +431,18 @@ test('run --input-events FILE.npy: one frame per sample; events of all ones pric
   assert.match(both.err, /--input-events: give the input once/);
 });
 
+test('run --model FILE.nir --trace, then replay: the recorded graph priced on another chip without re-running it; on its own chip, the live figures bit for bit', async () => {
+  const { readFileSync } = await import('node:fs');
+  const trace = join(tmp, 'nir.trace'), live = join(tmp, 'live.json'), rep = join(tmp, 'rep.json');
+  const r = await runBinAsync('run', '--model', SINABS_NIR, '--input-rate', '0.05', '--chip', 'loihi', '--timesteps', '12', '--trace', trace, '--json', live);
+  assert.is(r.code, 0, r.err);
+  const p = await runBinAsync('replay', trace, '--chip', 'loihi', 'loihi@sana-fe', '--json', rep);
+  assert.is(p.code, 0, p.err);
+  const [a] = JSON.parse(readFileSync(live, 'utf8')), [b, c] = JSON.parse(readFileSync(rep, 'utf8'));
+  assert.is(b.energy.per_frame_J, a.energy.per_frame_J);
+  assert.equal(b.energy.breakdown_J, a.energy.breakdown_J);
+  assert.is(b.latency.frame_s, a.latency.frame_s);
+  assert.ok(c.energy.per_frame_J !== a.energy.per_frame_J, 'another energy model prices it otherwise');
+});
+
 test.run();

@@ -27,6 +27,7 @@ export interface RunNirArgs {
   'auto-board': boolean;
   placement: string;
   json?: string;
+  trace?: string;
 }
 
 /** --nir-dt: a positive number of seconds, or absent */
@@ -130,7 +131,10 @@ export async function runNir(args: RunNirArgs, T: number): Promise<void> {
   const results: Record<string, unknown>[] = [];
   const summary: (string | number)[][] = [];
   for (let ci = 0; ci < chips.length; ci++) {
-    const em = await emulateFrames(snn, chipParams[ci], frames, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, onProgress: progress, inputEvents });
+    // with several chips, one trace each: FILE-CHIP.EXT (as for a detector)
+    const cp = chipParams[ci];
+    const trace = args.trace && chips.length > 1 ? args.trace.replace(/(\.[^./]*)?$/, (ext) => `-${cp.name}${cp.variant ? `@${cp.variant}` : ''}${ext}`) : args.trace;
+    const em = await emulateFrames(snn, cp, frames, { timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, onProgress: progress, inputEvents, trace });
     const r = em.totals;
     const delay = chipParams[ci].timing.layerDelayTicks;
     const out = delay === 0 ? outSpikes : await outputSpikes(delay);
