@@ -272,6 +272,39 @@ test('CubaLIF and CubaLI (Norse\'s graph with the neuron swapped): the core at -
   assert.ok(Math.abs(sim.membrane(0)[0] - v) < 1e-5, `CubaLI: V ${sim.membrane(0)[0]} vs ${v}`);
 });
 
+test('Scale right after a linear node folds into its weights and bias; elsewhere it is refused', () => {
+  const nf = readNirSync(NORSE_NIR);
+  const aff = leaf(nf.graph, '0');
+  const shape = (aff.fields.bias as NirTensor).shape;
+  nf.graph.nodes.set('s', { type: 'Scale', fields: { scale: f32(shape, new Float32Array(1).fill(2)) }, metadata: {} });
+  nf.graph.edges = nf.graph.edges.map(([a, b]) => (a === '0' && b === '1' ? ['0', 's'] : [a, b]));
+  nf.graph.edges.push(['s', '1']);
+  const scaled = nirToSnn(nf, 'scaled.nir', { dtS: 1e-4 });
+  // the same graph with the Affine's weight and bias doubled instead
+  const twice = readNirSync(NORSE_NIR);
+  const a2 = leaf(twice.graph, '0');
+  a2.fields.weight = f32((a2.fields.weight as NirTensor).shape, Float32Array.from(numbers(a2.fields.weight as NirTensor), (x) => 2 * x));
+  a2.fields.bias = f32(shape, Float32Array.from(numbers(a2.fields.bias as NirTensor), (x) => 2 * x));
+  const ref = nirToSnn(twice, 'twice.nir', { dtS: 1e-4 });
+  const [l, r] = [scaled.snn.layers[0], ref.snn.layers[0]] as SnnConvLayer[];
+  assert.equal([...l.weights], [...r.weights]);
+  assert.equal([...l.biases], [...r.biases]);
+  assert.match(scaled.notes[0].how, /0,s: 1x1 conv \(a Scale folded in: the products rounded to float32\)/);
+  // a Scale on a neuron's spikes (no linear node before it) is refused
+  const bad = readNirSync(NORSE_NIR);
+  bad.graph.nodes.set('s', { type: 'Scale', fields: { scale: f32(shape, new Float32Array(1).fill(2)) }, metadata: {} });
+  const inName = [...bad.graph.nodes.entries()].find(([, n]) => n.type === 'Input')![0];
+  bad.graph.edges = bad.graph.edges.map(([a, b]) => (a === inName && b === '0' ? [inName, 's'] : [a, b]));
+  bad.graph.edges.push(['s', '0']);
+  try {
+    nirToSnn(bad, 'bad.nir', { dtS: 1e-4 });
+    assert.unreachable('accepted');
+  } catch (e) {
+    assert.instance(e, UserError);
+    assert.match((e as Error).message, /node s \(Scale\): a Scale not directly after a Conv2d, Linear or Affine is not supported/);
+  }
+});
+
 test('graphs the core cannot run are refused with the node and what is missing', () => {
   refused(readNirSync(NORSE_NIR), /node 1 \(LIF\): has time constants \(tau\): give the simulation step with --nir-dt SECONDS/);
   refused(mutated((g) => (leaf(g, '3').fields.v_reset = f32([16, 16, 16], new Float32Array(4096).fill(0.5)))), /node 3 \(IF\)\/v_reset: a reset potential other than 0 is not supported/);

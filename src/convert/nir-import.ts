@@ -23,8 +23,9 @@
  * CubaLIF and CubaLI (a synaptic current): forward Euler at --nir-dt, the current first (as Loihi's
  * CUBA neuron): I_t = (1 − dt/τ_syn)·I_{t−1} + (dt/τ_syn)·w_in·(W·s_t + b), V_t = (1 − dt/τ_mem)·V_{t−1}
  * + (dt/τ_mem)·(r·I_t + v_leak): the core's synapse (SnnConvLayer.synapse) and leak.
+ * Scale right after a linear node: folded into its weights and bias per output channel.
  * Refused, naming the node and what the core lacks: Delay (synaptic delays), Threshold (a
- * stateless spike function), Scale, Conv1d.
+ * stateless spike function), Scale elsewhere, Conv1d.
  *
  * Input: the SNN core's Poisson source (src/sim/plan.ts): unit p fires with probability
  * |p|/max|p| and the first conv's weights are scaled by max|p|. The imported graph expects unit
@@ -129,7 +130,7 @@ function square(n: NirLeaf, k: string, where: string, dflt?: number): number {
 }
 
 type Op =
-  | { kind: 'conv'; size: number; stride: number; pad: number; groups: number; weights: Float32Array; bias: Float32Array; inShape: Shape; outShape: Shape; nodes: string[] }
+  | { kind: 'conv'; size: number; stride: number; pad: number; groups: number; weights: Float32Array; bias: Float32Array; inShape: Shape; outShape: Shape; nodes: string[]; scaled?: boolean }
   | { kind: 'pool'; k: number; avg: boolean; inShape: Shape; outShape: Shape; node: string };
 
 export interface NirImportOptions {
@@ -388,8 +389,18 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
         fail(where, 'needs synaptic delays, which the SNN core does not have');
       case 'Threshold':
         fail(where, 'a stateless threshold has no neuron state to run; the SNN core runs IF and I neurons');
-      case 'Scale':
-        fail(where, 'Scale is not supported yet (fold it into the weights before export)');
+      case 'Scale': {
+        // y = s ⊙ x right after a linear node: folded into that node's weights and bias per output channel
+        const last = pending[pending.length - 1];
+        if (!last || last.kind !== 'conv') fail(where, 'a Scale not directly after a Conv2d, Linear or Affine is not supported (fold it into the weights before export)');
+        const sc = perChannel(node, 'scale', cur, where);
+        const per = last.weights.length / cur.c;
+        last.weights = Float32Array.from(last.weights, (w, i) => w * sc[Math.floor(i / per)]);
+        last.bias = Float32Array.from(last.bias, (b, c) => b * sc[c]);
+        last.nodes.push(name);
+        last.scaled = true;
+        break;
+      }
       case 'Conv1d':
         fail(where, 'Conv1d is not supported: the SNN IR is 2-D');
       default:
@@ -433,7 +444,8 @@ function compose(ops: Op[], inShape: Shape, outShape: Shape, where: string): { s
     const k = pool!.k, C = inShape.c;
     return { size: k, stride: k, pad: 0, groups: C, weights: new Float32Array(C * k * k).fill(pool!.avg ? 1 / (k * k) : 1), bias: new Float32Array(C), how: `${pool!.node}: ${k}x${k} ${pool!.avg ? 'average' : 'sum'} pool as a depthwise conv (${pool!.avg ? (Number.isInteger(Math.log2(k * k)) ? 'exact' : 'weights 1/K² rounded to float32') : 'exact'})` };
   }
-  if (!pool) return { size: conv.size, stride: conv.stride, pad: conv.pad, groups: conv.groups, weights: conv.weights, bias: conv.bias, how: `${conv.nodes.join()}: ${conv.size}x${conv.size} conv${conv.groups > 1 ? `, groups ${conv.groups}` : ''} (exact)` };
+  const exactness = conv.scaled ? 'a Scale folded in: the products rounded to float32' : 'exact';
+  if (!pool) return { size: conv.size, stride: conv.stride, pad: conv.pad, groups: conv.groups, weights: conv.weights, bias: conv.bias, how: `${conv.nodes.join()}: ${conv.size}x${conv.size} conv${conv.groups > 1 ? `, groups ${conv.groups}` : ''} (${exactness})` };
   const K = pool.k;
   if (pool.inShape.h % K !== 0 || pool.inShape.w % K !== 0) fail(where, `${pool.node} pools ${pool.inShape.h}x${pool.inShape.w} by ${K}, dropping the last rows: it cannot be composed with ${conv.nodes.join()} exactly`);
   const k = conv.size, k2 = k * K, cinG = inShape.c / conv.groups, cout = outShape.c;
@@ -446,7 +458,7 @@ function compose(ops: Op[], inShape: Shape, outShape: Shape, where: string): { s
   const exact = !pool.avg || Number.isInteger(Math.log2(K * K));
   return {
     size: k2, stride: conv.stride * K, pad: conv.pad * K, groups: conv.groups, weights: w, bias: conv.bias,
-    how: `${pool.node} + ${conv.nodes.join()}: ${K}x${K} ${pool.avg ? 'average' : 'sum'} pool then a ${k}x${k} conv${conv.size === pool.outShape.h && conv.pad === 0 ? ' (a dense layer over the flattened map)' : ''} as one ${k2}x${k2} conv, stride ${conv.stride * K} (${exact ? 'exact' : 'weights/K² rounded to float32'})`,
+    how: `${pool.node} + ${conv.nodes.join()}: ${K}x${K} ${pool.avg ? 'average' : 'sum'} pool then a ${k}x${k} conv${conv.size === pool.outShape.h && conv.pad === 0 ? ' (a dense layer over the flattened map)' : ''} as one ${k2}x${k2} conv, stride ${conv.stride * K} (${exact ? exactness : 'weights/K² rounded to float32'})`,
   };
 }
 
