@@ -129,7 +129,7 @@ test('Poisson input: the host-injected input spikes have a table (row n), priced
   assert.is(c.synops.reduce((s, [, n]) => s + n, 0), 18);
   assert.equal([c.srcCore, c.spikesOut, c.packets, c.hopsEW + c.hopsNS], [-1, 0, 0, 0]);
   assert.equal(spikeCostDirect(m, -1, 1, 1, 0), { ...c, key: -1 });
-  assert.match(m.notes.join('\n'), 'Poisson input');
+  assert.match(m.notes.join('\n'), 'spike input (Poisson or events)');
 });
 
 test('XY routing and chip crossings on a 2×2 board by hand', () => {
