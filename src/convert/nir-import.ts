@@ -180,6 +180,8 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
   let src = -1;
   let srcShape: Shape = cur;
   let ended = false;
+  /** the nodes a neuron layer is made of: the linear and Flatten nodes since the last neuron, then the neuron */
+  const consumed = (neuron: string) => [...seq.map((q) => q.name).filter((q) => pending.some((o) => (o.kind === 'conv' ? o.nodes.includes(q) : o.node === q)) || flatNodes.includes(q)), neuron];
   for (const { name, node } of seq.slice(1)) {
     const where = `${file}: node ${name} (${node.type})`;
     if (ended && node.type !== 'Output') fail(where, 'follows an integrator (I or LI) node, whose output is a membrane, not spikes');
@@ -258,21 +260,14 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
         const tau = perChannel(node, 'tau', cur, where), r = perChannel(node, 'r', cur, where), vLeak = perChannel(node, 'v_leak', cur, where);
         const leak = new Float32Array(cur.c), gain = new Float64Array(cur.c), offset = new Float64Array(cur.c);
         for (let c = 0; c < cur.c; c++) {
-          if (!(tau[c] >= dt) || !Number.isFinite(tau[c])) fail(`${where}/tau`, `${tau[c]} s must be finite and at least the step ${dt} s (forward Euler with dt > τ overshoots)`);
+          checkStep(tau[c], dt, `${where}/tau`);
           leak[c] = 1 - dt / tau[c];
           gain[c] = (r[c] * dt) / tau[c];
           offset[c] = (vLeak[c] * dt) / tau[c];
         }
         let vth = 1;
-        if (node.type === 'LIF') {
-          const th = perChannel(node, 'v_threshold', cur, where);
-          const t0 = Math.fround(th[0]);
-          if (!th.every((x) => Math.fround(x) === t0)) fail(`${where}/v_threshold`, 'thresholds differ between channels: the SNN IR holds one threshold per layer');
-          if (!(t0 >= 0) || !Number.isFinite(t0)) fail(`${where}/v_threshold`, `${th[0]} must be a finite number ≥ 0 (neuroemu fires at a positive threshold)`);
-          const vr = tensor(node, 'v_reset');
-          if (vr && !numbers(vr).every((x) => x === 0)) fail(`${where}/v_reset`, 'a reset potential other than 0 is not supported: the SNN core resets to 0 or subtracts');
-          vth = nextUpF32(t0);
-        } else ended = true;
+        if (node.type === 'LIF') vth = leakyThreshold(node, cur, where);
+        else ended = true;
         const conv = compose(pending, srcShape, cur, `${file}: before node ${name}`);
         const per = conv.weights.length / cur.c;
         const weights = Float32Array.from(conv.weights, (w, i) => w * gain[Math.floor(i / per)]);
@@ -285,7 +280,7 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
         });
         const l0 = leak[0];
         notes.push({
-          layer: index, nodes: [...seq.map((q) => q.name).filter((q) => pending.some((o) => (o.kind === 'conv' ? o.nodes.includes(q) : o.node === q)) || flatNodes.includes(q)), name],
+          layer: index, nodes: consumed(name),
           how: `${conv.how}; ${node.type} forward Euler at dt ${dt} s: V ← ${leak.every((x) => x === l0) ? Number(l0.toPrecision(6)) : 'leak[c]'}·V + (r·dt/τ)·I + (dt/τ)·v_leak${node.type === 'LIF' ? `, spike at v > ${Math.fround(vthOrZero(node))} as V ≥ nextUp, reset to 0` : ', no spikes'} (weights and bias scaled in float32)`,
         });
         pending = [];
@@ -316,7 +311,7 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
           size: conv.size, stride: conv.stride, pad: conv.pad, groups: conv.groups, weights: conv.weights, biases: conv.bias,
           rule: node.type === 'IF' ? 'if' : 'integrate', vthPos: node.type === 'IF' ? vth : 1, vthNeg: Infinity, reset: 'zero',
         });
-        notes.push({ layer: index, nodes: [...seq.map((q) => q.name).filter((q) => pending.some((o) => (o.kind === 'conv' ? o.nodes.includes(q) : o.node === q)) || flatNodes.includes(q)), name], how: `${conv.how}; ${node.type === 'IF' ? `IF v > ${Math.fround(vthOrZero(node))} as V ≥ nextUp(${Math.fround(vthOrZero(node))}), reset to 0 (exact)` : 'I: integrates, no spikes (exact)'}` });
+        notes.push({ layer: index, nodes: consumed(name), how: `${conv.how}; ${node.type === 'IF' ? `IF v > ${Math.fround(vthOrZero(node))} as V ≥ nextUp(${Math.fround(vthOrZero(node))}), reset to 0 (exact)` : 'I: integrates, no spikes (exact)'}` });
         pending = [];
         flatNodes = [];
         src = index;
@@ -344,9 +339,8 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
         const leak = new Float32Array(cur.c), synLeak = new Float32Array(cur.c), synGain = new Float32Array(cur.c);
         const inGain = new Float64Array(cur.c), offset = new Float64Array(cur.c);
         for (let c = 0; c < cur.c; c++) {
-          for (const [k, t] of [['tau_syn', tauS[c]], ['tau_mem', tauM[c]]] as const) {
-            if (!(t >= dt) || !Number.isFinite(t)) fail(`${where}/${k}`, `${t} s must be finite and at least the step ${dt} s (forward Euler with dt > τ overshoots)`);
-          }
+          checkStep(tauS[c], dt, `${where}/tau_syn`);
+          checkStep(tauM[c], dt, `${where}/tau_mem`);
           synLeak[c] = 1 - dt / tauS[c];
           inGain[c] = (dt / tauS[c]) * wIn[c];
           leak[c] = 1 - dt / tauM[c];
@@ -354,15 +348,8 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
           offset[c] = (vLeak[c] * dt) / tauM[c];
         }
         let vth = 1;
-        if (node.type === 'CubaLIF') {
-          const th = perChannel(node, 'v_threshold', cur, where);
-          const t0 = Math.fround(th[0]);
-          if (!th.every((x) => Math.fround(x) === t0)) fail(`${where}/v_threshold`, 'thresholds differ between channels: the SNN IR holds one threshold per layer');
-          if (!(t0 >= 0) || !Number.isFinite(t0)) fail(`${where}/v_threshold`, `${th[0]} must be a finite number ≥ 0 (neuroemu fires at a positive threshold)`);
-          const vr = tensor(node, 'v_reset');
-          if (vr && !numbers(vr).every((x) => x === 0)) fail(`${where}/v_reset`, 'a reset potential other than 0 is not supported: the SNN core resets to 0 or subtracts');
-          vth = nextUpF32(t0);
-        } else ended = true;
+        if (node.type === 'CubaLIF') vth = leakyThreshold(node, cur, where);
+        else ended = true;
         const conv = compose(pending, srcShape, cur, `${file}: before node ${name}`);
         const per = conv.weights.length / cur.c;
         const weights = Float32Array.from(conv.weights, (w, i) => w * inGain[Math.floor(i / per)]);
@@ -376,7 +363,7 @@ export function nirToSnn(nf: NirFile, file: string, opts: NirImportOptions = {})
         });
         const one = (a: Float32Array) => (a.every((x) => x === a[0]) ? String(Number(a[0].toPrecision(6))) : 'per channel');
         notes.push({
-          layer: index, nodes: [...seq.map((q) => q.name).filter((q) => pending.some((o) => (o.kind === 'conv' ? o.nodes.includes(q) : o.node === q)) || flatNodes.includes(q)), name],
+          layer: index, nodes: consumed(name),
           how: `${conv.how}; ${node.type} forward Euler at dt ${dt} s, the current first: I ← ${one(synLeak)}·I + (dt/τ_syn)·w_in·(W·s + b), V ← ${one(leak)}·V + (r·dt/τ_mem)·I + (dt/τ_mem)·v_leak${node.type === 'CubaLIF' ? `, spike at v > ${Math.fround(vthOrZero(node))} as V ≥ nextUp, reset to 0` : ', no spikes'} (weights and constants in float32)`,
         });
         pending = [];
@@ -431,6 +418,22 @@ function biasOf(b: NirTensor, n: number): Float32Array {
 }
 
 /** One SNN conv from the linear ops between two neurons (see the header). */
+/** LIF / CubaLIF: one threshold per layer, ≥ 0, reset to 0; the core's V ≥ nextUp(θ) is NIR's v > θ. */
+function leakyThreshold(node: NirLeaf, cur: Shape, where: string): number {
+  const th = perChannel(node, 'v_threshold', cur, where);
+  const t0 = Math.fround(th[0]);
+  if (!th.every((x) => Math.fround(x) === t0)) fail(`${where}/v_threshold`, 'thresholds differ between channels: the SNN IR holds one threshold per layer');
+  if (!(t0 >= 0) || !Number.isFinite(t0)) fail(`${where}/v_threshold`, `${th[0]} must be a finite number ≥ 0 (neuroemu fires at a positive threshold)`);
+  const vr = tensor(node, 'v_reset');
+  if (vr && !numbers(vr).every((x) => x === 0)) fail(`${where}/v_reset`, 'a reset potential other than 0 is not supported: the SNN core resets to 0 or subtracts');
+  return nextUpF32(t0);
+}
+
+/** a time constant τ the forward-Euler step dt can take (dt ≤ τ, finite) */
+function checkStep(tau: number, dt: number, field: string): void {
+  if (!(tau >= dt) || !Number.isFinite(tau)) fail(field, `${tau} s must be finite and at least the step ${dt} s (forward Euler with dt > τ overshoots)`);
+}
+
 function compose(ops: Op[], inShape: Shape, outShape: Shape, where: string): { size: number; stride: number; pad: number; groups: number; weights: Float32Array; bias: Float32Array; how: string } {
   const convs = ops.filter((o) => o.kind === 'conv');
   const pools = ops.filter((o) => o.kind === 'pool');
