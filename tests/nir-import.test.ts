@@ -479,3 +479,60 @@ test('run --model FILE.nir --trace, then replay: the recorded graph priced on an
 });
 
 test.run();
+
+test('sweep --model FILE.nir: an imported graph on recorded events swept like a detector (no AP); a replayed point equals a fresh emulation on its chip; the bytes do not depend on --workers; conversion fields refused', async () => {
+  const { npyBytes } = await import('../src/model/npy.ts');
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const { readResults } = await import('../src/sweep/results.ts');
+  const { chipWithOverrides } = await import('../src/hw/chip-schema.ts');
+  const { emulateFrames } = await import('../src/sim/emulate.ts');
+  const { eventInputs } = await import('../src/convert/nir-input.ts');
+  const S = 3, T = 10, n = S * T * 2 * 34 * 34;
+  const rng = mulberry32(7);
+  const events = join(tmp, 'sweep-events.npy');
+  writeFileSync(events, npyBytes([S, T, 2, 34, 34], Uint8Array.from({ length: n }, () => (rng() < 0.08 ? 1 : 0))));
+  const args = (out: string, workers: number) => ['sweep', '--model', SINABS_NIR, '--input-events', events, '--chip', 'loihi', '--timesteps', '12',
+    '--vary', 'core.neurons=256,1024', '--vary', 'energy.synop_pJ=10,30', '--workers', String(workers), '--out', out];
+  const a = join(tmp, 'nir-sweep-a.csv'), b = join(tmp, 'nir-sweep-b.csv');
+  const ra = await runBinAsync(...args(a, 2));
+  assert.is(ra.code, 0, ra.err);
+  assert.match(ra.out, /4 of 4 points; this run: 2 simulated, 2 more priced by replaying their traces/);
+  assert.not.match(ra.err, /AP /);
+  const rb = await runBinAsync(...args(b, 0));
+  assert.is(rb.code, 0, rb.err);
+  assert.is(readFileSync(b, 'utf8'), readFileSync(a, 'utf8'), 'workers 0 and 2: the same bytes');
+  const rows = readResults(a).rows;
+  for (const r of rows) {
+    assert.is(r.status, 'ok');
+    assert.is(r.ap50_vs_ann, '', 'not a detector: no AP');
+    assert.is(r.norm, '', 'no conversion: no norm');
+  }
+  const cfg = JSON.parse(rows[3].config);
+  assert.equal(cfg.input, { kind: 'events', file: events, samples: S, ticks: T, events: cfg.input.events });
+  assert.match(readFileSync(a.replace('.csv', '.ap.svg'), 'utf8'), /no AP \(not a detector/);
+  // the independent truth: point 3 (replayed from point 2's trace) emulated afresh on its own chip
+  const { snn, input } = nirToSnn(readNirSync(SINABS_NIR), SINABS_NIR);
+  const ev = eventInputs(events, input);
+  const chip = chipWithOverrides('loihi', { 'core.neurons': 1024, 'energy.synop_pJ': 30 }, 'test').params;
+  const em = await emulateFrames(snn, chip, ev.frames, { timesteps: 12, seed: 1, autoBoard: true, inputEvents: ev.ticks });
+  assert.is(rows[3].varied, 'core.neurons=1024 energy.synop_pJ=30');
+  assert.is(Number(rows[3].energy_per_frame_J), em.totals.energy.per_frame_J);
+  assert.is(Number(rows[3].latency_frame_s), em.totals.latency.frame_s);
+  assert.is(Number(rows[3].sops), em.totals.counts.sops);
+  assert.is(Number(rows[3].cores), em.totals.mapping.cores);
+  // what a NIR graph cannot vary or take, each a one-line refusal, nothing written
+  const refused = async (extra: string[], re: RegExp) => {
+    const out = join(tmp, 'refused.csv');
+    const r = await runBinAsync('sweep', '--model', SINABS_NIR, '--input-rate', '0.1', '--chip', 'loihi', '--vary', 'energy.synop_pJ=10,20', '--out', out, ...extra);
+    assert.is(r.code, 2, r.out);
+    assert.is(r.err.trim().split('\n').filter((l) => l.startsWith('neuroemu:')).length, 1, r.err);
+    assert.match(r.err, re);
+    assert.not.ok((await import('node:fs')).existsSync(out));
+  };
+  await refused(['--vary', 'norm=layer,channel'], /--vary norm: .*cnn_sinabs\.nir is a NIR graph, run with its own weights and thresholds/);
+  await refused(['--images', SINABS_NIR], /--images: .* is a NIR graph; its input is --input-rate or --input-events/);
+  await refused(['--input-events', events], /--input-events: give the input once/);
+  const det = await runBinAsync('sweep', '--input-rate', '0.1', '--vary', 'energy.synop_pJ=10,20', '--out', join(tmp, 'det.csv'));
+  assert.is(det.code, 2);
+  assert.match(det.err, /--input-rate: only for a NIR graph \(--model FILE\.nir\)/);
+});

@@ -23,7 +23,7 @@ import { faceSamplePhotos } from '../model/faceapi.ts';
 import { loadModel } from '../model/load.ts';
 import { isNirFile } from '../model/nir.ts';
 import { loadNirSnn } from '../convert/nir-import.ts';
-import { nirDt } from './run-nir.ts';
+import { nirDt } from '../convert/nir-input.ts';
 import { formatTable } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';

@@ -116,3 +116,11 @@ export function checkWorkers(n: number): number {
   if (!(Number.isInteger(n) && n >= 0 && n <= 64)) fail('--workers', `${n} must be an integer in 0..64`);
   return n;
 }
+
+/** The input of an imported NIR graph (src/convert/nir-input.ts), for run and sweep. */
+export function nirInputOptions<T>(y: Argv<T>) {
+  return y
+    .option('input-rate', { type: 'string', describe: 'a NIR graph (--model FILE.nir): the Poisson input\'s firing probability per tick in [0, 1], one for every input channel or R0,R1,... per channel' })
+    .option('input-events', { type: 'string', describe: 'a NIR graph (--model FILE.nir): its input events from a NumPy .npy file, T×C×H×W (one sample) or S×T×C×H×W (S samples, one frame each; T×N / S×T×N for a 1-D input), values 0 and 1 (−1: a negative spike), tick t reading slice t (none after T)' })
+    .option('nir-dt', { type: 'number', describe: 'a NIR graph with LIF or LI nodes (--model FILE.nir): the simulation step in seconds that turns their time constants into a leak per tick (forward Euler, as NIR\'s simulators)' });
+}

@@ -4,7 +4,8 @@
  * baseline (the graph has no ANN); per chip the energy, latency, SOPs, spikes and cores of one
  * inference of T ticks on a seeded Poisson input, and the output layer's spikes per neuron.
  */
-import { loadNirSnn, nirInputRates } from '../convert/nir-import.ts';
+import { loadNirSnn } from '../convert/nir-import.ts';
+import { nirDt, nirInputs } from '../convert/nir-input.ts';
 import { loadChip } from '../hw/chip-schema.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { chipReportJson, chipReportText, si } from '../hw/report.ts';
@@ -12,7 +13,6 @@ import { shortenPaths } from '../report/paths.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { emulateFrames } from '../sim/emulate.ts';
 import { createSimulator } from '../sim/simulator.ts';
-import { readNpy } from '../model/npy.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
 
@@ -30,71 +30,20 @@ export interface RunNirArgs {
   trace?: string;
 }
 
-/** --nir-dt: a positive number of seconds, or absent */
-export function nirDt(v: number | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!(Number.isFinite(v) && v > 0)) fail('--nir-dt', `${v} must be a positive number of seconds`);
-  return v;
-}
-
-/** "1,0.25" → [1, 0.25] */
-export function parseRates(s: string | undefined): number[] {
-  if (s === undefined || s === '') fail('--input-rate', 'a NIR graph needs its input: --input-rate R (every input channel) or R0,R1,... (per channel), firing probabilities per tick');
-  const xs = String(s).split(',').map((t) => Number(t.trim()));
-  if (xs.some((x) => !Number.isFinite(x))) fail('--input-rate', `"${s}" must be numbers separated by commas`);
-  return xs;
-}
-
-/**
- * --input-events FILE.npy: the samples' spike tensors (T×C×H×W each, C×H×W the graph's input; a
- * 1-D input N×1×1 takes T×N), one frame per sample; values 0, 1 or −1.
- */
-export function eventInputs(file: string, input: { c: number; h: number; w: number }): { ticks: number; frames: Float32Array[]; events: number } {
-  const a = readNpy(file);
-  const unit = input.h === 1 && input.w === 1 ? [input.c] : [input.c, input.h, input.w];
-  const s = a.shape;
-  const per = unit.reduce((x, y) => x * y, 1);
-  const tail = s.slice(-unit.length);
-  const lead = s.slice(0, s.length - unit.length);
-  if (tail.join('x') !== unit.join('x') || (lead.length !== 1 && lead.length !== 2)) {
-    fail(file, `shape (${s.join(', ')}): the graph's input is ${unit.join('x')}, so the events must be T×${unit.join('×')} or S×T×${unit.join('×')}`);
-  }
-  const [S, T] = lead.length === 2 ? lead : [1, lead[0]];
-  if (T < 1 || S < 1) fail(file, `shape (${s.join(', ')}) holds no tick`);
-  let events = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    const v = a.data[i];
-    if (v !== 0 && v !== 1 && v !== -1) {
-      const sample = Math.floor(i / (T * per)), tick = Math.floor(i / per) % T;
-      fail(file, `value ${v} at sample ${sample}, tick ${tick}: one spike per unit and tick (0, 1, or −1 for a negative spike)`);
-    }
-    if (v !== 0) events++;
-  }
-  const frames = Array.from({ length: S }, (_, k) => Float32Array.from(a.data.subarray(k * T * per, (k + 1) * T * per)));
-  return { ticks: T, frames, events };
-}
-
 export async function runNir(args: RunNirArgs, T: number): Promise<void> {
   const progress = (m: string) => process.stderr.write(`${m}\n`);
   const chips = (args.chip ?? []).map(String);
   if (chips.length === 0) fail('--chip', 'name at least one chip (neuroemu chips lists them)');
   const chipParams = chips.map((c) => loadChip(c).params);
-  if (args['input-events'] !== undefined && args['input-rate'] !== undefined) fail('--input-events', 'give the input once: --input-events or --input-rate, not both');
   const imp = loadNirSnn(args.model, { dtS: nirDt(args['nir-dt']) });
   const snn = imp.snn;
   const I = imp.input;
-  const evFile = args['input-events'];
-  const ev = evFile !== undefined ? eventInputs(evFile, I) : null;
-  const rates = ev ? [] : parseRates(args['input-rate']);
-  const frames = ev ? ev.frames : [nirInputRates(imp.input, rates)];
+  const input = nirInputs(I, { rate: args['input-rate'], events: args['input-events'] }, args.seed);
+  const { frames, inputEvents } = input;
   const nF = frames.length;
-  const inputEvents = ev?.ticks;
-  const inputSaid = ev
-    ? `input: events from ${shortenPaths(evFile!)}: ${nF} sample${nF === 1 ? '' : 's'} × ${ev.ticks} ticks, ${thousands(ev.events)} events (${(ev.events / nF).toFixed(1)} per sample); tick t reads the file's tick t − 1, no input after tick ${ev.ticks}`
-    : `input: seeded Poisson events, firing probability per tick ${rates.length === 1 ? rates[0] : rates.map((r, c) => `${r} (channel ${c})`).join(', ')} at every input position`;
   process.stdout.write(
     `neuroemu run — NIR graph ${shortenPaths(snn.ann.source)}, input ${I.c}x${I.h}x${I.w}, ${nF} inference${nF === 1 ? '' : 's'} × ${T} ticks, seed ${args.seed}\n` +
-      `${inputSaid}\n` +
+      `${input.said}\n` +
       'imported as (no calibration: the graph\'s own weights and thresholds):\n',
   );
   process.stdout.write(
@@ -142,8 +91,8 @@ export async function runNir(args: RunNirArgs, T: number): Promise<void> {
     process.stdout.write(out.length === 1 ? `  output spikes      ${fmtOut(out)} (layer delay ${delay})\n\n` : `  output spikes      per sample (layer delay ${delay}):${fmtOut(out)}\n\n`);
     results.push({
       ...chipReportJson(r), chip: chips[ci],
-      input: ev ? { kind: 'events', file: evFile, samples: nF, ticks: ev.ticks, events: ev.events } : { kind: 'poisson', rates, seed: args.seed },
-      layer_delay_ticks: delay, output_spikes: ev ? out : out[0],
+      input: input.json,
+      layer_delay_ticks: delay, output_spikes: inputEvents !== undefined ? out : out[0],
     });
     summary.push([chips[ci], si(r.energy.per_frame_J, 'J'), si(r.latency.frame_s, 's'), r.mapping.cores, r.mapping.chips, thousands(r.counts.sops ?? r.counts.synaptic_events), thousands(r.counts.spikes ?? r.counts.spikes_out), si(r.energy.breakdown_J.static, 'J'), delay]);
   }

@@ -32,7 +32,7 @@ import { fail } from '../util/errors.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { isNirFile } from '../model/nir.ts';
 import { runNir } from './run-nir.ts';
-import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
+import { applyThresholdsFlag, checkCandidateThreshold, checkTimesteps, modelOptions, nirInputOptions, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 
 interface RunArgs {
   model: string;
@@ -117,7 +117,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'The main job: energy per frame, latency, SOPs, cores and AP of the spiking detector on each chip, against the ANN baseline',
   builder: (y) =>
-    placementOption(snnOptions(modelOptions(y)))
+    nirInputOptions(placementOption(snnOptions(modelOptions(y))))
       .option('images', { type: 'string', array: true, describe: 'frames (default: the six face-api sample photos)' })
       .option('chip', { type: 'string', array: true, default: ['truenorth', 'loihi'], describe: 'chip names (chips/) or chip files; NAME@VARIANT for a variant' })
       .option('timesteps', { type: 'number', default: DEFAULT_RUN_TICKS, describe: 'ticks per frame (the default: where the face detector reaches F1 >= 0.95 against the ANN on its sample photos, README "Fidelity at the operating point")' })
@@ -144,9 +144,6 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('svg', { type: 'string', describe: 'write the energy as a picture: per chip by category and by accounting level beside the ANN baselines, and by layer' })
       .option('thresholds', { type: 'string', describe: 'threshold scales written by `neuroemu tune` (two-phase switch included)' })
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
-      .option('input-rate', { type: 'string', describe: 'a NIR graph (--model FILE.nir): the Poisson input\'s firing probability per tick in [0, 1], one for every input channel or R0,R1,... per channel' })
-      .option('input-events', { type: 'string', describe: 'a NIR graph (--model FILE.nir): its input events from a NumPy .npy file, T×C×H×W (one sample) or S×T×C×H×W (S samples, one frame each; T×N / S×T×N for a 1-D input), values 0 and 1 (−1: a negative spike), tick t reading slice t (none after T)' })
-      .option('nir-dt', { type: 'number', describe: 'a NIR graph with LIF or LI nodes (--model FILE.nir): the simulation step in seconds that turns their time constants into a leak per tick (forward Euler, as NIR\'s simulators)' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 128 ticks')
       .example('$0 run --chip loihi --timesteps 256 --until-f1 0.95', 'each frame priced at the tick where it reaches F1 0.95 against the ANN (at most 256)')
       .example('$0 run --images @evalset:test --calib @samples @evalset:tune --threshold 0.3', 'photos the conversion never saw, calibrated on 29 others, judged at score 0.3')

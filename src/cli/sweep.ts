@@ -12,7 +12,8 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { chmodSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../util/errors.ts';
-import { checkCandidateThreshold, checkTimesteps, modelOptions, parseStatistic, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
+import { nirDt } from '../convert/nir-input.ts';
+import { checkCandidateThreshold, checkTimesteps, modelOptions, nirInputOptions, parseStatistic, placementOption, snnOptions, snnSettingsFrom, DEFAULT_RUN_TICKS } from './options.ts';
 
 interface SweepArgs {
   model: string;
@@ -43,6 +44,9 @@ interface SweepArgs {
   emit?: string[];
   shards?: number;
   sbatch?: string[];
+  'input-rate'?: string;
+  'input-events'?: string;
+  'nir-dt'?: number;
 }
 
 interface MergeArgs {
@@ -77,6 +81,7 @@ const notGlobal = <T>(y: Argv<T>): Argv<T> => (y as unknown as { global(keys: st
 const SWEEP_DEFINING_OPTIONS = [
   'chip', 'vary', 'model', 'weights', 'size', 'names', 'images', 'calib', 'timesteps', 'thresholds', 'norm', 'statistic', 'neuron',
   'pool', 'v-init', 'readout-start', 'lambda-floor', 'placement', 'seed', 'auto-board', 'candidate-threshold', 'workers', 'max-points',
+  'input-rate', 'input-events', 'nir-dt',
 ] as const;
 const SWEEP_OPTIONS = [...SWEEP_DEFINING_OPTIONS, 'out', 'shard', 'emit', 'shards', 'sbatch'];
 
@@ -84,7 +89,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
   command: 'sweep',
   describe: 'Design-space sweep: the cross product of chip fields and run settings, priced by emulation or trace replay; resumable, shardable',
   builder: (y: Argv<object>) => notGlobal(
-    placementOption(snnOptions(modelOptions(y)))
+    nirInputOptions(placementOption(snnOptions(modelOptions(y))))
       .command(mergeCommand as never)
       .option('chip', { type: 'string', default: 'loihi', describe: 'base chip: a name (chips/), a chip .json file, NAME@VARIANT' })
       .option('vary', {
@@ -105,6 +110,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
       .option('sbatch', { type: 'string', array: true, describe: 'with --emit slurm: extra #SBATCH options as KEY=VALUE, e.g. --sbatch time=02:00:00 --sbatch partition=cpu' })
       .example('$0 sweep --chip loihi --vary core.neurons=256,512,1024 --vary energy.synop_pJ=10:30:5 --out loihi.csv', '3 × 5 points: 3 simulations, 12 more priced by replay')
       .example('$0 sweep --vary timesteps=32,64,128 --vary noc.multicast=true,false', 'ticks and multicast routing')
+      .example('$0 sweep --model cnn_sinabs.nir --input-rate 0.25 --timesteps 32 --vary core.neurons=256,1024', 'a NIR graph (from Sinabs, snnTorch, Norse, Lava) swept like a converted detector, without AP')
       .example('$0 sweep --vary energy.synop_pJ=10:30:5 --shard 0/4 --out part-0.csv', 'one of four shards; then `sweep merge part-*.csv --out all.csv`')
       .example('$0 sweep --vary core.neurons=256,512,1024 --out loihi.csv --emit slurm loihi.sbatch', 'the Slurm job array and merge job of that sweep; `bash loihi.sbatch` submits them'),
   ) as never,
@@ -131,6 +137,7 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     const options: SweepOptions = {
       chip: args.chip, axes, fixed, conversion,
       model: { model: args.model, weights: args.weights, size: args.size, names: args.names },
+      nir: { rate: args['input-rate'], events: args['input-events'], dtS: nirDt(args['nir-dt']) },
       images: args.images?.map(String), calib: args.calib?.map(String), seed: args.seed,
       autoBoard: args['auto-board'], candidateThreshold: args['candidate-threshold'], workers: args.workers,
       out: args.out, shard: parseShard(args.shard),
@@ -186,7 +193,7 @@ function emitClusterScript(args: SweepArgs, options: SweepOptions): void {
   if (idle) fail('--shards', `${shards} shards for ${identity.total} points: ${idle} would have nothing to do (at most ${identity.total})`);
   const stem = args.out.replace(/\.csv$/i, '');
   const plan: ClusterPlan = {
-    id: identity.id, base: identity.baseName, points: identity.total, groups: identity.groups, shards, loads, frames: identity.images.length,
+    id: identity.id, base: identity.baseName, points: identity.total, groups: identity.groups, shards, loads, frames: identity.frames,
     sweepArgs: sweepArgsOf(args), cwd: process.cwd(), neuroemu: realpathSync(fileURLToPath(new URL('../../bin/neuroemu', import.meta.url))),
     out: args.out, shardDir: `${stem}.shards`, cpusPerTask: Math.max(1, args.workers), sbatch,
   };
@@ -195,7 +202,7 @@ function emitClusterScript(args: SweepArgs, options: SweepOptions): void {
   const busiest = loads.reduce((a, l) => (l.ticks > a.ticks ? l : a), loads[0]);
   process.stdout.write(
     `sweep ${identity.id}: ${identity.total} points in ${identity.groups} simulation group${identity.groups === 1 ? '' : 's'} → ${shards} shard${shards === 1 ? '' : 's'}` +
-      ` (busiest: shard ${busiest.shard}, ${busiest.groups} group${busiest.groups === 1 ? '' : 's'}, ${busiest.ticks} ticks × ${identity.images.length} frames)\n` +
+      ` (busiest: shard ${busiest.shard}, ${busiest.groups} group${busiest.groups === 1 ? '' : 's'}, ${busiest.ticks} ticks × ${identity.frames} frames)\n` +
       `wrote ${file}: ${kind === 'slurm' ? `\`bash ${file}\` submits the array and the merge job (afterok) into ${args.out}` : `an Indexed Job of ${shards} completions; merge into ${args.out} when it completes (see its header)`}\n`,
   );
 }

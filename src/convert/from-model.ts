@@ -59,10 +59,10 @@ export function loadAnnModel(spec: ModelSpec): Network {
 
 /**
  * A NIR graph is a spiking network without a detector head or an ANN: the commands that decode
- * detections or need the ANN refuse it by name (run and map take it, src/cli/run-nir.ts, map.ts).
+ * detections or need the ANN refuse it by name (run, map and sweep take it: src/cli/run-nir.ts, map.ts, src/sweep/sweep.ts).
  */
 export function refuseNirHere(model: string | undefined): void {
-  if (isNirFile(model)) fail('--model', `${model} is a NIR graph, not a detector: \`neuroemu run --model ${model} --input-rate R\` and \`neuroemu map --model ${model}\` price it; this command needs a detector (its ANN and its head)`);
+  if (isNirFile(model)) fail('--model', `${model} is a NIR graph, not a detector: \`neuroemu run --model ${model} --input-rate R\`, \`map\` and \`sweep\` price it; this command needs a detector (its ANN and its head)`);
 }
 
 /** An imported ANN with its activation statistics: convert it as often as needed, calibrate once. */

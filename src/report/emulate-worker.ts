@@ -23,6 +23,8 @@ export interface EmulateJob {
   /** the chip as named (loadChip) or its parameters (e.g. a sweep point's) */
   chip: string | ChipParams;
   inputs: Float32Array[];
+  /** event input: each of `inputs` is a T×C×H×W spike tensor of this many ticks (emulateFrames inputEvents) */
+  inputEvents?: number;
   timesteps: number;
   seed: number;
   autoBoard: boolean;
@@ -112,7 +114,7 @@ async function workerMain(job: EmulateJob): Promise<void> {
     const s = job.schedule;
     const em = await emulateFrames(job.snn, chip, job.inputs, {
       timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace, biasOnset: job.biasOnset,
-      frameOffset: job.frameOffset, framesInRun: job.framesInRun, tickStops: job.tickStops,
+      frameOffset: job.frameOffset, framesInRun: job.framesInRun, tickStops: job.tickStops, inputEvents: job.inputEvents,
       onProgress: (line) => post({ kind: 'progress', line }),
       wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       stop: job.stop ? { every: job.stop.rule.every, check: stopCheck(job.stop.rule, job.snn, job.stop.sizes) } : undefined,

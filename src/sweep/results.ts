@@ -88,6 +88,8 @@ export interface RowInput {
   fidelity: Fidelity | null;
   /** the point's full configuration (chip and overrides, model, images, run settings, seed) */
   config: unknown;
+  /** false for an imported NIR graph: no conversion, so its norm, statistic, neuron and thresholds cells are empty */
+  converted?: boolean;
 }
 
 const cell = (v: number | string | boolean | null | undefined): string => (v === null || v === undefined ? '' : String(v));
@@ -102,7 +104,7 @@ export function csvRow(axes: Axis[], r: RowInput): string[] {
   return [
     p.index, r.sweep, r.points, r.chip, p.label,
     ...axes.filter((a) => a.chip).map((a) => p.chipSet[a.path]),
-    p.run.timesteps, p.run.norm, p.run.statistic ?? 'default', p.run.neuron, p.run.thresholds ?? 'none', p.run.placement, r.seed,
+    p.run.timesteps, ...(r.converted === false ? [null, null, null, null] : [p.run.norm, p.run.statistic ?? 'default', p.run.neuron, p.run.thresholds ?? 'none']), p.run.placement, r.seed,
     r.status, ...figs, JSON.stringify(r.config),
   ].map(cell);
 }
@@ -255,7 +257,7 @@ export function sweepPlots(rows: Row[], title: string): SweepPlots {
   const rest1 = (r: Row) => shortLabel(r.varied.split(' ').slice(1).join(' '));
   const ap = lineChart(
     [...bySeries].map(([name, rs]) => ({ name: shortLabel(name), scatter: true, points: rs.map((r) => [mJ(r), num(r.ap50_vs_ann)] as [number, number]), labels: labelAll ? rs.map(rest1) : undefined })),
-    { title: `${title}: energy vs accuracy`, xLabel: 'energy per frame (mJ)', yLabel: 'AP@0.5 against the ANN', xLog: logE, yMin: 0, yMax: 1, pad: 0.05 },
+    { title: withAp.length || !ok.length ? `${title}: energy vs accuracy` : `${title}: no AP (not a detector, e.g. a NIR graph)`, xLabel: 'energy per frame (mJ)', yLabel: 'AP@0.5 against the ANN', xLog: logE, yMin: 0, yMax: 1, pad: 0.05 },
   );
   return { pareto, ap };
 }
@@ -292,6 +294,6 @@ export function sweepSummary(
     lowest_latency: pick(by('latency_frame_s')) ?? null,
     provenance:
       'energy and timing from the chip file\'s figures (each with its source, `neuroemu chips show`); a varied chip field is tagged U with source ' +
-      'neuroemu in the point\'s chip (its config column), since no publication stands behind a swept value. AP@0.5 is scored against the ANN on the same frames.',
+      'neuroemu in the point\'s chip (its config column), since no publication stands behind a swept value. AP@0.5 is scored against the ANN on the same frames (a NIR graph is not a detector: no AP or F1).',
   };
 }

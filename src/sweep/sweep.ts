@@ -26,7 +26,10 @@ import type { PlacementOrder } from '../hw/mapper.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
 import type { ModelSpec } from '../model/load.ts';
-import { shapeSize, type Network } from '../model/ir.ts';
+import { shapeSize } from '../model/ir.ts';
+import { isNirFile } from '../model/nir.ts';
+import { loadNirSnn } from '../convert/nir-import.ts';
+import { nirInputs, type NirInputFlags, type NirInputs } from '../convert/nir-input.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { emulateInWorker, emulateSplit } from '../report/emulate-worker.ts';
 import { shortenPaths } from '../report/paths.ts';
@@ -47,6 +50,8 @@ export interface SweepOptions {
   /** conversion settings every point shares (--pool, --v-init, --readout-start, --lambda-floor); the defaults when absent */
   conversion?: Partial<SnnSettings>;
   model: ModelSpec;
+  /** a NIR graph (--model FILE.nir): its input (--input-rate or --input-events) and --nir-dt */
+  nir?: NirInputFlags & { dtS?: number };
   /** frames (default: the face-api sample photos for the face detector) */
   images?: string[];
   calib?: string[];
@@ -158,7 +163,14 @@ export interface SweepIdentity {
   thresholdFiles: string[];
   snnFile: boolean;
   net0: ReturnType<typeof loadAnnModel>;
+  /** the detector's frames (none for a NIR graph) */
   images: string[];
+  /** frames per point: the images, or the NIR graph's inputs */
+  frames: number;
+  /** neurons of the network (for the rough estimate) */
+  neurons: number;
+  /** a NIR graph: the imported network and its inputs (no ANN, no detections) */
+  nir: { snn: SnnNetwork; inputs: NirInputs } | null;
   modelShown: Record<string, unknown>;
   fixedShown: Record<string, unknown>;
   columns: string[];
@@ -182,6 +194,10 @@ export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>
   const snnFile = isSnnModel(o.model.model);
   if (snnFile && axes.some((a) => a.path === 'norm' || a.path === 'neuron' || a.path === 'statistic'))
     throw new UserError(`--vary: ${o.model.model} is a converted network; norm, statistic and neuron can only be varied when converting on the fly`);
+  const modelShown = Object.fromEntries(Object.entries(o.model).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'string' ? shortenPaths(v) : v]));
+  if (isNirFile(o.model.model)) return nirIdentity(o, { total, points, baseName, baseSpec: base.spec, modelShown });
+  if (o.nir && (o.nir.rate !== undefined || o.nir.events !== undefined || o.nir.dtS !== undefined))
+    throw new UserError(`--${o.nir.events !== undefined ? 'input-events' : o.nir.rate !== undefined ? 'input-rate' : 'nir-dt'}: only for a NIR graph (--model FILE.nir); a detector's frames are --images`);
 
   // 2. the sweep's identity: everything that defines its rows
   const net0 = loadAnnModel(o.model);
@@ -194,7 +210,6 @@ export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>
       throw new UserError(`${f}: cannot read the image`);
     }
   });
-  const modelShown = Object.fromEntries(Object.entries(o.model).filter(([, v]) => v !== undefined).map(([k, v]) => [k, typeof v === 'string' ? shortenPaths(v) : v]));
   // the run fields that are not varied (a varied field's default does not define the sweep)
   const fixedRun = Object.fromEntries(Object.entries(o.fixed).filter(([k]) => !axes.some((a) => a.path === k)));
   const conversion = o.conversion ?? {};
@@ -206,7 +221,48 @@ export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>
   };
   return {
     id: sweepId(definition), total, points, groups: new Set(points.map((v) => v.point.simKey)).size, baseName, thresholdFiles, snnFile, net0, images,
+    frames: images.length, neurons: net0.layers.reduce((a, l) => a + shapeSize(l.outShape), 0), nir: null,
     modelShown, fixedShown, columns: csvColumns(axes),
+  };
+}
+
+/** The run fields a NIR graph cannot vary: it is not converted here, so nothing of the conversion applies. */
+const CONVERSION_FIELDS = ['norm', 'statistic', 'neuron', 'thresholds'] as const;
+
+/**
+ * The identity of a sweep of an imported NIR graph: the graph's bytes, its input (rates, or the
+ * events file's bytes), the step --nir-dt; no images, calibration or detections.
+ */
+function nirIdentity(
+  o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>,
+  s: { total: number; points: PlannedPoint[]; baseName: string; baseSpec: unknown; modelShown: Record<string, unknown> },
+): SweepIdentity {
+  const file = o.model.model!;
+  const varied = o.axes.find((a) => (CONVERSION_FIELDS as readonly string[]).includes(a.path));
+  if (varied) throw new UserError(`--vary ${varied.path}: ${file} is a NIR graph, run with its own weights and thresholds; ${CONVERSION_FIELDS.join(', ')} apply to a converted detector`);
+  if (o.fixed.thresholds !== null) throw new UserError(`--thresholds: ${file} is a NIR graph, run with its own thresholds; a thresholds file of \`neuroemu tune\` is for a converted detector`);
+  for (const [flag, given] of [['--images', !!o.images?.length], ['--calib', !!o.calib?.length], ['--weights', o.model.weights !== undefined], ['--size', o.model.size !== undefined]] as const)
+    if (given) throw new UserError(`${flag}: ${file} is a NIR graph; its input is --input-rate or --input-events`);
+  const imp = loadNirSnn(file, { dtS: o.nir?.dtS });
+  const inputs = nirInputs(imp.input, o.nir ?? {}, o.seed);
+  let graphHash: string;
+  try {
+    graphHash = sha256Hex(readFileSync(file));
+  } catch {
+    throw new UserError(`${file}: cannot read the NIR graph`);
+  }
+  const fixedShown = {
+    timesteps: o.fixed.timesteps, placement: o.fixed.placement, input: inputs.json, ...(o.nir?.dtS !== undefined ? { nir_dt_s: o.nir.dtS } : {}), auto_board: o.autoBoard,
+  };
+  for (const a of o.axes) delete (fixedShown as Record<string, unknown>)[a.path];
+  const definition = {
+    version: 1, chip: s.baseName, chipSpec: s.baseSpec, axes: o.axes.map((a) => [a.path, a.values]), model: s.modelShown,
+    fixed: { ...fixedShown, input: inputs.identity, graph: graphHash }, seed: o.seed, thresholds: [],
+  };
+  return {
+    id: sweepId(definition), total: s.total, points: s.points, groups: new Set(s.points.map((v) => v.point.simKey)).size, baseName: s.baseName, thresholdFiles: [], snnFile: false,
+    net0: imp.snn.ann, images: [], frames: inputs.frames.length, neurons: imp.snn.layers.reduce((a, l) => a + shapeSize(l.outShape), 0), nir: { snn: imp.snn, inputs },
+    modelShown: s.modelShown, fixedShown, columns: csvColumns(o.axes),
   };
 }
 
@@ -214,7 +270,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
   const progress = o.onProgress ?? (() => {});
   const files = sweepOutputs(o.out);
   const axes = o.axes;
-  const { id, total, baseName, snnFile, net0, images, modelShown, fixedShown, columns, ...identity } = sweepIdentity(o, progress);
+  const { id, total, baseName, snnFile, images, modelShown, fixedShown, columns, nir, ...identity } = sweepIdentity(o, progress);
   const validated = selectShard(identity.points, o.shard);
   const conversion = o.conversion ?? {};
 
@@ -250,18 +306,20 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
       (o.shard ? `; shard ${o.shard.index}/${o.shard.count}: ${validated.length} points` : '') +
       `; ${done.size ? `${validated.length - todo.length} already in ${files.csv}; ` : ''}` +
       `to do: ${todo.length} points = ${nSims} simulation${nSims === 1 ? '' : 's'} (each priced by replaying its trace) + ${nReplays} more priced from those traces` +
-      (nSims ? `; ${roughEstimate(net0, [...groups.values()].map((g) => g[0].point.run.timesteps), images.length, nReplays, o.workers)}` : ''),
+      (nSims ? `; ${roughEstimate(identity.neurons, [...groups.values()].map((g) => g[0].point.run.timesteps), identity.frames, nReplays, o.workers)}` : ''),
   );
 
   let simulated = 0, replayed = 0, refused = 0;
   if (todo.length) {
     // 4. the networks: calibrate once, convert once per conversion setting
-    const calibrated = snnFile ? undefined : calibrateModel(o.model, { net: net0, calib: o.calib, images, onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${shortenPaths(f)}`) });
+    const calibrated = snnFile || nir ? undefined : calibrateModel(o.model, { net: identity.net0, calib: o.calib, images, onImage: (i, n, f) => progress(`calibrate [${i + 1}/${n}] ${shortenPaths(f)}`) });
     const snns = new Map<string, { snn: SnnNetwork; schedule?: ThresholdSchedule }>();
     const snnFor = (p: SweepPoint) => {
       let s = snns.get(p.snnKey);
       if (!s) {
-        const raw = calibrated
+        const raw = nir
+          ? nir.snn
+          : calibrated
           ? convertCalibrated(calibrated, { ...conversion, norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic, neuron: p.run.neuron as 'ibt' | 'if' }).snn
           : loadSnn(o.model.model!);
         const tuned = p.run.thresholds ? applyThresholdsFile(raw, p.run.thresholds) : undefined;
@@ -273,9 +331,11 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
     };
     for (const v of todo) snnFor(v.point);
     const net = [...snns.values()][0].snn.ann;
+    // a detector's frames are its images, scored against the ANN; a NIR graph's are its inputs, not scored
     const decoded = images.map((f) => loadImage(f));
-    const inputs = decoded.map((img) => preprocess(net, img));
-    const ann = await detectImagesAnn(net, images);
+    const inputs = nir ? nir.inputs.frames : decoded.map((img) => preprocess(net, img));
+    const inputEvents = nir?.inputs.inputEvents;
+    const ann = nir ? null : await detectImagesAnn(net, images);
 
     // 5. the groups, in parallel
     const t0 = performance.now();
@@ -290,11 +350,13 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
       return `ETA ${fmtDuration(left)}`;
     };
     const write = (p: SweepPoint, status: string, figures: PointFigures | null, ap50: number | null, fidelity: Fidelity | null = null) => {
-      const config = {
-        chip: baseName, set: p.chipSet, model: modelShown, ...fixedShown, timesteps: p.run.timesteps, norm: p.run.norm, statistic: p.run.statistic,
-        neuron: p.run.neuron, thresholds: p.run.thresholds, placement: p.run.placement, seed: o.seed,
-      };
-      appendRow(files.csv, columns, csvRow(axes, { point: p, sweep: id, points: total, chip: baseName, seed: o.seed, status, figures, ap50, fidelity, config }));
+      const config = nir
+        ? { chip: baseName, set: p.chipSet, model: modelShown, ...fixedShown, timesteps: p.run.timesteps, placement: p.run.placement, seed: o.seed }
+        : {
+            chip: baseName, set: p.chipSet, model: modelShown, ...fixedShown, timesteps: p.run.timesteps, norm: p.run.norm, statistic: p.run.statistic,
+            neuron: p.run.neuron, thresholds: p.run.thresholds, placement: p.run.placement, seed: o.seed,
+          };
+      appendRow(files.csv, columns, csvRow(axes, { point: p, sweep: id, points: total, chip: baseName, seed: o.seed, status, figures, ap50, fidelity, config, converted: !nir }));
       rowsDone++;
     };
     const runGroup = async (planned: typeof todo, k: number) => {
@@ -318,7 +380,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
       const first = members[0].point;
       const s = snnFor(first);
       const job: GroupJob = {
-        snn: s.snn, schedule: s.schedule, inputs, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder,
+        snn: s.snn, schedule: s.schedule, inputs, inputEvents, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder,
         traceFile: join(tmpdir(), `neuroemu-sweep-${id}-${process.pid}-${k}.trace`),
         points: members.map((m) => ({ index: m.point.index, chip: m.params })),
       };
@@ -333,6 +395,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
           simTicksLeft -= first.run.timesteps;
           simsDone++;
           simulated++;
+          if (!ann) return; // a NIR graph: no detections to score
           const snnImages: ImageDetections[] = m.readouts.map((raws, i) => ({
             file: images[i], width: decoded[i].width, height: decoded[i].height,
             detections: detectFromReadouts(s.snn, raws, decoded[i].width, decoded[i].height, o.candidateThreshold),
@@ -353,7 +416,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
           write(p, 'ok', m.figures, ap50, fidelity);
           progress(
             `[${rowsDone}/${todo.length}] point ${p.index} ${p.label}: ${(m.figures.energy_per_frame_J * 1e3).toPrecision(4)} mJ/frame, ` +
-              `${(m.figures.latency_frame_s * 1e3).toPrecision(4)} ms/frame, AP ${ap50 === null ? 'n/a' : ap50.toFixed(4)}, F1 ${fidelity ? fidelity.f1.toFixed(3) : 'n/a'} ` +
+              `${(m.figures.latency_frame_s * 1e3).toPrecision(4)} ms/frame${nir ? '' : `, AP ${ap50 === null ? 'n/a' : ap50.toFixed(4)}, F1 ${fidelity ? fidelity.f1.toFixed(3) : 'n/a'}`} ` +
               `(${m.index === first.index ? 'simulated' : 'replayed'}); ${simsDone}/${nSims} simulations, ${((performance.now() - t0) / 1000).toFixed(0)} s, ${eta()}`,
           );
         }
@@ -364,7 +427,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
         const t1 = performance.now();
         try {
           const em = await emulateSplit(
-            { snn: s.snn, schedule: s.schedule, chip: members[0].params, inputs, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder, trace: job.traceFile },
+            { snn: s.snn, schedule: s.schedule, chip: members[0].params, inputs, inputEvents, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder, trace: job.traceFile },
             parts, (part) => emulateInWorker(part, progress));
           onMsg({ kind: 'simulated', readouts: em.readouts, seconds: (performance.now() - t1) / 1000 });
         } catch (e) {
@@ -416,8 +479,7 @@ export const ROUGH_NS_PER_NEURON_TICK = 7;
 const ROUGH_REPLAY_S = 0.5;
 
 /** "rough estimate 3m20s (…)" for simulations of the given ticks on `frames` frames, before any work. */
-export function roughEstimate(net: Network, groupTicks: number[], frames: number, replays: number, workers: number): string {
-  const neurons = net.layers.reduce((a, l) => a + shapeSize(l.outShape), 0);
+export function roughEstimate(neurons: number, groupTicks: number[], frames: number, replays: number, workers: number): string {
   const ticks = groupTicks.reduce((a, t) => a + t, 0);
   const lanes = Math.max(1, Math.min(workers, groupTicks.length));
   const seconds = (ticks * frames * neurons * ROUGH_NS_PER_NEURON_TICK * 1e-9 + replays * ROUGH_REPLAY_S) / lanes;

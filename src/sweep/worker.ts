@@ -26,6 +26,8 @@ export interface GroupJob {
   snn: SnnNetwork;
   schedule?: ThresholdSchedule;
   inputs: Float32Array[];
+  /** event input: each of `inputs` is a T×C×H×W spike tensor of this many ticks (emulateFrames inputEvents) */
+  inputEvents?: number;
   timesteps: number;
   seed: number;
   autoBoard: boolean;
@@ -54,7 +56,7 @@ export async function priceGroup(job: GroupJob, post: (m: GroupMsg) => void): Pr
     if (!job.recorded) try {
       const s = job.schedule;
       const em = await emulateFrames(job.snn, job.points[0].chip, job.inputs, {
-        timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.traceFile,
+        timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.traceFile, inputEvents: job.inputEvents,
         wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       });
       readouts = em.readouts;
