@@ -478,7 +478,6 @@ test('run --model FILE.nir --trace, then replay: the recorded graph priced on an
   assert.ok(c.energy.per_frame_J !== a.energy.per_frame_J, 'another energy model prices it otherwise');
 });
 
-test.run();
 
 test('sweep --model FILE.nir: an imported graph on recorded events swept like a detector (no AP); a replayed point equals a fresh emulation on its chip; the bytes do not depend on --workers; conversion fields refused', async () => {
   const { npyBytes } = await import('../src/model/npy.ts');
@@ -536,3 +535,21 @@ test('sweep --model FILE.nir: an imported graph on recorded events swept like a 
   assert.is(det.code, 2);
   assert.match(det.err, /--input-rate: only for a NIR graph \(--model FILE\.nir\)/);
 });
+
+test('map --model cnn_sinabs.nir: Loihi cores per layer as computed by hand from its 1,024 neurons, 4,096 axons and 1 Mbit of 9-bit synapses per core; the same cores as run', async () => {
+  const { readFileSync } = await import('node:fs');
+  const json = join(tmp, 'map.json');
+  const r = await runBinAsync('map', '--model', SINABS_NIR, '--chip', 'loihi', '--json', json);
+  assert.is(r.code, 0, r.err);
+  const m = JSON.parse(readFileSync(json, 'utf8'));
+  // 16x16x16 = 4,096 neurons → 4 cores (neurons), twice; 8x8x8 = 512 neurons reading the whole
+  // 16x16x16 map = 4,096 axons → 1 core; 256 neurons × 512 inputs × 9 bits = 1.125 Mbit → 2 cores
+  // (synapse memory); 10 × 256 × 9 bits → 1 core
+  assert.equal(m.layers.map((l: { cores: number }) => l.cores), [4, 4, 1, 2, 1]);
+  assert.equal(m.layers.map((l: { limit: string }) => l.limit), ['neurons', 'neurons', 'axons', 'synapse memory', 'axons']);
+  assert.is(m.cores, 12);
+  const run = JSON.parse(readFileSync(join(tmp, 'run.json'), 'utf8'))[0];
+  assert.is(run.mapping.cores, m.cores);
+});
+
+test.run();
