@@ -65,7 +65,7 @@ test('toy: route table entries and hop counts by hand (unicast)', () => {
   // one channel block (the consumer is dense, layer 0's tile holds both channels): 16 keys
   assert.is(t.layerInfo[T_NB], 1);
   assert.is(t.layerInfo[T_KEYS], 16);
-  assert.is(t.keyOffsets.length, 17);
+  assert.is(t.keyRec.length, 16);
 
   // spike of layer 0 at (y 1, x 2, c 0): source tile rows 0-1, cols 2-3 = core 1 at router (1,0).
   // It reaches layer-1 outputs oy 0..2, ox 1..3, both channels:
@@ -85,11 +85,11 @@ test('toy: route table entries and hop counts by hand (unicast)', () => {
   const key = t.layerInfo[0 + 5] + (1 * 4 + 2) * 1 + t.blockOf[t.layerInfo[0 + 6] + 0];
   assert.is(key, routeKey(t, 0, 1, 2, 0));
   assert.equal(
-    Array.from(t.keyHeader.subarray(key * KEY_FIELDS, (key + 1) * KEY_FIELDS)),
+    Array.from(t.recHeader.subarray(t.keyRec[key] * KEY_FIELDS, (t.keyRec[key] + 1) * KEY_FIELDS)),
     [1, 1, 4, 0, 6, 2, 4, 0],
   );
   assert.equal([K_SRC, K_SPIKES, K_PACKETS, K_HOPS_TILE, K_HOPS_EW, K_HOPS_NS, K_CROSSINGS, K_RELAY_SYNOPS], [0, 1, 2, 3, 4, 5, 6, 7]);
-  assert.equal(Array.from(t.entries.subarray(2 * t.keyOffsets[key], 2 * t.keyOffsets[key + 1])), [4, 4, 5, 8, 6, 2, 7, 4]);
+  assert.equal(Array.from(t.entries.subarray(2 * t.recOffsets[t.keyRec[key]], 2 * t.recOffsets[t.keyRec[key] + 1])), [4, 4, 5, 8, 6, 2, 7, 4]);
   // channel 1 at the same place: same key, same cost (one block)
   assert.equal(spikeCost(m, 0, 1, 2, 1), a);
 
@@ -238,7 +238,7 @@ function face224(): SnnNetwork {
 function tablesHash(m: Mapping): string {
   const h = createHash('sha256');
   const t = m.routes;
-  for (const a of [t.layerInfo, t.blockOf, t.keyHeader, t.keyOffsets, t.entries, m.placement.meshX, m.placement.meshY, m.cores.neurons, m.cores.axons])
+  for (const a of [t.layerInfo, t.blockOf, t.keyRec, t.recHeader, t.recOffsets, t.entries, m.placement.meshX, m.placement.meshY, m.cores.neurons, m.cores.axons])
     h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   return h.digest('hex');
 }

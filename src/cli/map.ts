@@ -18,7 +18,7 @@ import type { SnnNetwork } from '../convert/snn-ir.ts';
 import { loadChip } from '../hw/chip-schema.ts';
 import { mappingSvg } from '../hw/map-svg.ts';
 import { mapNetwork, thousandsOf, type Board, type Mapping } from '../hw/mapper.ts';
-import { expectedTraffic, KEY_FIELDS } from '../hw/routing.ts';
+import { expectedTraffic, keyCount, KEY_FIELDS, recordCount, routeTableBytes } from '../hw/routing.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { loadModel } from '../model/load.ts';
 import { isNirFile } from '../model/nir.ts';
@@ -163,9 +163,8 @@ export function mapReport(m: Mapping): string {
   lines.push('notes:');
   for (const n of m.notes) lines.push(`  - ${n}`);
   const t = m.routes;
-  const bytes = t.layerInfo.byteLength + t.blockOf.byteLength + t.keyHeader.byteLength + t.keyOffsets.byteLength + t.entries.byteLength;
   lines.push('');
-  lines.push(`route tables: ${thousandsOf(t.keyOffsets.length - 1)} keys, ${thousandsOf(t.entries.length / 2)} entries, ${thousandsOf(bytes)} bytes (${KEY_FIELDS} header fields per key)`);
+  lines.push(`route tables: ${thousandsOf(keyCount(t))} keys sharing ${thousandsOf(recordCount(t))} records (${KEY_FIELDS} header fields each), ${thousandsOf(t.entries.length / 2)} entries, ${thousandsOf(routeTableBytes(t))} bytes`);
   return lines.join('\n') + '\n';
 }
 
@@ -205,7 +204,7 @@ export function mapJson(m: Mapping): object {
         per_spike: l!.perSpike,
         precision: l!.precision,
       })),
-    route_tables: { keys: m.routes.keyOffsets.length - 1, entries: m.routes.entries.length / 2 },
+    route_tables: { keys: keyCount(m.routes), records: recordCount(m.routes), entries: m.routes.entries.length / 2, bytes: routeTableBytes(m.routes) },
     notes: m.notes,
   };
 }

@@ -80,6 +80,8 @@ import {
   buildRouteTables,
   computeDestLists,
   copiesFrom,
+  keyCount,
+  recordCount,
   makeGrid,
   type CopiesMap,
   type DestLists,
@@ -805,7 +807,7 @@ export function mapNetwork(snn: SnnNetwork, chip: ChipParams, opts: MapOptions =
     provToGlobal,
     coreFanout: cores.fanout,
   });
-  progress(`map: route tables: ${thousandsOf(tables.keyOffsets.length - 1)} keys, ${thousandsOf(tables.entries.length / 2)} entries`);
+  progress(`map: route tables: ${thousandsOf(keyCount(tables))} keys sharing ${thousandsOf(recordCount(tables))} records, ${thousandsOf(tables.entries.length / 2)} entries`);
 
   // per-core usage and per-layer summaries
   const layers: (LayerMapping | null)[] = new Array(n).fill(null);

@@ -34,18 +34,23 @@
  *   blockOf    i32 per channel of every row with a table: channel → block (channels of one block
  *              are interchangeable for routing: same source core, same destination cores, same
  *              synapse counts)
- *   keyHeader  KEY_FIELDS i32 per key:
+ *   keyRec     i32 per key: its record. Keys that cost the same share one record (the keys of
+ *              one core with the same destinations), so the tables grow with the distinct costs,
+ *              not with the neurons (the face detector at 416 on TrueNorth: 7.95 M keys, 1.18 M
+ *              records)
+ *   recHeader  KEY_FIELDS i32 per record:
  *              [K_SRC]          core whose neuron fired (−1 for the host-injected input)
  *              [K_SPIKES]       spikes generated: the neuron and its copies, plus the partial-sum
  *                               relay spikes of a split layer (charged to K_SRC)
  *              [K_PACKETS]      packets injected (charged to K_SRC)
  *              [K_HOPS_TILE], [K_HOPS_EW], [K_HOPS_NS], [K_CROSSINGS]  as above (charged to K_SRC)
  *              [K_RELAY_SYNOPS] synaptic events of the relay spikes at the accumulator (K_SRC)
- *   keyOffsets i32 per key + 1: the key's entries are pairs keyOffsets[k] … keyOffsets[k+1] − 1
- *   entries    i32 pairs (destination core, synaptic events in that core)
+ *   recOffsets i32 per record + 1: record r's entries are pairs recOffsets[r] … recOffsets[r+1] − 1
+ *   entries    i32 pairs (destination core, synaptic events in that core), ascending core
  *
  *   key of a spike of layer L at (y, x, c):
  *     key = layerInfo[L·LAYER_FIELDS + T_KEY_BASE] + (y·W + x)·nb + blockOf[T_BLOCK_BASE + c]
+ *     record = keyRec[key]
  * Per spike the core adds, with no other work: synops[dest] += n for each entry; at K_SRC the
  * spikes, packets, hops, crossings and relay synops of the header. "Synaptic events in that core"
  * counts every synapse the spike reaches there (the consumer neurons' copies included; border taps
@@ -55,8 +60,9 @@
  */
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import type { ChipParams } from './chip-schema.ts';
+import { Growable } from '../util/array.ts';
 
-export const ROUTE_FORMAT_VERSION = 1;
+export const ROUTE_FORMAT_VERSION = 2;
 
 export const LAYER_FIELDS = 8;
 export const T_HAS = 0;
@@ -83,10 +89,19 @@ export interface RouteTables {
   /** rows: SNN layers 0 … n−1, then the input (row n) */
   layerInfo: Int32Array;
   blockOf: Int32Array;
-  keyHeader: Int32Array;
-  keyOffsets: Int32Array;
+  keyRec: Int32Array;
+  recHeader: Int32Array;
+  recOffsets: Int32Array;
   entries: Int32Array;
 }
+
+/** Keys in the tables (one per layer position and channel block). */
+export const keyCount = (t: RouteTables): number => t.keyRec.length;
+/** Distinct records (cost headers with their entries). */
+export const recordCount = (t: RouteTables): number => t.recOffsets.length - 1;
+/** Bytes the tables hold. */
+export const routeTableBytes = (t: RouteTables): number =>
+  t.layerInfo.byteLength + t.blockOf.byteLength + t.keyRec.byteLength + t.recHeader.byteLength + t.recOffsets.byteLength + t.entries.byteLength;
 
 // ---------------------------------------------------------------------------------------------
 // Tiles and the core numbering of a mapped layer (shared with the mapper)
@@ -231,11 +246,23 @@ export class DestAccumulator {
     return this.n;
   }
   /** The (core, count) pairs in ascending core order; clears the accumulator. */
-  drain(cores: number[], counts: number[]): void {
-    const t = this.touched.subarray(0, this.n).sort();
-    for (let i = 0; i < t.length; i++) {
-      cores.push(t[i]);
-      counts.push(this.counts[t[i]]);
+  drain(cores: Growable, counts: Growable): void {
+    const n = this.n, t = this.touched;
+    // insertion sort: a spike reaches a few cores
+    for (let i = 1; i < n; i++) {
+      const v = t[i];
+      let j = i;
+      while (j > 0 && t[j - 1] > v) {
+        t[j] = t[j - 1];
+        j--;
+      }
+      t[j] = v;
+    }
+    cores.reserve(n);
+    counts.reserve(n);
+    for (let i = 0; i < n; i++) {
+      cores.a[cores.n++] = t[i];
+      counts.a[counts.n++] = this.counts[t[i]];
       this.counts[t[i]] = 0;
     }
     this.n = 0;
@@ -370,8 +397,7 @@ export function computeDestLists(snn: SnnNetwork, tiled: (TiledLayer | null)[], 
   const { nb, cbOf, cbStart } = blocksFrom(consumerBoundaries(terms, tiled, C), C);
   const acc = new DestAccumulator(ids);
   const offsets = new Int32Array(H * W * nb + 1);
-  const cores: number[] = [];
-  const syn: number[] = [];
+  const cores = new Growable(H * W * nb + 16), syn = new Growable(H * W * nb + 16);
   const K = terms.map((t) => tiled[t.layer] as TiledLayer);
   let key = 0;
   for (let y = 0; y < H; y++)
@@ -383,9 +409,9 @@ export function computeDestLists(snn: SnnNetwork, tiled: (TiledLayer | null)[], 
           for (let i = 0; i < t.f; i++) for (let j = 0; j < t.f; j++) addConsumerPoint(K[ti], y * t.f + i, x * t.f + j, c + t.off, acc);
         }
         acc.drain(cores, syn);
-        offsets[++key] = cores.length;
+        offsets[++key] = cores.n;
       }
-  return { H, W, C, nb, cbOf, cbStart, offsets, core: Int32Array.from(cores), syn: Int32Array.from(syn) };
+  return { H, W, C, nb, cbOf, cbStart, offsets, core: cores.done(), syn: syn.done() };
 }
 
 /** Copies per (y, x, block) from destination lists: ceil(d / f), at least 1. */
@@ -625,28 +651,43 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
       o += p.length;
     }
   }
-  // entries: count first
-  let entryTotal = 0;
-  for (let r = 0; r < rows; r++) {
-    const D = dests[r], P = plans[r];
-    if (!D || !P) continue;
-    for (let y = 0; y < D.H; y++)
-      for (let x = 0; x < D.W; x++)
-        for (let b = 0; b < P.nb; b++) {
-          const k = (y * D.W + x) * D.nb + D.cbOf[P.blockStart[b]];
-          entryTotal += D.offsets[k + 1] - D.offsets[k];
-        }
-  }
-  const keyHeader = new Int32Array(keyTotal * KEY_FIELDS);
-  const keyOffsets = new Int32Array(keyTotal + 1);
-  const entries = new Int32Array(entryTotal * 2);
+  // Records: the keys of one core with the same destinations cost the same, so a key holds the
+  // index of its record (header + entries), each distinct record stored once. A record of a layer
+  // that is not split is a function of (source core, entries) alone (the copies follow from the
+  // entry count, the packets and hops from the source and destination cores), so such a key is
+  // looked up by those before its packets are walked; a split layer's relay legs depend on the
+  // position, so its keys are looked up by the whole record.
+  const keyRec = new Int32Array(keyTotal);
+  const recHeader = new Growable(1 << 12), recOffsets = new Growable(1 << 10), entries = new Growable(1 << 12);
+  const recSpan = new Growable(1 << 10), recSplit = new Growable(1 << 10);
+  recOffsets.push(0);
+  let slots = new Int32Array(1 << 12).fill(-1);
+  let slotHash = new Int32Array(1 << 12);
+  let nRec = 0;
+  const insert = (hash: number, rec: number) => {
+    const mask = slots.length - 1;
+    let i = hash & mask;
+    while (slots[i] !== -1) i = (i + 1) & mask;
+    slots[i] = rec;
+    slotHash[i] = hash;
+  };
+  const header = new Int32Array(KEY_FIELDS);
+  /** does record `rec` hold these entries (and, for a split layer's key, this header)? */
+  const sameAs = (rec: number, src: number, n: number, split: boolean): boolean => {
+    if (recSplit.a[rec] !== (split ? 1 : 0) || recHeader.a[rec * KEY_FIELDS + K_SRC] !== src) return false;
+    const e0 = recOffsets.a[rec];
+    if (recOffsets.a[rec + 1] - e0 !== n) return false;
+    for (let i = 0; i < n; i++) if (entries.a[2 * (e0 + i)] !== destTmp[i] || entries.a[2 * (e0 + i) + 1] !== synTmp[i]) return false;
+    if (split) for (let i = 0; i < KEY_FIELDS; i++) if (recHeader.a[rec * KEY_FIELDS + i] !== header[i]) return false;
+    return true;
+  };
   const stats: (LayerRouteStats | null)[] = [];
   const marks = edgeMarks(mesh);
   const f = chip.core.maxFanoutPerNeuron;
-  let key = 0, e = 0;
+  let key = 0;
   const destTmp = new Int32Array(Math.max(1, maxListLength(dests)));
   const synTmp = new Int32Array(destTmp.length);
-  const order: number[] = [];
+  let last = -1;
   for (let r = 0; r < rows; r++) {
     const D = dests[r], P = plans[r];
     if (!D || !P) {
@@ -654,13 +695,14 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
       continue;
     }
     const S = r < snn.layers.length ? tiled[r] : null;
+    const split = !!S?.split;
     const st: LayerRouteStats = {
       avgDestinations: 0,
       maxDestinations: 0,
       splitterNeurons: 0,
       maxCopies: 1,
       perSpike: { synops: 0, packets: 0, hopsTile: 0, hopsEW: 0, hopsNS: 0, chipCrossings: 0 },
-      relay: S?.split ? { spikes: 0, synops: 0, packets: 0, hopsTile: 0, hopsEW: 0, hopsNS: 0, chipCrossings: 0 } : null,
+      relay: split ? { spikes: 0, synops: 0, packets: 0, hopsTile: 0, hopsEW: 0, hopsNS: 0, chipCrossings: 0 } : null,
       maxSpan: 0,
     };
     let neurons = 0;
@@ -672,79 +714,124 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
           const k = (y * D.W + x) * D.nb + D.cbOf[c0];
           const a = D.offsets[k], z = D.offsets[k + 1];
           const n = z - a;
-          // global ids, ascending
-          order.length = 0;
-          for (let i = 0; i < n; i++) order.push(i);
-          for (let i = 0; i < n; i++) destTmp[i] = provToGlobal[D.core[a + i]];
-          order.sort((p, q) => destTmp[p] - destTmp[q]);
-          let syn = 0;
+          // the entries in ascending global core order (insertion sort: the lists are short; stable)
           for (let i = 0; i < n; i++) {
-            const src = order[i];
-            entries[2 * (e + i)] = destTmp[src];
-            entries[2 * (e + i) + 1] = D.syn[a + src];
-            syn += D.syn[a + src];
+            const d = provToGlobal[D.core[a + i]], sy = D.syn[a + i];
+            let j = i;
+            while (j > 0 && destTmp[j - 1] > d) {
+              destTmp[j] = destTmp[j - 1];
+              synTmp[j] = synTmp[j - 1];
+              j--;
+            }
+            destTmp[j] = d;
+            synTmp[j] = sy;
           }
-          for (let i = 0; i < n; i++) synTmp[i] = entries[2 * (e + i)];
+          let syn = 0;
+          for (let i = 0; i < n; i++) syn += synTmp[i];
           const src = S ? neuronCore(S, y, x, c0) : -1;
           const copies = Number.isFinite(f) ? Math.max(1, Math.ceil(n / f)) : 1;
-          const pc = packetCost(chip, mesh, src, synTmp, 0, n, marks);
-          let spikes = src < 0 ? 0 : copies, packets = pc.packets, hopsTile = pc.hopsTile, hopsEW = pc.hopsEW, hopsNS = pc.hopsNS, cross = pc.chipCrossings;
-          let relaySynops = 0;
-          if (S?.split && st.relay) {
-            const m = S.split.m;
-            const rl = { packets: 0, hopsTile: 0, hopsEW: 0, hopsNS: 0, chipCrossings: 0 };
+          let relay: { packets: number; hopsTile: number; hopsEW: number; hopsNS: number; chipCrossings: number } | null = null;
+          if (split) {
+            // the relay legs and the whole header first: a split key is looked up by its record
+            const m = S!.split!.m;
+            relay = { packets: 0, hopsTile: 0, hopsEW: 0, hopsNS: 0, chipCrossings: 0 };
             for (let j = 0; j < m; j++) {
-              const p = partialCore(S, j, y, x, c0);
-              rl.packets++;
-              if (mesh.router[p] === mesh.router[src]) rl.hopsTile++;
+              const p = partialCore(S!, j, y, x, c0);
+              relay.packets++;
+              if (mesh.router[p] === mesh.router[src]) relay.hopsTile++;
               else {
                 const h = xyHops(chip, mesh.meshX[p], mesh.meshY[p], mesh.meshX[src], mesh.meshY[src]);
-                rl.hopsEW += h.hopsEW;
-                rl.hopsNS += h.hopsNS;
-                rl.chipCrossings += h.chipCrossings;
+                relay.hopsEW += h.hopsEW;
+                relay.hopsNS += h.hopsNS;
+                relay.chipCrossings += h.chipCrossings;
                 st.maxSpan = Math.max(st.maxSpan, h.hopsEW, h.hopsNS);
               }
             }
-            spikes += m;
-            relaySynops = m;
-            packets += rl.packets;
-            hopsTile += rl.hopsTile;
-            hopsEW += rl.hopsEW;
-            hopsNS += rl.hopsNS;
-            cross += rl.chipCrossings;
-            const R = st.relay;
+            const pc = packetCost(chip, mesh, src, destTmp, 0, n, marks);
+            header[K_SRC] = src;
+            header[K_SPIKES] = (src < 0 ? 0 : copies) + m;
+            header[K_PACKETS] = pc.packets + relay.packets;
+            header[K_HOPS_TILE] = pc.hopsTile + relay.hopsTile;
+            header[K_HOPS_EW] = pc.hopsEW + relay.hopsEW;
+            header[K_HOPS_NS] = pc.hopsNS + relay.hopsNS;
+            header[K_CROSSINGS] = pc.chipCrossings + relay.chipCrossings;
+            header[K_RELAY_SYNOPS] = m;
+            st.maxSpan = Math.max(st.maxSpan, pc.span);
+          }
+          // find the record: the previous key's first (neighbours share one), then the table
+          let rec = -1;
+          if (last >= 0 && sameAs(last, src, n, split)) rec = last;
+          else {
+            let hash = Math.imul(0x811c9dc5 ^ src, 16777619);
+            hash = Math.imul(hash ^ n, 16777619);
+            for (let i = 0; i < n; i++) hash = Math.imul(Math.imul(hash ^ destTmp[i], 16777619) ^ synTmp[i], 16777619);
+            if (split) for (let i = 0; i < KEY_FIELDS; i++) hash = Math.imul(hash ^ header[i], 16777619);
+            const mask = slots.length - 1;
+            for (let i = hash & mask; slots[i] !== -1; i = (i + 1) & mask) {
+              if (slotHash[i] === hash && sameAs(slots[i], src, n, split)) {
+                rec = slots[i];
+                break;
+              }
+            }
+            if (rec < 0) {
+              if (!split) {
+                const pc = packetCost(chip, mesh, src, destTmp, 0, n, marks);
+                header[K_SRC] = src;
+                header[K_SPIKES] = src < 0 ? 0 : copies;
+                header[K_PACKETS] = pc.packets;
+                header[K_HOPS_TILE] = pc.hopsTile;
+                header[K_HOPS_EW] = pc.hopsEW;
+                header[K_HOPS_NS] = pc.hopsNS;
+                header[K_CROSSINGS] = pc.chipCrossings;
+                header[K_RELAY_SYNOPS] = 0;
+                recSpan.push(pc.span);
+              } else recSpan.push(0);
+              rec = nRec++;
+              if (2 * nRec > slots.length) {
+                const os = slots, oh = slotHash;
+                slots = new Int32Array(os.length * 2).fill(-1);
+                slotHash = new Int32Array(os.length * 2);
+                for (let i = 0; i < os.length; i++) if (os[i] !== -1) insert(oh[i], os[i]);
+              }
+              insert(hash, rec);
+              recSplit.push(split ? 1 : 0);
+              recHeader.reserve(KEY_FIELDS);
+              recHeader.a.set(header, recHeader.n);
+              recHeader.n += KEY_FIELDS;
+              entries.reserve(2 * n);
+              for (let i = 0; i < n; i++) {
+                entries.a[entries.n++] = destTmp[i];
+                entries.a[entries.n++] = synTmp[i];
+              }
+              recOffsets.push(entries.n / 2);
+            }
+          }
+          keyRec[key++] = rec;
+          last = rec;
+          const hd = rec * KEY_FIELDS, H = recHeader.a;
+          if (relay) {
+            const R = st.relay!;
+            const m = S!.split!.m;
             R.spikes += m * width;
             R.synops += m * width;
-            R.packets += rl.packets * width;
-            R.hopsTile += rl.hopsTile * width;
-            R.hopsEW += rl.hopsEW * width;
-            R.hopsNS += rl.hopsNS * width;
-            R.chipCrossings += rl.chipCrossings * width;
-          }
-          const hd = key * KEY_FIELDS;
-          keyHeader[hd + K_SRC] = src;
-          keyHeader[hd + K_SPIKES] = spikes;
-          keyHeader[hd + K_PACKETS] = packets;
-          keyHeader[hd + K_HOPS_TILE] = hopsTile;
-          keyHeader[hd + K_HOPS_EW] = hopsEW;
-          keyHeader[hd + K_HOPS_NS] = hopsNS;
-          keyHeader[hd + K_CROSSINGS] = cross;
-          keyHeader[hd + K_RELAY_SYNOPS] = relaySynops;
-          e += n;
-          keyOffsets[++key] = e;
+            R.packets += relay.packets * width;
+            R.hopsTile += relay.hopsTile * width;
+            R.hopsEW += relay.hopsEW * width;
+            R.hopsNS += relay.hopsNS * width;
+            R.chipCrossings += relay.chipCrossings * width;
+          } else st.maxSpan = Math.max(st.maxSpan, recSpan.a[rec]);
           neurons += width;
           st.avgDestinations += n * width;
           st.maxDestinations = Math.max(st.maxDestinations, n);
           st.splitterNeurons += (copies - 1) * width;
           st.maxCopies = Math.max(st.maxCopies, copies);
-          st.maxSpan = Math.max(st.maxSpan, pc.span);
           const ps = st.perSpike;
-          ps.synops += (syn + relaySynops) * width;
-          ps.packets += packets * width;
-          ps.hopsTile += hopsTile * width;
-          ps.hopsEW += hopsEW * width;
-          ps.hopsNS += hopsNS * width;
-          ps.chipCrossings += cross * width;
+          ps.synops += (syn + H[hd + K_RELAY_SYNOPS]) * width;
+          ps.packets += H[hd + K_PACKETS] * width;
+          ps.hopsTile += H[hd + K_HOPS_TILE] * width;
+          ps.hopsEW += H[hd + K_HOPS_EW] * width;
+          ps.hopsNS += H[hd + K_HOPS_NS] * width;
+          ps.chipCrossings += H[hd + K_CROSSINGS] * width;
           if (src >= 0) inp.coreFanout[src] += n * width;
         }
     const div = Math.max(1, neurons);
@@ -753,7 +840,12 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
     if (st.relay) for (const k of Object.keys(st.relay) as (keyof NonNullable<LayerRouteStats['relay']>)[]) st.relay[k] /= div;
     stats.push(st);
   }
-  return { tables: { version: ROUTE_FORMAT_VERSION, layerInfo, blockOf, keyHeader, keyOffsets, entries }, stats };
+  // exact-length copies: the growable buffers are up to twice their contents
+  const tables: RouteTables = {
+    version: ROUTE_FORMAT_VERSION, layerInfo, blockOf, keyRec,
+    recHeader: recHeader.done().slice(), recOffsets: recOffsets.done().slice(), entries: entries.done().slice(),
+  };
+  return { tables, stats };
 }
 
 function maxListLength(dests: (DestLists | null)[]): number {
@@ -807,19 +899,19 @@ const rowOf = (m: MappedNetwork, layer: number) => (layer < 0 ? m.snn.layers.len
 export function spikeCost(m: MappedNetwork, layer: number, y: number, x: number, c: number): SpikeCost {
   const t = m.routes;
   const key = routeKey(t, rowOf(m, layer), y, x, c);
-  const h = key * KEY_FIELDS;
+  const rec = t.keyRec[key], h = rec * KEY_FIELDS;
   const synops: [number, number][] = [];
-  for (let e = t.keyOffsets[key]; e < t.keyOffsets[key + 1]; e++) synops.push([t.entries[2 * e], t.entries[2 * e + 1]]);
+  for (let e = t.recOffsets[rec]; e < t.recOffsets[rec + 1]; e++) synops.push([t.entries[2 * e], t.entries[2 * e + 1]]);
   return {
     key,
-    srcCore: t.keyHeader[h + K_SRC],
-    spikesOut: t.keyHeader[h + K_SPIKES],
-    packets: t.keyHeader[h + K_PACKETS],
-    hopsTile: t.keyHeader[h + K_HOPS_TILE],
-    hopsEW: t.keyHeader[h + K_HOPS_EW],
-    hopsNS: t.keyHeader[h + K_HOPS_NS],
-    chipCrossings: t.keyHeader[h + K_CROSSINGS],
-    relaySynops: t.keyHeader[h + K_RELAY_SYNOPS],
+    srcCore: t.recHeader[h + K_SRC],
+    spikesOut: t.recHeader[h + K_SPIKES],
+    packets: t.recHeader[h + K_PACKETS],
+    hopsTile: t.recHeader[h + K_HOPS_TILE],
+    hopsEW: t.recHeader[h + K_HOPS_EW],
+    hopsNS: t.recHeader[h + K_HOPS_NS],
+    chipCrossings: t.recHeader[h + K_CROSSINGS],
+    relaySynops: t.recHeader[h + K_RELAY_SYNOPS],
     synops,
   };
 }
@@ -1042,11 +1134,12 @@ export function expectedTraffic(m: MappedNetwork, rates: ArrayLike<number>): Tra
         for (let b = 0; b < nb; b++) {
           const key = base + (y * W + x) * nb + b;
           const w = rate * width[b];
-          const src = t.keyHeader[key * KEY_FIELDS + K_SRC];
-          packetsPerTick += w * t.keyHeader[key * KEY_FIELDS + K_PACKETS];
+          const rec = t.keyRec[key];
+          const src = t.recHeader[rec * KEY_FIELDS + K_SRC];
+          packetsPerTick += w * t.recHeader[rec * KEY_FIELDS + K_PACKETS];
           if (src < 0) continue;
           const sx = mesh.meshX[src], sy = mesh.meshY[src], sr = mesh.router[src];
-          const e0 = t.keyOffsets[key], e1 = t.keyOffsets[key + 1];
+          const e0 = t.recOffsets[rec], e1 = t.recOffsets[rec + 1];
           if (!chip.noc.multicast) {
             for (let e = e0; e < e1; e++) {
               const d = t.entries[2 * e];

@@ -43,6 +43,7 @@
  */
 import * as M from '../../assembly/snn-memory.ts';
 import type { Mapping } from '../hw/mapper.ts';
+import { Growable } from '../util/array.ts';
 import {
   K_CROSSINGS, K_HOPS_EW, K_HOPS_NS, K_HOPS_TILE, K_PACKETS, K_RELAY_SYNOPS, K_SPIKES, K_SRC, KEY_FIELDS, LAYER_FIELDS,
   T_BLOCK_BASE, T_C, T_H, T_HAS, T_KEY_BASE, T_NB, T_W, partialCore, xyHops,
@@ -129,30 +130,6 @@ export interface TickCounters {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-class Growable {
-  a: Int32Array;
-  n = 0;
-  constructor(cap: number) {
-    this.a = new Int32Array(Math.max(16, cap));
-  }
-  reserve(k: number): void {
-    if (this.n + k <= this.a.length) return;
-    let cap = this.a.length * 2;
-    while (cap < this.n + k) cap *= 2;
-    const b = new Int32Array(cap);
-    b.set(this.a.subarray(0, this.n));
-    this.a = b;
-  }
-  push(v: number): void {
-    if (this.n === this.a.length) this.reserve(1);
-    this.a[this.n++] = v;
-  }
-  /** the filled part (a view: no copy, fresh memory is slow to touch on some VMs) */
-  done(): Int32Array {
-    return this.a.subarray(0, this.n);
-  }
-}
 
 /** Open-addressing map from a pair of non-negative int32 to a non-negative int32 (no deletions). */
 class PairMap {
@@ -277,7 +254,7 @@ export function buildAcctTables(m: Mapping): AcctTables {
   const place = m.placement;
   const multicast = m.chip.noc.multicast;
   const fan = m.chip.core.maxFanoutPerNeuron;
-  const nKeys = t.keyOffsets.length - 1;
+  const nKeys = t.keyRec.length;
   const keySig = new Int32Array(Math.max(1, nKeys));
   const sig = new Growable(Math.min(1 << 24, Math.max(1 << 16, 2 * nKeys)));
   const rb = new RouteBuilder(m);
@@ -295,7 +272,10 @@ export function buildAcctTables(m: Mapping): AcctTables {
   };
   let maxRelay = 0;
   for (const T of m.tiled) maxRelay = Math.max(maxRelay, T?.split?.m ?? 0);
-  const cand = new Int32Array(KEY_FIELDS + 2 * maxEntries(t.keyOffsets) + maxRelay);
+  const cand = new Int32Array(KEY_FIELDS + 2 * maxEntries(t.recOffsets) + maxRelay);
+  // a key of a layer that is not split costs what its route record says, legs included: its
+  // cost record is that of the first key with the same route record
+  const ofRouteRec = new Int32Array(t.recOffsets.length - 1).fill(-1);
   let records = 0;
   let last = -1;
   // a small direct-mapped cache of recent records in front of the big table (locality)
@@ -320,14 +300,19 @@ export function buildAcctTables(m: Mapping): AcctTables {
       for (let x = 0; x < W; x++)
         for (let b = 0; b < nb; b++) {
           const key = keyBase + (y * W + x) * nb + b;
-          const h = key * KEY_FIELDS;
-          const e0 = t.keyOffsets[key], e1 = t.keyOffsets[key + 1];
+          const rr = t.keyRec[key];
+          if (!split && ofRouteRec[rr] >= 0) {
+            keySig[key] = last = ofRouteRec[rr];
+            continue;
+          }
+          const h = rr * KEY_FIELDS;
+          const e0 = t.recOffsets[rr], e1 = t.recOffsets[rr + 1];
           const ne = e1 - e0;
           // dedup content: header, entries, relay legs
           let k = 0;
-          for (let i = 0; i < KEY_FIELDS; i++) cand[k++] = t.keyHeader[h + i];
+          for (let i = 0; i < KEY_FIELDS; i++) cand[k++] = t.recHeader[h + i];
           for (let e = 2 * e0; e < 2 * e1; e++) cand[k++] = t.entries[e];
-          const src = t.keyHeader[h + K_SRC];
+          const src = t.recHeader[h + K_SRC];
           if (split && src >= 0) for (let j = 0; j < mRel; j++) cand[k++] = rb.path(partialCore(T!, j, y, x, first[b]), src);
           // neighbouring keys often cost the same: try the previous record first
           let found = -1;
@@ -405,6 +390,7 @@ export function buildAcctTables(m: Mapping): AcctTables {
             records++;
           }
           keySig[key] = found;
+          if (!split) ofRouteRec[rr] = found;
           last = found;
           if (hash !== 0) {
             recent[ri] = found;
@@ -432,7 +418,7 @@ export function buildAcctTables(m: Mapping): AcctTables {
     cores,
     rows,
     keySig,
-    sigData: sig.done(),
+    sigData: sig.done().slice(), // exact length: the buffer is up to twice its records
     records,
     activity,
     constActive: constActive.done(),

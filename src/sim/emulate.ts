@@ -103,10 +103,14 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   const progress = opts.onProgress ?? (() => {});
   const mapping = opts.mapping ?? mapNetwork(snn, chip, { autoBoard: opts.autoBoard, placement: opts.placement, onProgress: progress });
   if (mapping.chip !== chip && !sameGeometryChip(mapping.chip, chip)) throw new Error(`emulateFrames: the mapping was made for ${mapping.chipName}, a chip of another geometry than ${chip.name}`);
-  const acct = opts.accounting ?? buildAcctTables(mapping);
+  // the tables are loaded into the core; afterwards only their packet routes are read here, so
+  // the host's copy of the records (hundreds of MB on TrueNorth) is not held through the run
+  let acct: AcctTables | null = opts.accounting ?? buildAcctTables(mapping);
   // the chip's layer delay: a readout D neuron layers deep gets its first input D − 1 ticks later;
   // those fill ticks run (and are priced) before each frame's T readout ticks
   const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate, inputEvents: opts.inputEvents });
+  const routes = acct.routes;
+  acct = null;
   const fill = sim.fillTicks;
   const geo = geometryOf(mapping);
   const offset = opts.frameOffset ?? 0;
@@ -131,8 +135,8 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
     }
   };
   const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, frameOffset: offset, onTick });
-  const tally = new NocTally(acct.routes);
-  const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes: acct.routes, timesteps: T, fillTicks: fill, seed, autoBoard: !!opts.autoBoard }) : null;
+  const tally = new NocTally(routes);
+  const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes, timesteps: T, fillTicks: fill, seed, autoBoard: !!opts.autoBoard }) : null;
   try {
     sim.onTick((c) => {
       const rec = tally.record(c);

@@ -35,7 +35,7 @@ import { ReferenceSnn } from './reference.ts';
 import type { Mapping } from '../hw/mapper.ts';
 import type { ActiveUpdateRule } from '../hw/chip-schema.ts';
 import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
-import { WasmSnn, instantiateSnn, loadSnnModule } from './wasm.ts';
+import { WasmSnn, instantiateSnn, loadSnnModule, type AcctCounts } from './wasm.ts';
 
 export type { SimCounts, LayerCounts, CountTotals } from './counters.ts';
 export type { SnnEngineKind } from './engine.ts';
@@ -109,8 +109,8 @@ export interface Simulator {
 
 /** What createSimulator returns: a Simulator plus the per-core accounting hooks. */
 export interface AccountingSimulator extends Simulator {
-  /** the accounting tables in use, or null (no mapping given) */
-  readonly accounting: AcctTables | null;
+  /** the accounting tables' counts in use, or null (no mapping given) */
+  readonly accounting: AcctCounts | null;
   /**
    * With accounting: fn is called after every tick with that tick's per-core counters (views into
    * WASM memory, valid during the call only); null removes it. Without accounting: an error.
@@ -124,7 +124,7 @@ class SimulatorImpl implements AccountingSimulator {
   readonly plan: SimPlan;
   readonly seed: number;
   readonly core: SnnEngine;
-  readonly accounting: AcctTables | null;
+  readonly accounting: AcctCounts | null;
 
   /** SnnSettings.vInit and readoutStart (0 when absent: files written before they existed) */
   private readonly vInit: number;

@@ -27,6 +27,9 @@ import type { MembraneView, SnnEngine } from './engine.ts';
 import { analogDrive, eventCodes, poissonRates, rngState, type ConvPlan, type LayerPlan, type SimPlan } from './plan.ts';
 import type { AcctTables, TickCounters } from './acct.ts';
 
+/** Of the accounting tables, what the tick reads after loading: the core count and the packet routes. */
+export type AcctCounts = Pick<AcctTables, 'cores' | 'routes'>;
+
 /** build/snn.wasm, relative to the project root */
 export const SNN_WASM_PATH = fileURLToPath(new URL('../../build/snn.wasm', import.meta.url));
 
@@ -140,7 +143,8 @@ export class WasmSnn implements SnnEngine {
   private f64!: Float64Array;
   /** accounting memory (null without a mapping) */
   private readonly acct: null | {
-    tables: AcctTables;
+    /** what the tick needs of the tables after loading them (not the records: the core holds them, and the host's copy can go) */
+    tables: AcctCounts;
     coreCnt: number;
     routeCnt: number;
     touched: number;
@@ -391,14 +395,14 @@ export class WasmSnn implements SnnEngine {
         if (a.stamps[i][1]) put(descs[i], [[M.A_PSTAMP, a.stamps[i][0]]]);
       });
       this.acct = {
-        tables: acct, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched, noc: a.noc,
+        tables: { cores: acct.cores, routes: acct.routes }, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched, noc: a.noc,
         stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)),
       };
     }
   }
 
-  /** the accounting tables loaded (null without a mapping) */
-  get accounting(): AcctTables | null {
+  /** the counts of the accounting tables loaded (null without a mapping) */
+  get accounting(): AcctCounts | null {
     return this.acct?.tables ?? null;
   }
 

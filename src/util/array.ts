@@ -20,3 +20,28 @@ export function appendAll<T>(out: T[], items: Iterable<T>): T[] {
   for (const x of items) out.push(x);
   return out;
 }
+
+/** An Int32Array that grows by doubling (tables built without knowing their size first). */
+export class Growable {
+  a: Int32Array;
+  n = 0;
+  constructor(cap: number) {
+    this.a = new Int32Array(Math.max(16, cap));
+  }
+  reserve(k: number): void {
+    if (this.n + k <= this.a.length) return;
+    let cap = this.a.length * 2;
+    while (cap < this.n + k) cap *= 2;
+    const b = new Int32Array(cap);
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) this.reserve(1);
+    this.a[this.n++] = v;
+  }
+  /** the filled part (a view: no copy, fresh memory is slow to touch on some VMs) */
+  done(): Int32Array {
+    return this.a.subarray(0, this.n);
+  }
+}
