@@ -60,7 +60,7 @@
  */
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import type { ChipParams } from './chip-schema.ts';
-import { Growable } from '../util/array.ts';
+import { Growable, HashSlots } from '../util/array.ts';
 
 export const ROUTE_FORMAT_VERSION = 2;
 
@@ -661,16 +661,8 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
   const recHeader = new Growable(1 << 12), recOffsets = new Growable(1 << 10), entries = new Growable(1 << 12);
   const recSpan = new Growable(1 << 10), recSplit = new Growable(1 << 10);
   recOffsets.push(0);
-  let slots = new Int32Array(1 << 12).fill(-1);
-  let slotHash = new Int32Array(1 << 12);
+  const byHash = new HashSlots();
   let nRec = 0;
-  const insert = (hash: number, rec: number) => {
-    const mask = slots.length - 1;
-    let i = hash & mask;
-    while (slots[i] !== -1) i = (i + 1) & mask;
-    slots[i] = rec;
-    slotHash[i] = hash;
-  };
   const header = new Int32Array(KEY_FIELDS);
   /** does record `rec` hold these entries (and, for a split layer's key, this header)? */
   const sameAs = (rec: number, src: number, n: number, split: boolean): boolean => {
@@ -766,13 +758,7 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
             hash = Math.imul(hash ^ n, 16777619);
             for (let i = 0; i < n; i++) hash = Math.imul(Math.imul(hash ^ destTmp[i], 16777619) ^ synTmp[i], 16777619);
             if (split) for (let i = 0; i < KEY_FIELDS; i++) hash = Math.imul(hash ^ header[i], 16777619);
-            const mask = slots.length - 1;
-            for (let i = hash & mask; slots[i] !== -1; i = (i + 1) & mask) {
-              if (slotHash[i] === hash && sameAs(slots[i], src, n, split)) {
-                rec = slots[i];
-                break;
-              }
-            }
+            rec = byHash.find(hash, (r) => sameAs(r, src, n, split));
             if (rec < 0) {
               if (!split) {
                 const pc = packetCost(chip, mesh, src, destTmp, 0, n, marks);
@@ -787,13 +773,7 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
                 recSpan.push(pc.span);
               } else recSpan.push(0);
               rec = nRec++;
-              if (2 * nRec > slots.length) {
-                const os = slots, oh = slotHash;
-                slots = new Int32Array(os.length * 2).fill(-1);
-                slotHash = new Int32Array(os.length * 2);
-                for (let i = 0; i < os.length; i++) if (os[i] !== -1) insert(oh[i], os[i]);
-              }
-              insert(hash, rec);
+              byHash.add(hash, rec);
               recSplit.push(split ? 1 : 0);
               recHeader.reserve(KEY_FIELDS);
               recHeader.a.set(header, recHeader.n);

@@ -43,7 +43,7 @@
  */
 import * as M from '../../assembly/snn-memory.ts';
 import type { Mapping } from '../hw/mapper.ts';
-import { Growable } from '../util/array.ts';
+import { Growable, HashSlots } from '../util/array.ts';
 import {
   K_CROSSINGS, K_HOPS_EW, K_HOPS_NS, K_HOPS_TILE, K_PACKETS, K_RELAY_SYNOPS, K_SPIKES, K_SRC, KEY_FIELDS, LAYER_FIELDS,
   T_BLOCK_BASE, T_C, T_H, T_HAS, T_KEY_BASE, T_NB, T_W, partialCore, xyHops,
@@ -259,17 +259,8 @@ export function buildAcctTables(m: Mapping): AcctTables {
   const sig = new Growable(Math.min(1 << 24, Math.max(1 << 16, 2 * nKeys)));
   const rb = new RouteBuilder(m);
   const rows: (RowTable | null)[] = [];
-  // dedup of cost records: open addressing on the content hash, slots hold record offsets
-  let slots = new Int32Array(1 << 16).fill(-1);
-  let slotHash = new Int32Array(1 << 16);
-  let used = 0;
-  const insert = (hash: number, at: number) => {
-    const mask = slots.length - 1;
-    let i = hash & mask;
-    while (slots[i] !== -1) i = (i + 1) & mask;
-    slots[i] = at;
-    slotHash[i] = hash;
-  };
+  // dedup of cost records: the content hash → record offsets
+  const byHash = new HashSlots(1 << 16);
   let maxRelay = 0;
   for (const T of m.tiled) maxRelay = Math.max(maxRelay, T?.split?.m ?? 0);
   const cand = new Int32Array(KEY_FIELDS + 2 * maxEntries(t.recOffsets) + maxRelay);
@@ -320,25 +311,10 @@ export function buildAcctTables(m: Mapping): AcctTables {
           const hash = found >= 0 ? 0 : hashInts(cand, k);
           const ri = hash & (RECENT - 1);
           if (found < 0 && recentHash[ri] === hash && recent[ri] >= 0 && sameRecord(sig.a, recent[ri], cand, ne, k)) found = recent[ri];
-          if (found < 0) {
-            const mask = slots.length - 1;
-            for (let i = hash & mask; slots[i] !== -1; i = (i + 1) & mask) {
-              if (slotHash[i] === hash && sameRecord(sig.a, slots[i], cand, ne, k)) {
-                found = slots[i];
-                break;
-              }
-            }
-          }
+          if (found < 0) found = byHash.find(hash, (at) => sameRecord(sig.a, at, cand, ne, k));
           if (found < 0) {
             found = sig.n;
-            if (2 * (used + 1) > slots.length) {
-              const os = slots, oh = slotHash;
-              slots = new Int32Array(os.length * 2).fill(-1);
-              slotHash = new Int32Array(os.length * 2);
-              for (let i = 0; i < os.length; i++) if (os[i] !== -1) insert(oh[i], os[i]);
-            }
-            insert(hash, found);
-            used++;
+            byHash.add(hash, found);
             const nRel = k - KEY_FIELDS - 2 * ne;
             const nr = src >= 0 ? ne + nRel : 0;
             sig.reserve(M.SIG_HEAD + 2 * ne + nr);

@@ -45,3 +45,41 @@ export class Growable {
     return this.a.subarray(0, this.n);
   }
 }
+
+/**
+ * Open-addressing table from a 32-bit content hash to non-negative int32 values (no deletions),
+ * for deduplicating records stored elsewhere: the caller says whether a candidate value holds the
+ * same content. Grows to keep at most half its slots used.
+ */
+export class HashSlots {
+  private slots: Int32Array;
+  private hashes: Int32Array;
+  private used = 0;
+  constructor(capacityPow2 = 1 << 12) {
+    this.slots = new Int32Array(capacityPow2).fill(-1);
+    this.hashes = new Int32Array(capacityPow2);
+  }
+  /** the first value stored under `hash` for which `same` holds, or −1 */
+  find(hash: number, same: (value: number) => boolean): number {
+    const s = this.slots, h = this.hashes, mask = s.length - 1;
+    for (let i = hash & mask; s[i] !== -1; i = (i + 1) & mask) if (h[i] === hash && same(s[i])) return s[i];
+    return -1;
+  }
+  add(hash: number, value: number): void {
+    if (2 * (this.used + 1) > this.slots.length) {
+      const os = this.slots, oh = this.hashes;
+      this.slots = new Int32Array(os.length * 2).fill(-1);
+      this.hashes = new Int32Array(os.length * 2);
+      for (let i = 0; i < os.length; i++) if (os[i] !== -1) this.put(oh[i], os[i]);
+    }
+    this.put(hash, value);
+    this.used++;
+  }
+  private put(hash: number, value: number): void {
+    const s = this.slots, mask = s.length - 1;
+    let i = hash & mask;
+    while (s[i] !== -1) i = (i + 1) & mask;
+    s[i] = value;
+    this.hashes[i] = hash;
+  }
+}
