@@ -305,16 +305,21 @@ export function buildAcctTables(m: Mapping): AcctTables {
           for (let e = 2 * e0; e < 2 * e1; e++) cand[k++] = t.entries[e];
           const src = t.recHeader[h + K_SRC];
           if (split && src >= 0) for (let j = 0; j < mRel; j++) cand[k++] = rb.path(partialCore(T!, j, y, x, first[b]), src);
-          // neighbouring keys often cost the same: try the previous record first
-          let found = -1;
-          if (last >= 0 && sameRecord(sig.a, last, cand, ne, k)) found = last;
-          const hash = found >= 0 ? 0 : hashInts(cand, k);
-          const ri = hash & (RECENT - 1);
-          if (found < 0 && recentHash[ri] === hash && recent[ri] >= 0 && sameRecord(sig.a, recent[ri], cand, ne, k)) found = recent[ri];
-          if (found < 0) found = byHash.find(hash, (at) => sameRecord(sig.a, at, cand, ne, k));
+          // A key of a layer that is not split, reaching here, has a route record no key had
+          // before: its content (header, entries, their legs) differs from every record's, so it
+          // is new without a search. A split layer's key is looked up (its relay legs depend on
+          // the position): neighbouring keys often cost the same, so the previous record first.
+          let found = -1, hash = 0, ri = 0;
+          if (split) {
+            if (last >= 0 && sameRecord(sig.a, last, cand, ne, k)) found = last;
+            hash = found >= 0 ? 0 : hashInts(cand, k);
+            ri = hash & (RECENT - 1);
+            if (found < 0 && recentHash[ri] === hash && recent[ri] >= 0 && sameRecord(sig.a, recent[ri], cand, ne, k)) found = recent[ri];
+            if (found < 0) found = byHash.find(hash, (at) => sameRecord(sig.a, at, cand, ne, k));
+          }
           if (found < 0) {
             found = sig.n;
-            byHash.add(hash, found);
+            if (split) byHash.add(hash, found);
             const nRel = k - KEY_FIELDS - 2 * ne;
             const nr = src >= 0 ? ne + nRel : 0;
             sig.reserve(M.SIG_HEAD + 2 * ne + nr);
