@@ -19,6 +19,11 @@
  *              the timed ticks. SOPs/s: the network's SOPs per second.
  *   peak RSS: the child process's maximum resident set (process.resourceUsage().maxRSS), the whole
  *              case included (model, calibration, mapping, simulation).
+ *   split:     where a chip's tick goes, each part the difference of two runs of the same ticks:
+ *              bare (no accounting, the chip's layer delay), + the core's cost records
+ *              (accountSpikes, flushRecords; accounting with nocInCore false and no listener),
+ *              + the core's NoC tally (tallyNoc), + the host (the emulation's NocTally.record and
+ *              Accountant.tick: the full tick above minus the rest). Measured after peak RSS.
  * The conversion is the default one of `neuroemu run` (channel-wise, IBT, analog input, V₀ = θ/2,
  * calibrated on the six face-api sample photos; yolov2-tiny-voc on sample1.jpg alone).
  */
@@ -59,6 +64,8 @@ interface CaseResult {
   peakRssMiB: number;
   wasmMemoryMiB: number | null;
   perLayerMs?: { layer: string; ms: number }[];
+  /** where a chip's tick goes beyond the bare tick, ms per tick (measured after peakRssMiB) */
+  split?: { bareMs: number; coreRecordsMs: number; coreNocMs: number; hostMs: number };
 }
 
 function modelSpec(model: string) {
@@ -127,10 +134,29 @@ async function runCase(name: string): Promise<CaseResult> {
   const dt = long.s - short.s;
   const sops = ((long.r.totals.counts.sops ?? 0) - (short.r.totals.counts.sops ?? 0)) / ticks;
   const events = long.r.totals.counts.synaptic_events - short.r.totals.counts.synaptic_events;
+  const peakRssMiB = round(process.resourceUsage().maxRSS / 1024);
+  const wasmMemoryMiB = round(sim.peakMemoryBytes / 2 ** 20);
+  // where the time goes: the same ticks on simulators that do less of the accounting (no listener:
+  // the counters are handed to nobody) — the core's cost records only, then its NoC tally too; the
+  // rest of the full run's tick is the host's (NocTally.record, Accountant.tick)
+  const msPerTickOf = async (opts: { accounting?: typeof tables; nocInCore?: boolean }) => {
+    const s2 = opts.accounting ? (opts.nocInCore === false ? await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: chip.timing.layerDelayTicks, activeRule: chip.energy.activeUpdate, nocInCore: false }) : sim)
+      : await createSimulator(snn, { seed: 1, layerDelay: chip.timing.layerDelayTicks });
+    s2.reset(input);
+    s2.run(WARM);
+    const a = nowS();
+    s2.run(ticks);
+    return ((nowS() - a) / ticks) * 1e3;
+  };
+  const bareMs = await msPerTickOf({});
+  const recordsMs = await msPerTickOf({ accounting: tables, nocInCore: false });
+  const nocMs = await msPerTickOf({ accounting: tables });
+  const fullMs = (dt / ticks) * 1e3;
+  const split = { bareMs: round(bareMs), coreRecordsMs: round(recordsMs - bareMs), coreNocMs: round(nocMs - recordsMs), hostMs: round(fullMs - nocMs) };
   return {
     case: name, model, chip: chipName, msPerTick: round((dt / ticks) * 1e3), ticksPerS: round(ticks / dt), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / dt / 1e9),
     synapticEventsPerS: round(events / dt), fixedCostS: round(t3 - t0), mapS: round(t1 - t0), tablesS: round(t2 - t1), cores: mapping.coresUsed,
-    peakRssMiB: round(process.resourceUsage().maxRSS / 1024), wasmMemoryMiB: round(sim.peakMemoryBytes / 2 ** 20),
+    peakRssMiB, wasmMemoryMiB, split,
   };
 }
 
@@ -164,6 +190,7 @@ if (caseIdx >= 0) {
     for (const r of summary.cases) {
       console.log(`${r.case.padEnd(26)}${r.msPerTick.toFixed(2).padStart(9)}${(r.vsBare === null ? '-' : r.vsBare.toFixed(2)).padStart(8)}${r.ticksPerS.toFixed(1).padStart(9)}${r.gsopsPerS.toFixed(2).padStart(8)}${(r.synapticEventsPerS === null ? '-' : (r.synapticEventsPerS / 1e6).toFixed(0) + ' M').padStart(11)}${(r.fixedCostS === null ? '-' : r.fixedCostS.toFixed(2)).padStart(9)}${String(r.cores ?? '-').padStart(8)}${r.peakRssMiB.toFixed(0).padStart(9)}`);
       if (r.perLayerMs) for (const p of r.perLayerMs) console.log(`    ${p.layer.padEnd(48)}${p.ms.toFixed(3).padStart(9)} ms`);
+      if (r.split) console.log(`    where the tick goes: bare ${r.split.bareMs.toFixed(1)} ms + core cost records ${r.split.coreRecordsMs.toFixed(1)} + core NoC tally ${r.split.coreNocMs.toFixed(1)} + host (tally record, accountant) ${r.split.hostMs.toFixed(1)}`);
     }
     console.log(`peer: SANA-FE ${summary.peer.synapticEventsPerSPerThread.map((x) => x / 1e6).join('–')} M synaptic events/s per thread (${summary.peer.source})`);
   }
