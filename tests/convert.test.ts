@@ -138,6 +138,21 @@ test('λ vectors through maxpool, upsample and route, by hand (channel and layer
   assert.is((ifs.layers[0] as SnnConvLayer).vthPos, 2);
 });
 
+test('λ headroom: every spiking λ × h, so a spiking layer\'s weights λ_in·h / (λ_out·h) are unchanged and the readout\'s W·λ_in·h make up for the lower rates; by hand', () => {
+  const net = graphNet();
+  const stats = handStats(net, { 0: [2, 4], 2: [1, 3, 5], 5: [7, 7] });
+  const snn = convertNetwork(net, stats, defaultSettings({ norm: 'channel', lambdaHeadroom: 1.5 }));
+  const by = (name: string) => snn.layers.find((l) => l.name === name)!;
+  assert.equal(Array.from(by('conv0').lambda), [3, 6]);
+  assert.equal(Array.from(by('route').lambda), [1.5, 4.5, 7.5, 3, 6]);
+  // conv2: W = 1, λ_in = [3, 6], λ_out = [1.5, 4.5, 7.5]: the same ratios as without headroom
+  assert.equal(Array.from((by('conv2') as SnnConvLayer).weights), [2, 4, 2 / 3, 4 / 3, 2 / 5, 4 / 5].map(Math.fround));
+  // the readout integrates with λ_out 1 (its V is the ANN's value): W̃ = W·λ_in, the route's vector with headroom
+  assert.equal(Array.from((by('conv5') as SnnConvLayer).weights), [1.5, 4.5, 7.5, 3, 6, 1.5, 4.5, 7.5, 3, 6]);
+  assert.equal(Array.from(by('conv5').lambda), [1, 1]);
+  assert.throws(() => convertNetwork(net, stats, { ...defaultSettings(), lambdaHeadroom: 0.5 }), (e: unknown) => e instanceof UserError && /lambdaHeadroom: 0\.5 must be a number in \[1, 100\]/.test(e.message));
+});
+
 test('dead channels get a fallback λ and are reported', () => {
   const net = graphNet();
   // conv0 channel 1 never positive (its min is −1: leaky → λ = |min| = 1); conv2 channel 0 never positive (relu → layer value 5)

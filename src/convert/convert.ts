@@ -46,6 +46,7 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     readoutStart: over.readoutStart ?? DEFAULT_READOUT_START,
     pool: over.pool ?? DEFAULT_POOL,
     lambdaFloor: over.lambdaFloor ?? DEFAULT_LAMBDA_FLOOR,
+    ...(over.lambdaHeadroom !== undefined ? { lambdaHeadroom: over.lambdaHeadroom } : {}),
   };
 }
 
@@ -71,6 +72,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   if (typeof s.vth !== 'number' || !Number.isFinite(s.vth) || s.vth <= 0) fail(`${where}.vth`, `${s.vth} must be a positive number`);
   if (s.pool !== undefined) oneOf('pool', s.pool, ['gate', 'max']);
   if (s.lambdaFloor !== undefined && !(typeof s.lambdaFloor === 'number' && s.lambdaFloor >= 0 && s.lambdaFloor <= 1)) fail(`${where}.lambdaFloor`, `${s.lambdaFloor} must be a number in [0, 1]`);
+  if (s.lambdaHeadroom !== undefined && !(typeof s.lambdaHeadroom === 'number' && s.lambdaHeadroom >= 1 && s.lambdaHeadroom <= 100)) fail(`${where}.lambdaHeadroom`, `${s.lambdaHeadroom} must be a number in [1, 100]`);
   if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
   if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
 }
@@ -81,7 +83,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
  */
 export function describeSettings(s: SnnSettings): string {
   const st = s.statistic === 'max' ? 'max' : `p${s.statistic}`;
-  const fl = s.lambdaFloor ? ` λ ≥ ${s.lambdaFloor}·layer max,` : '';
+  const fl = (s.lambdaFloor ? ` λ ≥ ${s.lambdaFloor}·layer max,` : '') + (s.lambdaHeadroom && s.lambdaHeadroom !== 1 ? ` λ × ${s.lambdaHeadroom} headroom,` : '');
   return `norm ${s.norm} (${st}),${fl} neuron ${s.neuron}, ${describeDynamics(s)}`;
 }
 
@@ -206,6 +208,8 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
       for (const v of raw) top = Math.max(top, v);
       for (let c = 0; c < raw.length; c++) raw[c] = Math.max(raw[c], Math.fround(floor * top));
     }
+    const headroom = settings.lambdaHeadroom ?? 1;
+    if (headroom !== 1) for (let c = 0; c < raw.length; c++) raw[c] = Math.fround(raw[c] * headroom);
     let negSat = 0;
     if (l.activation === 'leaky') for (let c = 0; c < raw.length; c++) if (-s.min[c] > raw[c]) negSat++;
     const from = `${mode === 'channel' ? 'channel' : 'layer'} ${statName(settings.statistic)} of ${side === 'abs' ? '|x|' : 'positive outputs'}, ${imgs} image${imgs === 1 ? '' : 's'}`;

@@ -81,6 +81,11 @@ export interface SnnSettings {
    * were nearly silent on the calibration photos get a λ that unseen photos do not exceed as easily.
    */
   lambdaFloor?: number;
+  /**
+   * λ headroom (≥ 1; absent: 1): every λ is the calibration statistic times this, so photos the
+   * calibration never saw clip less, at the cost of a coarser rate code.
+   */
+  lambdaHeadroom?: number;
 }
 
 interface SnnLayerBase {
