@@ -2,7 +2,7 @@
  * Probe (development tool): per SNN layer, the value it transmits in a window of ticks
  * (Σ_c (pos − neg)·λ_c / window) against the ANN's Σ activations of the layer it implements.
  * Shows where the start-up lag builds up.
- *   node --import tsx scripts/probe/layer-lag.ts PHOTO [--vinit 0.5] [--settings JSON]
+ *   node --import tsx scripts/probe/layer-lag.ts PHOTO [--vinit 0.5] [--settings JSON] [--calib a.jpg ...] (--calib last)
  */
 import { createAnnEngine } from '../../src/ann/engine.ts';
 import { calibrateModel, convertCalibrated } from '../../src/convert/from-model.ts';
@@ -13,7 +13,9 @@ import { createSimulator } from '../../src/sim/simulator.ts';
 const args = process.argv.slice(2);
 const photo = args[0];
 const flag = (n: string, d: string) => (args.indexOf(`--${n}`) >= 0 ? args[args.indexOf(`--${n}`) + 1] : d);
-const model = calibrateModel({ model: 'face' }, {});
+const calibIdx = args.indexOf('--calib');
+const calib = calibIdx >= 0 ? args.slice(calibIdx + 1).filter((x) => !x.startsWith('--')) : undefined;
+const model = calibrateModel({ model: 'face' }, { calib });
 const snn = convertCalibrated(model, { vInit: Number(flag('vinit', '0')), ...JSON.parse(flag('settings', '{}')) }).snn;
 const img = loadImage(photo);
 const x = preprocess(model.net, img);
