@@ -60,7 +60,7 @@
  */
 import type { SnnNetwork } from '../convert/snn-ir.ts';
 import type { ChipParams } from './chip-schema.ts';
-import { Growable, HashSlots } from '../util/array.ts';
+import { Growable, HashSlots, hashInts } from '../util/array.ts';
 
 export const ROUTE_FORMAT_VERSION = 2;
 
@@ -664,6 +664,20 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
   const byHash = new HashSlots();
   let nRec = 0;
   const header = new Int32Array(KEY_FIELDS);
+  /** the header of a key from its packets and (a split layer's) relay legs to m partial-sum cores */
+  const setHeader = (src: number, copies: number, pc: PacketCost, relay: Omit<PacketCost, 'span'>, m: number) => {
+    header[K_SRC] = src;
+    header[K_SPIKES] = (src < 0 ? 0 : copies) + m;
+    header[K_PACKETS] = pc.packets + relay.packets;
+    header[K_HOPS_TILE] = pc.hopsTile + relay.hopsTile;
+    header[K_HOPS_EW] = pc.hopsEW + relay.hopsEW;
+    header[K_HOPS_NS] = pc.hopsNS + relay.hopsNS;
+    header[K_CROSSINGS] = pc.chipCrossings + relay.chipCrossings;
+    header[K_RELAY_SYNOPS] = m;
+  };
+  const noRelay = { packets: 0, hopsTile: 0, hopsEW: 0, hopsNS: 0, chipCrossings: 0 };
+  /** the content a key is looked up by: source, entry count, entries, and a split key's header */
+  const cand = new Int32Array(2 + 2 * Math.max(1, maxListLength(dests)) + KEY_FIELDS);
   /** does record `rec` hold these entries (and, for a split layer's key, this header)? */
   const sameAs = (rec: number, src: number, n: number, split: boolean): boolean => {
     if (recSplit.a[rec] !== (split ? 1 : 0) || recHeader.a[rec * KEY_FIELDS + K_SRC] !== src) return false;
@@ -722,7 +736,7 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
           for (let i = 0; i < n; i++) syn += synTmp[i];
           const src = S ? neuronCore(S, y, x, c0) : -1;
           const copies = Number.isFinite(f) ? Math.max(1, Math.ceil(n / f)) : 1;
-          let relay: { packets: number; hopsTile: number; hopsEW: number; hopsNS: number; chipCrossings: number } | null = null;
+          let relay: Omit<PacketCost, 'span'> | null = null;
           if (split) {
             // the relay legs and the whole header first: a split key is looked up by its record
             const m = S!.split!.m;
@@ -740,36 +754,27 @@ export function buildRouteTables(inp: RouteBuildInput): { tables: RouteTables; s
               }
             }
             const pc = packetCost(chip, mesh, src, destTmp, 0, n, marks);
-            header[K_SRC] = src;
-            header[K_SPIKES] = (src < 0 ? 0 : copies) + m;
-            header[K_PACKETS] = pc.packets + relay.packets;
-            header[K_HOPS_TILE] = pc.hopsTile + relay.hopsTile;
-            header[K_HOPS_EW] = pc.hopsEW + relay.hopsEW;
-            header[K_HOPS_NS] = pc.hopsNS + relay.hopsNS;
-            header[K_CROSSINGS] = pc.chipCrossings + relay.chipCrossings;
-            header[K_RELAY_SYNOPS] = m;
+            setHeader(src, copies, pc, relay, m);
             st.maxSpan = Math.max(st.maxSpan, pc.span);
           }
           // find the record: the previous key's first (neighbours share one), then the table
           let rec = -1;
           if (last >= 0 && sameAs(last, src, n, split)) rec = last;
           else {
-            let hash = Math.imul(0x811c9dc5 ^ src, 16777619);
-            hash = Math.imul(hash ^ n, 16777619);
-            for (let i = 0; i < n; i++) hash = Math.imul(Math.imul(hash ^ destTmp[i], 16777619) ^ synTmp[i], 16777619);
-            if (split) for (let i = 0; i < KEY_FIELDS; i++) hash = Math.imul(hash ^ header[i], 16777619);
+            let k = 0;
+            cand[k++] = src;
+            cand[k++] = n;
+            for (let i = 0; i < n; i++) {
+              cand[k++] = destTmp[i];
+              cand[k++] = synTmp[i];
+            }
+            if (split) for (let i = 0; i < KEY_FIELDS; i++) cand[k++] = header[i];
+            const hash = hashInts(cand, k);
             rec = byHash.find(hash, (r) => sameAs(r, src, n, split));
             if (rec < 0) {
               if (!split) {
                 const pc = packetCost(chip, mesh, src, destTmp, 0, n, marks);
-                header[K_SRC] = src;
-                header[K_SPIKES] = src < 0 ? 0 : copies;
-                header[K_PACKETS] = pc.packets;
-                header[K_HOPS_TILE] = pc.hopsTile;
-                header[K_HOPS_EW] = pc.hopsEW;
-                header[K_HOPS_NS] = pc.hopsNS;
-                header[K_CROSSINGS] = pc.chipCrossings;
-                header[K_RELAY_SYNOPS] = 0;
+                setHeader(src, copies, pc, noRelay, 0);
                 recSpan.push(pc.span);
               } else recSpan.push(0);
               rec = nRec++;

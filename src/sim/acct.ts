@@ -43,7 +43,7 @@
  */
 import * as M from '../../assembly/snn-memory.ts';
 import type { Mapping } from '../hw/mapper.ts';
-import { Growable, HashSlots } from '../util/array.ts';
+import { Growable, HashSlots, hashInts } from '../util/array.ts';
 import {
   K_CROSSINGS, K_HOPS_EW, K_HOPS_NS, K_HOPS_TILE, K_PACKETS, K_RELAY_SYNOPS, K_SPIKES, K_SRC, KEY_FIELDS, LAYER_FIELDS,
   T_BLOCK_BASE, T_C, T_H, T_HAS, T_KEY_BASE, T_NB, T_W, partialCore, xyHops,
@@ -235,12 +235,6 @@ class RouteBuilder {
     }
     return id;
   }
-}
-
-function hashInts(a: Int32Array, n: number): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ a[i], 16777619);
-  return h;
 }
 
 /**

@@ -46,6 +46,13 @@ export class Growable {
   }
 }
 
+/** FNV-1a over the first n ints of a: the content hash of a record for HashSlots. */
+export function hashInts(a: Int32Array, n: number): number {
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ a[i], 16777619);
+  return h;
+}
+
 /**
  * Open-addressing table from a 32-bit content hash to non-negative int32 values (no deletions),
  * for deduplicating records stored elsewhere: the caller says whether a candidate value holds the
