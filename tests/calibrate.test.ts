@@ -126,6 +126,12 @@ test('hand-computed λ of a tiny network (both ANN engines)', () => {
     // min per channel: the leaky negative side
     assert.ok(Math.abs(s.layer(0).min[0] + 0.1) < 1e-6 && Math.abs(s.layer(0).min[1] + 0.9) < 1e-6, `${engine} ${s.layer(0).min}`);
     assert.equal(Array.from(s.sideCount(0)), [6, 2]);
+    // the negative side, kept for leaky layers: ch0 −0.1 ; ch1 −0.1 −0.3 −0.5 −0.7 −0.9 → p50 = 3rd = 0.5
+    assert.equal(Array.from(s.sideCount(0, 'negative')), [1, 5]);
+    const nmax = s.lambda(0, 'channel', 'max', 'negative');
+    assert.ok(Math.abs(nmax[0] - 0.1) < 1e-6 && Math.abs(nmax[1] - 0.9) < 1e-6, `${engine} ${nmax}`);
+    const n50 = s.lambda(0, 'channel', 50, 'negative');
+    assert.ok(Math.abs(n50[0] / 0.1 - 1) <= PERCENTILE_REL_ERROR && Math.abs(n50[1] / 0.5 - 1) <= PERCENTILE_REL_ERROR, `${engine} ${n50}`);
     assert.is(s.imageCount, 2);
   }
   // only the first image: ch1 has no positive output → 0 (the converter picks the fallback)
@@ -145,7 +151,7 @@ test('calibrate on image files: face detector, sha256 recorded, statistic errors
     if (l.kind !== 'conv') continue;
     const st = s.layer(l.index);
     assert.is(st.count, l.outShape.h * l.outShape.w);
-    assert.is(!!st.negHist, l.activation === 'linear');
+    assert.is(!!st.negHist, l.activation !== 'relu');
   }
   assert.throws(() => s.lambda(0, 'channel', 0), (e: unknown) => e instanceof UserError);
   assert.throws(() => s.lambda(0, 'channel', 101), (e: unknown) => e instanceof UserError);

@@ -153,6 +153,25 @@ test('λ headroom: every spiking λ × h, so a spiking layer\'s weights λ_in·h
   assert.throws(() => convertNetwork(net, stats, { ...defaultSettings(), lambdaHeadroom: 0.5 }), (e: unknown) => e instanceof UserError && /lambdaHeadroom: 0\.5 must be a number in \[1, 100\]/.test(e.message));
 });
 
+test('λ over both sides of an IBT layer: per channel the larger of the positive and the |negative| statistic; no negative saturation left; by hand', () => {
+  const net = graphNet();
+  // conv0: channel 0 peaks at 0.5, channel 1 at 4; every other pixel is −1 (|negative| max 1 in both)
+  const stats = handStats(net, { 0: [0.5, 4], 2: [1, 3, 5] });
+  const pos = convertNetworkWithReport(net, stats, defaultSettings());
+  assert.equal(Array.from(pos.snn.layers[0].lambda), [0.5, 4]);
+  assert.is(pos.report[0].negSaturated, 1);
+  const both = convertNetworkWithReport(net, stats, defaultSettings({ lambdaSide: 'both' }));
+  assert.equal(Array.from(both.snn.layers[0].lambda), [1, 4]);
+  assert.is(both.report[0].negSaturated, 0);
+  assert.match(both.report[0].lambdaFrom, /positive outputs and of \|negative outputs\|, the larger/);
+  // the relu layer (rule 'if') keeps its positive-side λ; conv2's weights read conv0's new λ: W·λ_in/λ_out
+  assert.equal(Array.from(both.snn.layers[2].lambda), [1, 3, 5]);
+  assert.equal(Array.from((both.snn.layers[2] as SnnConvLayer).weights), [1, 4, 1 / 3, 4 / 3, 1 / 5, 4 / 5].map(Math.fround));
+  // layer mode: the larger of the two layer-wide values
+  assert.equal(Array.from(convertNetwork(net, stats, defaultSettings({ norm: 'layer', lambdaSide: 'both' })).layers[0].lambda), [4, 4]);
+  assert.throws(() => convertNetwork(net, stats, { ...defaultSettings(), lambdaSide: 'neg' as never }), (e: unknown) => e instanceof UserError && /lambdaSide: "neg" is not one of positive, both/.test(e.message));
+});
+
 test('dead channels get a fallback λ and are reported', () => {
   const net = graphNet();
   // conv0 channel 1 never positive (its min is −1: leaky → λ = |min| = 1); conv2 channel 0 never positive (relu → layer value 5)
@@ -479,6 +498,12 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   const s2 = loadSnn(f2);
   assert.equal(s2.settings, { ...defaultSettings({ norm: 'percentile', neuron: 'if', fuseLinear: false, reset: 'zero' }) });
   assert.ok(s2.layers.some((l) => l.kind === 'conv' && l.rule === 'signed'));
+
+  const f3 = join(tmp, 'cli3.snn');
+  const r3 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--lambda-side', 'both', '--out', f3]);
+  assert.match(r3.out, /norm channel \(max\), λ over both sides, neuron ibt/);
+  assert.match(r3.out, /positive outputs and of \|negative outputs\|, the larger/);
+  assert.is(loadSnn(f3).settings.lambdaSide, 'both');
 
   for (const [args, re] of [
     [['convert', '--calib', photos[0], '--statistic', 'abc', '--out', f2], /--statistic/],

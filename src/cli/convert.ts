@@ -31,6 +31,7 @@ interface ConvertArgs {
   'readout-start'?: number;
   'lambda-floor'?: number;
   'lambda-headroom'?: number;
+  'lambda-side'?: string;
   'nir-keep-groups'?: boolean;
 }
 
@@ -54,6 +55,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (default ${DEFAULT_READOUT_START})` })
       .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR})` })
       .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1)' })
+      .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics so the −1 rate does not saturate (default positive)' })
       .option('out', { type: 'string', demandOption: true, describe: 'the file to write: a .snn file, or a NIR graph when it ends in .nir' })
       .option('nir-keep-groups', { type: 'boolean', default: false, describe: 'NIR export: keep grouped/depthwise convs as Conv2d with groups > 1 (default: dense block-diagonal weights, which NIR\'s reader and importers handle)' })
       .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --out face224.snn', 'the face detector, channel-wise max, IBT neurons')

@@ -28,6 +28,7 @@ export function snnOptions<T>(y: Argv<T>) {
     .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool: max (the output's count follows the window's highest count) or gate (forwards the current winner's spikes, Rueckauer 2017) (default ${DEFAULT_POOL}; ignored for a .snn model)` })
     .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1; ignored for a .snn model)' })
     .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR}; ignored for a .snn model)` })
+    .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics so the −1 rate does not saturate (default positive; ignored for a .snn model)' })
     .option('v-init', { type: 'number', describe: `initial membrane of spiking neurons as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT}; ignored for a .snn model)` })
     .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (0 = V(t)/t from tick 1; default ${DEFAULT_READOUT_START}; ignored for a .snn model)` })
     .option('seed', { type: 'number', default: 1, describe: 'seed of every random choice (Poisson input); printed in reports' });
@@ -71,7 +72,7 @@ export function parseStatistic(s: string | undefined, norm: NormMode): NormStati
 }
 
 /** The conversion settings of snnOptions' flags (--norm, --statistic, --neuron, --v-init, --readout-start). */
-export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number; 'lambda-floor'?: number; 'lambda-headroom'?: number }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
+export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number; 'lambda-floor'?: number; 'lambda-headroom'?: number; 'lambda-side'?: string }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
   const norm = args.norm as NormMode;
   const out: Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } = { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as NeuronModel };
   if (args.pool !== undefined) {
@@ -87,6 +88,11 @@ export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron
   if (hr !== undefined) {
     if (!(typeof hr === 'number' && hr >= 1 && hr <= 100)) fail('--lambda-headroom', `${hr} must be a number in [1, 100]`);
     out.lambdaHeadroom = hr;
+  }
+  const side = args['lambda-side'];
+  if (side !== undefined) {
+    if (side !== 'positive' && side !== 'both') fail('--lambda-side', `${side} is not one of positive, both`);
+    out.lambdaSide = side;
   }
   const v0 = args['v-init'];
   if (v0 !== undefined) {

@@ -2,7 +2,8 @@
  * Calibration: run the ANN over calibration images and collect, for every conv layer's OUTPUT
  * (post-activation) and every channel, the statistics the normalization reads λ from:
  * max, min, and the distribution of the positive values (for percentiles), plus the distribution
- * of the negative values for linear layers (whose λ is taken from |activation|).
+ * of the negative values for linear layers (whose λ is taken from |activation|) and leaky layers
+ * (whose negative side can saturate an IBT neuron: settings.lambdaSide 'both').
  *
  * No activation is kept: each channel has a streaming histogram on a fixed logarithmic grid.
  *
@@ -23,7 +24,8 @@
  * p-th percentile = the k-th smallest positive value, k = ceil(p/100 · n), n = number of
  * positive values. Using the non-zero values follows snn_toolbox (`nonzero_activations` in
  * normalize_parameters, Rueckauer 2017); for ReLU/leaky layers only the positive side sets λ.
- * For linear layers the same is available over |x| of the non-zero values (side 'abs').
+ * For linear layers the same is available over |x| of the non-zero values (side 'abs'); for linear
+ * and leaky layers over |x| of the negative values alone (side 'negative').
  */
 import { createHash } from 'node:crypto';
 import type { AnnEngineKind } from '../ann/engine.ts';
@@ -82,8 +84,8 @@ function binCentre(b: number): number {
   return 2 ** (LOG2_LO + (b - 0.5) / BINS_PER_OCTAVE);
 }
 
-/** which values a statistic is read from: the positive outputs, or |x| of the non-zero outputs */
-export type StatSide = 'positive' | 'abs';
+/** which values a statistic is read from: the positive outputs, |x| of the non-zero outputs, or |x| of the negative outputs */
+export type StatSide = 'positive' | 'abs' | 'negative';
 
 /** Statistics of one conv layer's output, per channel. */
 export interface LayerActivationStats {
@@ -100,7 +102,7 @@ export interface LayerActivationStats {
   minNegAbs: Float64Array;
   /** per channel HIST_BINS counts of the positive values, channel-major */
   posHist: Uint32Array;
-  /** same for −x of the negative values; kept for linear layers only */
+  /** same for −x of the negative values; kept for linear and leaky layers (not relu) */
   negHist?: Uint32Array;
 }
 
@@ -152,7 +154,7 @@ export class ActivationStats {
         minPos: new Float64Array(c).fill(Infinity),
         minNegAbs: new Float64Array(c).fill(Infinity),
         posHist: new Uint32Array(c * HIST_BINS),
-        negHist: l.activation === 'linear' ? new Uint32Array(c * HIST_BINS) : undefined,
+        negHist: l.activation !== 'relu' ? new Uint32Array(c * HIST_BINS) : undefined,
       });
     }
   }
@@ -233,11 +235,11 @@ export class ActivationStats {
   lambda(layer: number, mode: 'layer' | 'channel', statistic: NormStatistic, side: StatSide = 'positive'): Float32Array {
     checkStatistic(statistic);
     const s = this.layer(layer);
-    if (side === 'abs' && !s.negHist) throw new Error(`layer ${layer} (${s.name}) is not linear: no |x| statistics`);
+    if (side !== 'positive' && !s.negHist) throw new Error(`layer ${layer} (${s.name}) is a relu layer: no statistics of its negative side`);
     const C = s.channels;
     const out = new Float32Array(C);
-    const hiOf = (c: number) => (side === 'abs' ? Math.max(s.max[c], -s.min[c], 0) : Math.max(s.max[c], 0));
-    const loOf = (c: number) => (side === 'abs' ? Math.min(s.minPos[c], s.minNegAbs[c]) : s.minPos[c]);
+    const hiOf = (c: number) => (side === 'abs' ? Math.max(s.max[c], -s.min[c], 0) : side === 'negative' ? Math.max(-s.min[c], 0) : Math.max(s.max[c], 0));
+    const loOf = (c: number) => (side === 'abs' ? Math.min(s.minPos[c], s.minNegAbs[c]) : side === 'negative' ? s.minNegAbs[c] : s.minPos[c]);
     if (mode === 'channel') {
       const h = new Float64Array(HIST_BINS);
       for (let c = 0; c < C; c++) {
@@ -263,13 +265,13 @@ export class ActivationStats {
     return out.fill(v);
   }
 
-  /** count of positive (or non-zero, side 'abs') values per channel */
+  /** count of the values on a side per channel: positive, non-zero ('abs') or negative */
   sideCount(layer: number, side: StatSide = 'positive'): Float64Array {
     const s = this.layer(layer);
     const out = new Float64Array(s.channels);
     for (let c = 0; c < s.channels; c++) {
       let n = 0;
-      for (let b = 0; b < HIST_BINS; b++) n += s.posHist[c * HIST_BINS + b] + (side === 'abs' && s.negHist ? s.negHist[c * HIST_BINS + b] : 0);
+      for (let b = 0; b < HIST_BINS; b++) n += (side !== 'negative' ? s.posHist[c * HIST_BINS + b] : 0) + (side !== 'positive' && s.negHist ? s.negHist[c * HIST_BINS + b] : 0);
       out[c] = n;
     }
     return out;
@@ -278,8 +280,8 @@ export class ActivationStats {
   private channelHist(s: LayerActivationStats, c: number, side: StatSide, into: Float64Array, reset: boolean): void {
     if (reset) into.fill(0);
     const base = c * HIST_BINS;
-    for (let b = 0; b < HIST_BINS; b++) into[b] += s.posHist[base + b];
-    if (side === 'abs' && s.negHist) for (let b = 0; b < HIST_BINS; b++) into[b] += s.negHist[base + b];
+    if (side !== 'negative') for (let b = 0; b < HIST_BINS; b++) into[b] += s.posHist[base + b];
+    if (side !== 'positive' && s.negHist) for (let b = 0; b < HIST_BINS; b++) into[b] += s.negHist[base + b];
   }
 }
 

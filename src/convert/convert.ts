@@ -47,6 +47,7 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     pool: over.pool ?? DEFAULT_POOL,
     lambdaFloor: over.lambdaFloor ?? DEFAULT_LAMBDA_FLOOR,
     ...(over.lambdaHeadroom !== undefined ? { lambdaHeadroom: over.lambdaHeadroom } : {}),
+    ...(over.lambdaSide !== undefined ? { lambdaSide: over.lambdaSide } : {}),
   };
 }
 
@@ -73,6 +74,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   if (s.pool !== undefined) oneOf('pool', s.pool, ['gate', 'max']);
   if (s.lambdaFloor !== undefined && !(typeof s.lambdaFloor === 'number' && s.lambdaFloor >= 0 && s.lambdaFloor <= 1)) fail(`${where}.lambdaFloor`, `${s.lambdaFloor} must be a number in [0, 1]`);
   if (s.lambdaHeadroom !== undefined && !(typeof s.lambdaHeadroom === 'number' && s.lambdaHeadroom >= 1 && s.lambdaHeadroom <= 100)) fail(`${where}.lambdaHeadroom`, `${s.lambdaHeadroom} must be a number in [1, 100]`);
+  if (s.lambdaSide !== undefined) oneOf('lambdaSide', s.lambdaSide, ['positive', 'both']);
   if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
   if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
 }
@@ -83,7 +85,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
  */
 export function describeSettings(s: SnnSettings): string {
   const st = s.statistic === 'max' ? 'max' : `p${s.statistic}`;
-  const fl = (s.lambdaFloor ? ` λ ≥ ${s.lambdaFloor}·layer max,` : '') + (s.lambdaHeadroom && s.lambdaHeadroom !== 1 ? ` λ × ${s.lambdaHeadroom} headroom,` : '');
+  const fl = (s.lambdaFloor ? ` λ ≥ ${s.lambdaFloor}·layer max,` : '') + (s.lambdaHeadroom && s.lambdaHeadroom !== 1 ? ` λ × ${s.lambdaHeadroom} headroom,` : '') + (s.lambdaSide === 'both' ? ' λ over both sides,' : '');
   return `norm ${s.norm} (${st}),${fl} neuron ${s.neuron}, ${describeDynamics(s)}`;
 }
 
@@ -179,9 +181,14 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
   };
 
   /** λ_out of a conv layer (its statistics), with the dead-channel fallback */
-  const lambdaFor = (l: ConvLayer, side: StatSide): { lambda: Float32Array; dead: number; negSat: number; from: string } => {
+  const lambdaFor = (l: ConvLayer, side: StatSide, coverNegative: boolean): { lambda: Float32Array; dead: number; negSat: number; from: string } => {
     const raw = stats.lambda(l.index, mode, settings.statistic, side);
     const s = stats.layer(l.index);
+    if (coverNegative) {
+      if (!s.negHist) fail('calibration', `layer ${l.index} (${l.name}): the statistics hold no negative side (calibrated by an older neuroemu): calibrate again`);
+      const neg = stats.lambda(l.index, mode, settings.statistic, 'negative');
+      for (let c = 0; c < raw.length; c++) raw[c] = Math.max(raw[c], neg[c]);
+    }
     let dead = 0;
     let layerWide: number | undefined;
     for (let c = 0; c < raw.length; c++) {
@@ -212,7 +219,7 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
     if (headroom !== 1) for (let c = 0; c < raw.length; c++) raw[c] = Math.fround(raw[c] * headroom);
     let negSat = 0;
     if (l.activation === 'leaky') for (let c = 0; c < raw.length; c++) if (-s.min[c] > raw[c]) negSat++;
-    const from = `${mode === 'channel' ? 'channel' : 'layer'} ${statName(settings.statistic)} of ${side === 'abs' ? '|x|' : 'positive outputs'}, ${imgs} image${imgs === 1 ? '' : 's'}`;
+    const from = `${mode === 'channel' ? 'channel' : 'layer'} ${statName(settings.statistic)} of ${side === 'abs' ? '|x|' : coverNegative ? 'positive outputs and of |negative outputs|, the larger' : 'positive outputs'}, ${imgs} image${imgs === 1 ? '' : 's'}`;
     return { lambda: raw, dead, negSat, from };
   };
 
@@ -238,7 +245,7 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
         } else rule = 'if';
         const lo = rule === 'integrate'
           ? { lambda: new Float32Array(l.outShape.c).fill(1), dead: 0, negSat: 0, from: '1 (readout: membrane/t is the raw output)' }
-          : lambdaFor(l, side);
+          : lambdaFor(l, side, rule === 'ibt' && settings.lambdaSide === 'both');
 
         const eb = effectiveConv(l);
         let geo = { cout: l.outShape.c, cin: l.inShape.c, size: l.size, groups: l.groups };

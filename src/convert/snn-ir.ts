@@ -86,7 +86,15 @@ export interface SnnSettings {
    * calibration never saw clip less, at the cost of a coarser rate code.
    */
   lambdaHeadroom?: number;
+  /**
+   * Which side of an IBT layer's output sets λ (absent: 'positive'): 'both' takes, per channel, the
+   * larger of the statistic of the positive outputs and of |negative outputs|, so that the negative
+   * side (a −1 spike stands for −λ, at most one per tick) does not saturate.
+   */
+  lambdaSide?: LambdaSide;
 }
+
+export type LambdaSide = 'positive' | 'both';
 
 interface SnnLayerBase {
   index: number;
