@@ -10,14 +10,9 @@ import { runLayerReference } from '../../src/ann/reference.ts';
 import { calibrateModel, convertCalibrated } from '../../src/convert/from-model.ts';
 import { loadImage } from '../../src/image/decode.ts';
 import { preprocess } from '../../src/image/preprocess.ts';
+import { probeArgs } from './args.ts';
 
-const argv = process.argv.slice(2);
-const sep = argv.indexOf('--');
-const flags = argv.slice(0, sep < 0 ? argv.length : sep);
-const photos = sep < 0 ? [] : argv.slice(sep + 1);
-const flag = (name: string) => (flags.indexOf(`--${name}`) >= 0 ? flags[flags.indexOf(`--${name}`) + 1] : undefined);
-const calibIdx = flags.indexOf('--calib');
-const calib = calibIdx >= 0 ? flags.slice(calibIdx + 1).filter((x) => !x.startsWith('--')) : undefined;
+const { photos, calib, flag } = probeArgs();
 const only = flag('only')?.split(',');
 const model = calibrateModel({ model: 'face' }, { calib });
 const snn = convertCalibrated(model, JSON.parse(flag('settings') ?? '{}')).snn;
@@ -37,7 +32,10 @@ for (const f of photos) {
     const s = lambdaOf.get(l.index);
     if (s && (!only || only.includes(s.name))) {
       const plane = o.length / s.lambda.length;
-      for (let k = 0; k < o.length; k++) o[k] = Math.min(s.lambda[Math.floor(k / plane)], Math.max(-s.lambda[Math.floor(k / plane)], o[k]));
+      for (let k = 0; k < o.length; k++) {
+        const lam = s.lambda[Math.floor(k / plane)];
+        o[k] = Math.min(lam, Math.max(-lam, o[k]));
+      }
     }
     outs[l.index] = o;
   }

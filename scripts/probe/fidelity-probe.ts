@@ -15,17 +15,9 @@ import type { ImageDetections } from '../../src/detect/types.ts';
 import { loadImage } from '../../src/image/decode.ts';
 import { preprocess } from '../../src/image/preprocess.ts';
 import { createSimulator } from '../../src/sim/simulator.ts';
+import { probeArgs } from './args.ts';
 
-const argv = process.argv.slice(2);
-const sep = argv.indexOf('--');
-const flags = argv.slice(0, sep < 0 ? argv.length : sep);
-const photos = sep < 0 ? [] : argv.slice(sep + 1);
-const flag = (name: string, def: string) => {
-  const i = flags.indexOf(`--${name}`);
-  return i >= 0 ? flags[i + 1] : def;
-};
-const calibIdx = flags.indexOf('--calib');
-const calib = calibIdx >= 0 ? flags.slice(calibIdx + 1).filter((x) => !x.startsWith('--')) : undefined;
+const { photos, calib, flag } = probeArgs();
 const T = Number(flag('ticks', '256'));
 const vinits = flag('vinit', '0,0.5').split(',').map(Number);
 const checkpoints = flag('checkpoints', '32,48,64,96,128,192,256').split(',').map(Number).filter((t) => t <= T);

@@ -16,14 +16,9 @@ import { loadImage } from '../../src/image/decode.ts';
 import { preprocess } from '../../src/image/preprocess.ts';
 import { createSimulator } from '../../src/sim/simulator.ts';
 import { basename } from 'node:path';
+import { probeArgs } from './args.ts';
 
-const argv = process.argv.slice(2);
-const sep = argv.indexOf('--');
-const flags = argv.slice(0, sep < 0 ? argv.length : sep);
-const photos = sep < 0 ? [] : argv.slice(sep + 1);
-const flag = (name: string, def: string) => (flags.indexOf(`--${name}`) >= 0 ? flags[flags.indexOf(`--${name}`) + 1] : def);
-const calibIdx = flags.indexOf('--calib');
-const calib = calibIdx >= 0 ? flags.slice(calibIdx + 1).filter((x) => !x.startsWith('--')) : undefined;
+const { photos, calib, flag } = probeArgs();
 const T = Number(flag('ticks', '256')), W = Number(flag('window', '8')), vInit = Number(flag('vinit', '0.5'));
 const thresholds = flag('thresholds', '0.3,0.5').split(',').map(Number);
 const model = calibrateModel({ model: 'face' }, { calib, images: photos });

@@ -14,14 +14,9 @@ import type { ImageDetections } from '../../src/detect/types.ts';
 import { loadImage } from '../../src/image/decode.ts';
 import { preprocess } from '../../src/image/preprocess.ts';
 import { createSimulator } from '../../src/sim/simulator.ts';
+import { probeArgs } from './args.ts';
 
-const argv = process.argv.slice(2);
-const sep = argv.indexOf('--');
-const flags = argv.slice(0, sep);
-const photos = argv.slice(sep + 1);
-const flag = (n: string, d: string) => (flags.indexOf(`--${n}`) >= 0 ? flags[flags.indexOf(`--${n}`) + 1] : d);
-const ci = flags.indexOf('--calib');
-const calib = ci >= 0 ? flags.slice(ci + 1).filter((x) => !x.startsWith('--')) : undefined;
+const { photos, calib, flag } = probeArgs();
 const T = Number(flag('ticks', '256')), E = Number(flag('every', '8'));
 const thresholds = [0.3, 0.5];
 const model = calibrateModel({ model: 'face' }, { calib, images: photos });
