@@ -185,7 +185,6 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
     const raw = stats.lambda(l.index, mode, settings.statistic, side);
     const s = stats.layer(l.index);
     if (coverNegative) {
-      if (!s.negHist) fail('calibration', `layer ${l.index} (${l.name}): the statistics hold no negative side (calibrated by an older neuroemu): calibrate again`);
       const neg = stats.lambda(l.index, mode, settings.statistic, 'negative');
       for (let c = 0; c < raw.length; c++) raw[c] = Math.max(raw[c], neg[c]);
     }
