@@ -13,7 +13,7 @@
  * Spikes travel between layers as compact lists of i32 codes, in the producer's order:
  *   code = ((((y << xb) | x) << cb | c) << 1) | neg
  * with cb = bits of the channel index, xb = bits of the x coordinate (of the producer's output
- * shape) and neg = 1 for a −1 spike. A list holds at most one spike per neuron, so it is sized for
+ * shape) and neg = 1 for a −1 spike. A list holds at most `burst` spikes per neuron (one for the classic neuron), so it is sized for
  * every neuron firing. The host refuses networks whose codes would need more than 31 bits.
  */
 
@@ -260,6 +260,8 @@ export const C_SYN = 42;
 export const C_SYNLEAK = 43;
 export const C_SYNGAIN = 44;
 export const C_SYNBIAS = 45;
+/** i32: the most spikes a neuron sends per tick (burst spikes; 1 = the classic neuron) */
+export const C_BURST = 46;
 
 export const RULE_IF = 0;
 export const RULE_SIGNED = 1;

@@ -16,15 +16,17 @@
  *            saturate (fixed-point layers only: V clamped to ±C_CLAMP[c], once per tick, after
  *            all of the tick's input);
  *            fire (if: V ≥ vth+ → +1; signed: also V ≤ −vth− → −1; integrate: never), reset
- *            (subtract the crossed threshold, or zero); compact the spikes into the output list in
- *            (y, x, c) order.
+ *            (subtract the crossed threshold, or zero); with burst spikes (C_BURST > 1) a neuron
+ *            fires again while V still crosses, up to C_BURST spikes, subtracting each time;
+ *            compact the spikes into the output list in (y, x, c) order.
  *   maxpool  the net spike counts of the input units are updated with this tick's spikes FIRST;
  *            then, rule 'gate' (count-gated, Rueckauer 2017): each window forwards the spike of its
  *            unit with the highest count (ties: the first unit in row-major window order) if that
  *            unit spiked; rule 'max' (max-count): each window touched by a spike compares the
  *            highest net count in it with the net count it has emitted so far and, when they differ,
  *            emits one spike of that sign, so its output count is exactly the window's max count
- *            (counts move by at most 1 per tick, so one spike always closes the gap).
+ *            (the max moves by at most as many spikes as the window received this tick, so one
+ *            spike per received event always closes the gap, with burst spikes too).
  *   route    concatenation of the sources' lists (channel offsets).
  *   upsample every spike becomes stride² spikes.
  *   With N_DELAY = 1 (chip semantics) the layers read the lists of the tick before: route and
@@ -57,7 +59,7 @@ import {
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
   N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
-  C_ACTIVE, C_BIAS, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
+  C_ACTIVE, C_BIAS, C_BURST, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_LEAK, C_RULE, C_SYN, C_SYNBIAS, C_SYNGAIN, C_SYNLEAK, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_EVCODES, I_EVOFF, I_EVTICKS, I_POISSON, I_RATES, INPUT_EVENTS,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
@@ -495,6 +497,8 @@ export function fire(net: usize, d: usize): void {
   const one = i32x4.splat(1);
   const laneOff = i32x4(0, 2, 4, 6);
   const posTick = fa(d, C_POS_TICK), negTick = fa(d, C_NEG_TICK);
+  const burst = fi(d, C_BURST);
+  const vthPS = ff(d, C_VTH_POS), vthNS = ff(d, C_VTH_NEG);
   const list = fa(d, L_LIST);
   let out = list;
   let vp = V, ap = addBase;
@@ -511,6 +515,12 @@ export function fire(net: usize, d: usize): void {
       const neg = signed ? f32x4.le(v, thrN) : zeroV;
       const fired = v128.or(pos, neg);
       if (v128.any_true(fired)) {
+        if (burst > 1) {
+          // burst spikes: lane by lane (a lane may fire several times); rare, so scalar
+          v128.store(vp + j, v);
+          out = fireBurst(vp + j, posTick + j, negTick + j, out, base | (<i32>(j >> 2) << 1), vthPS, vthNS, signed, zero, burst);
+          continue;
+        }
         if (zero) {
           v = v128.andnot(v, fired);
         } else {
@@ -549,6 +559,40 @@ export function fire(net: usize, d: usize): void {
     store<i32>(a, 0);
     store<i32>(b, 0);
   }
+}
+
+/**
+ * The 4 lanes of a fired vector with burst spikes, in channel order: a lane at V ≥ vth+ sends
+ * spikes while V ≥ vth+, at most `burst`, subtracting vth+ (float32) for each (V ≤ −vth−
+ * likewise with −1 spikes), all of one lane's codes adjacent; zero reset clears V after them.
+ * Returns the list's new end.
+ */
+function fireBurst(vp: usize, posTick: usize, negTick: usize, out: usize, code0: i32, vthP: f32, vthN: f32, signed: bool, zero: bool, burst: i32): usize {
+  for (let k = 0; k < 4; k++) {
+    const a = vp + (<usize>k << 2);
+    let v = load<f32>(a);
+    const code = code0 | (k << 1);
+    let n = 0;
+    if (v >= vthP) {
+      do {
+        v -= vthP;
+        store<i32>(out, code);
+        out += 4;
+        n++;
+      } while (n < burst && v >= vthP);
+      addI32(posTick + (<usize>k << 2), n);
+    } else if (signed && v <= -vthN) {
+      do {
+        v += vthN;
+        store<i32>(out, code | 1);
+        out += 4;
+        n++;
+      } while (n < burst && v <= -vthN);
+      addI32(negTick + (<usize>k << 2), n);
+    } else continue;
+    store<f32>(a, zero ? 0 : v);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

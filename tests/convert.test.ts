@@ -505,9 +505,17 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   assert.match(r3.out, /positive outputs and of \|negative outputs\|, the larger/);
   assert.is(loadSnn(f3).settings.lambdaSide, 'both');
 
+  const f4 = join(tmp, 'cli4.snn');
+  const r4 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--burst', '2', '--out', f4]);
+  assert.match(r4.out, /V₀ 0\.5·vth, burst ≤ 2 spikes\/neuron\/tick, readout/);
+  assert.is(loadSnn(f4).settings.burst, 2);
+  assert.is(loadSnn(f4).formatVersion, 4);
+
   for (const [args, re] of [
     [['convert', '--calib', photos[0], '--statistic', 'abc', '--out', f2], /--statistic/],
     [['convert', '--calib', '/nonexistent.jpg', '--size', '64', '--out', f2], /nonexistent/],
+    [['convert', '--calib', photos[0], '--burst', '1.5', '--out', f2], /--burst: 1\.5 must be an integer in 1\.\.8/],
+    [['convert', '--calib', photos[0], '--burst', '9', '--out', f2], /--burst: 9 must be an integer in 1\.\.8/],
   ] as const) {
     let caught: unknown;
     try {
@@ -521,15 +529,16 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   assert.match(help.out, /Examples:/);
 });
 
-test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up / max-count pool 3; the header always says what the prefix says', async () => {
+test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up / max-count pool 3, burst spikes 4; the header always says what the prefix says', async () => {
   const { quantizeForChip } = await import('../src/convert/quantize.ts');
   const net = loadModel({ model: 'face', size: 224 });
   const stats = calibrateInputs(net, [preprocess(net, samplePhoto())], ['sample2.jpg']);
   const classic = convertNetwork(net, stats, defaultSettings({ pool: 'gate', vInit: 0, readoutStart: 0 }));
   const now = convertNetwork(net, stats, defaultSettings());
+  const burst = convertNetwork(net, stats, defaultSettings({ burst: 2 }));
   const fixed = quantizeForChip(classic, { weightBits: 9, membraneBits: 20 }, { readoutTicks: 64 }).snn;
   const headerVersion = (b: Buffer) => JSON.parse(b.subarray(16, 16 + b.readUInt32LE(12)).toString('utf8')).formatVersion;
-  for (const [snn, v, name] of [[classic, 1, 'classic'], [fixed, 2, 'fixed-point'], [now, 3, 'defaults']] as const) {
+  for (const [snn, v, name] of [[classic, 1, 'classic'], [fixed, 2, 'fixed-point'], [now, 3, 'defaults'], [burst, 4, 'burst']] as const) {
     const b = encodeSnn(snn);
     assert.is(b.readUInt32LE(8), v, `${name}: prefix`);
     assert.is(headerVersion(b), v, `${name}: header`);
@@ -557,6 +566,13 @@ test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up
   // a version-3 file without the checksum is refused too
   writeFileSync(f, rewriteHeader(good, (h) => delete h.headerSha256, 3));
   assert.throws(() => loadSnn(f), /headerSha256: missing/);
+  // a burst network relabelled as version 3 (an older reader would fire once a tick) is refused
+  writeFileSync(f, rewriteHeader(encodeSnn(burst), (h) => {
+    h.formatVersion = 3;
+    delete h.headerSha256;
+    h.headerSha256 = createHash('sha256').update(JSON.stringify(h)).digest('hex');
+  }, 3));
+  assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && /settings\.burst: 2 needs format version 4, the file says 3/.test(e.message));
 });
 
 test('a .snn file with a NaN or overflowing weight or bias is refused, naming the layer and the index', () => {

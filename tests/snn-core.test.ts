@@ -319,7 +319,7 @@ interface RandomNet {
  * stride-2 conv) → conv 3×3/1 pad 1 → maxpool 2/1 or 3/1 → conv 1×1 integrate (readout); plus a second readout
  * integrating the route directly.
  */
-function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: SpikeRule[], reset: ResetMode): RandomNet {
+function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: SpikeRule[], reset: ResetMode, burst = 1): RandomNet {
   const rand = mulberry32(seed);
   const pick = <T,>(a: T[]): T => a[Math.floor(rand() * a.length)];
   const cin = 3 + Math.floor(rand() * 3);
@@ -366,7 +366,7 @@ function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: S
   for (const l of layers) if (l.kind === 'maxpool') l.rule = seed % 2 ? 'max' : 'gate';
   // LIF: a per-channel leak on every conv for some seeds (no draw either)
   if (seed % 5 === 2) for (const l of layers) if (l.kind === 'conv') l.leak = Float32Array.from({ length: l.outShape.c }, (_, c) => 0.7 + 0.3 * ((c * 7 + l.index) % 5) / 4);
-  return { net: makeSnn(input, layers, [8, 9], { input: coding, vInit: seed % 3 === 0 ? 0.5 : 0, readoutStart: seed % 4 === 1 ? 5 : 0 }), image };
+  return { net: makeSnn(input, layers, [8, 9], { input: coding, vInit: seed % 3 === 0 ? 0.5 : 0, readoutStart: seed % 4 === 1 ? 5 : 0, ...(burst > 1 ? { burst } : {}) }), image };
 }
 
 function assertSameCounts(a: SimCounts, b: SimCounts, label: string): void {
@@ -384,7 +384,7 @@ function assertSameCounts(a: SimCounts, b: SimCounts, label: string): void {
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 test('WASM core and TS reference agree bit for bit on random networks', async () => {
-  const cases: [string, 'analog' | 'poisson' | 'rate', SpikeRule[], ResetMode, 'auto' | 'always' | 'never'][] = [
+  const cases: [string, 'analog' | 'poisson' | 'rate', SpikeRule[], ResetMode, 'auto' | 'always' | 'never', number?][] = [
     ['ibt/subtract/analog', 'analog', ['ibt'], 'subtract', 'auto'],
     ['if/subtract/analog', 'analog', ['if'], 'subtract', 'never'],
     ['mixed/zero/analog', 'analog', ['if', 'ibt', 'signed'], 'zero', 'always'],
@@ -393,14 +393,17 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
     ['mixed/subtract/poisson', 'poisson', ['if', 'ibt', 'signed'], 'subtract', 'auto'],
     // absolute-rate Poisson (imported networks): the image values are the probabilities
     ['ibt/subtract/rate', 'rate', ['ibt'], 'subtract', 'auto'],
+    // burst spikes: a neuron may fire up to 3 (4) times a tick; pools, upsample and route pass them on
+    ['ibt/subtract/analog burst 3', 'analog', ['ibt'], 'subtract', 'auto', 3],
+    ['mixed/zero/poisson burst 4', 'poisson', ['if', 'ibt', 'signed'], 'zero', 'always', 4],
   ];
   let seed = 100;
   let spikes = 0;
-  for (const [name, coding, rules, reset, sortInput] of cases) {
+  for (const [name, coding, rules, reset, sortInput, burst] of cases) {
     for (let rep = 0; rep < 4; rep++) {
       // the last repetition with one tick of delay per neuron layer (chip semantics)
       const layerDelay = rep === 3 ? 1 : 0;
-      const { net, image } = randomNet(seed++, coding, rules, reset);
+      const { net, image } = randomNet(seed++, coding, rules, reset, burst);
       const w = await createSimulator(net, { engine: 'wasm', seed: 5, sortInput, layerDelay });
       const r = await createSimulator(net, { engine: 'reference', seed: 5, sortInput, layerDelay });
       if (layerDelay) assert.is(w.fillTicks, 6, 'readout at depth 7 (conv, conv, pool, conv, conv, pool, conv)');
@@ -419,6 +422,13 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
       }
       // activity sanity: every spiking layer fired, and the pools forwarded something
       const c = w.counts();
+      if (burst) {
+        // the bursts happened: more spikes than the same network with one spike per neuron and tick
+        const one = await createSimulator({ ...net, settings: { ...net.settings, burst: 1 } }, { engine: 'wasm', seed: 5, sortInput, layerDelay });
+        one.reset(image);
+        one.run(48);
+        assert.ok(c.totals.posSpikes + c.totals.negSpikes > one.counts().totals.posSpikes + one.counts().totals.negSpikes, `${name} #${rep}: no burst`);
+      }
       for (const l of c.layers) if (l.kind !== 'conv' || (net.layers[l.index] as { rule: string }).rule !== 'integrate') {
         assert.ok(l.total.posSpikes + l.total.negSpikes > 0, `${name} #${rep}: layer ${l.index} (${l.kind}) silent`);
       }

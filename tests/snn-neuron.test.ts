@@ -24,14 +24,14 @@ interface NeuronRun {
 }
 
 /** One neuron per z, each driven by the constant current z for T ticks. */
-async function neurons(engine: SnnEngineKind, zs: number[], T: number, rule: SpikeRule, reset: ResetMode, vthPos = 1, vthNeg?: number, lambda = 1): Promise<NeuronRun> {
+async function neurons(engine: SnnEngineKind, zs: number[], T: number, rule: SpikeRule, reset: ResetMode, vthPos = 1, vthNeg?: number, lambda = 1, burst = 1): Promise<NeuronRun> {
   const n = zs.length;
   const input = { c: n, h: 1, w: 1 };
   const layer = convLayer(0, -1, input, {
     filters: n, size: 1, groups: n, rule, reset, vthPos, vthNeg,
     weights: new Float32Array(n).fill(1), lambda: new Float32Array(n).fill(lambda),
   });
-  const sim = await createSimulator(makeSnn(input, [layer], [0]), { engine, seed: 7 });
+  const sim = await createSimulator(makeSnn(input, [layer], [0], burst > 1 ? { burst } : {}), { engine, seed: 7 });
   sim.reset(Float32Array.from(zs));
   sim.run(T);
   assert.is(sim.tick, T);
@@ -40,19 +40,29 @@ async function neurons(engine: SnnEngineKind, zs: number[], T: number, rule: Spi
 }
 
 /** float32 hand simulation of one neuron (the brief's definition, written out again) */
-function handLoop(z: number, T: number, rule: SpikeRule, reset: ResetMode, vthPos: number, vthNeg: number): { pos: number; neg: number; v: number } {
+function handLoop(z: number, T: number, rule: SpikeRule, reset: ResetMode, vthPos: number, vthNeg: number, burst = 1): { pos: number; neg: number; v: number } {
   const f = Math.fround;
   let v = 0, pos = 0, neg = 0;
   const zf = f(z);
   for (let t = 0; t < T; t++) {
     v = f(v + zf);
     if (rule === 'integrate') continue;
+    // burst spikes: keep firing while the membrane still crosses, at most `burst` times a tick
+    let n = 0;
     if (v >= f(vthPos)) {
-      pos++;
-      v = reset === 'zero' ? 0 : f(v - f(vthPos));
+      while (n < burst && v >= f(vthPos)) {
+        pos++;
+        n++;
+        v = f(v - f(vthPos));
+      }
+      if (reset === 'zero') v = 0;
     } else if (rule !== 'if' && v <= -f(vthNeg)) {
-      neg++;
-      v = reset === 'zero' ? 0 : f(v + f(vthNeg));
+      while (n < burst && v <= -f(vthNeg)) {
+        neg++;
+        n++;
+        v = f(v + f(vthNeg));
+      }
+      if (reset === 'zero') v = 0;
     }
   }
   return { pos, neg, v };
@@ -120,6 +130,37 @@ for (const engine of ENGINES) {
     const rn = await neurons(engine, [-2.5, -3], T, 'ibt', 'zero', 1, 10);
     assert.equal(rn.neg, [Math.floor(T / Math.ceil(10 / 2.5)), Math.floor(T / Math.ceil(10 / 3))]);
     assert.equal(rn.pos, [0, 0]);
+  });
+
+  test(`${engine}: burst spikes: floor(zT/vth) up to burst·vth per tick, burst·T beyond; −1 side alike; zero reset min(burst, floor(z/vth)) a tick`, async () => {
+    const T = 1000;
+    // dyadic z in one vector of lanes: below 1 (one spike at most: as without burst), between 1 and
+    // burst·vth (the neuron keeps up: floor(zT)), above it (saturated at burst spikes a tick)
+    const zs = [0.375, 2.5, 3, 1.25, 3.5, 0, 7.75, 0.5];
+    for (const burst of [2, 3]) {
+      const r = await neurons(engine, zs, T, 'ibt', 'subtract', 1, 1, 1, burst);
+      zs.forEach((z, i) => {
+        assert.is(r.pos[i], z <= burst ? Math.floor(z * T) : burst * T, `burst ${burst} z=${z}: +1 spikes`);
+        assert.is(r.neg[i], 0);
+        // saturated: the membrane holds what was not sent, (z − burst)·T plus the start-up residue
+        if (z > burst) assert.is(r.membrane[i], z * T - burst * T, `burst ${burst} z=${z}: membrane`);
+      });
+      const rn = await neurons(engine, zs.map((z) => -z), T, 'ibt', 'subtract', 1, 2, 1, burst); // vthNeg 2
+      zs.forEach((z, i) => assert.is(rn.neg[i], z <= 2 * burst ? Math.floor((z * T) / 2) : burst * T, `burst ${burst} z=−${z}: −1 spikes`));
+      const rz = await neurons(engine, zs, T, 'if', 'zero', 1, undefined, 1, burst);
+      zs.forEach((z, i) => {
+        if (z >= 1) assert.is(rz.pos[i], T * Math.min(burst, Math.floor(z)), `zero reset, burst ${burst} z=${z}`);
+      });
+    }
+    // non-dyadic z: the float32 hand loop, spike for spike and the residual membrane
+    const zn = [0.3, 1.7, 2.3333333, 0.9, 5.1, -1.3, -4.7, 2.05];
+    const r = await neurons(engine, zn, 2000, 'ibt', 'subtract', 0.75, 1.5, 1, 3);
+    zn.forEach((z, i) => {
+      const h = handLoop(z, 2000, 'ibt', 'subtract', 0.75, 1.5, 3);
+      assert.is(r.pos[i], h.pos, `z=${z}: +1`);
+      assert.is(r.neg[i], h.neg, `z=${z}: −1`);
+      assert.is(r.membrane[i], Math.fround(h.v), `z=${z}: membrane`);
+    });
   });
 
   test(`${engine}: integrate never fires and reads out V/t·λ = z·λ exactly`, async () => {

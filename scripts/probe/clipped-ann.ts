@@ -3,7 +3,7 @@
  * layer by layer with every spiking layer's output clipped to [−λ, λ] (what a neuron sending at most
  * one spike of ±λ per tick can carry at best), optionally only in the layers named by --only; the
  * confidence logits are compared with the plain ANN's, binned by the ANN's logit (mean difference).
- *   node --import tsx scripts/probe/clipped-ann.ts [--settings JSON] [--only conv5/pointwise,...] [--calib a.jpg ...] -- photos...
+ *   node --import tsx scripts/probe/clipped-ann.ts [--settings JSON] [--only conv5/pointwise,...] [--burst N] [--calib a.jpg ...] -- photos...
  */
 import { createAnnEngine } from '../../src/ann/engine.ts';
 import { runLayerReference } from '../../src/ann/reference.ts';
@@ -14,6 +14,8 @@ import { probeArgs } from './args.ts';
 
 const { photos, calib, flag } = probeArgs();
 const only = flag('only')?.split(',');
+// --burst N: a neuron that may send up to N spikes per tick carries at most N·λ
+const burst = Number(flag('burst') ?? 1);
 const model = calibrateModel({ model: 'face' }, { calib });
 const snn = convertCalibrated(model, JSON.parse(flag('settings') ?? '{}')).snn;
 const lambdaOf = new Map<number, { lambda: Float32Array; name: string }>();
@@ -33,7 +35,7 @@ for (const f of photos) {
     if (s && (!only || only.includes(s.name))) {
       const plane = o.length / s.lambda.length;
       for (let k = 0; k < o.length; k++) {
-        const lam = s.lambda[Math.floor(k / plane)];
+        const lam = burst * s.lambda[Math.floor(k / plane)];
         o[k] = Math.min(lam, Math.max(-lam, o[k]));
       }
     }

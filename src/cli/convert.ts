@@ -10,7 +10,7 @@ import { isNirFile, nirReady, writeNirSync } from '../model/nir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
-import { modelOptions, snnSettingsFrom } from './options.ts';
+import { BURST_DESCRIBE, modelOptions, snnSettingsFrom } from './options.ts';
 
 interface ConvertArgs {
   model: string;
@@ -32,6 +32,7 @@ interface ConvertArgs {
   'lambda-floor'?: number;
   'lambda-headroom'?: number;
   'lambda-side'?: string;
+  burst?: number;
   'nir-keep-groups'?: boolean;
 }
 
@@ -56,6 +57,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR})` })
       .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1)' })
       .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics so the −1 rate does not saturate (default positive)' })
+      .option('burst', { type: 'number', describe: BURST_DESCRIBE })
       .option('out', { type: 'string', demandOption: true, describe: 'the file to write: a .snn file, or a NIR graph when it ends in .nir' })
       .option('nir-keep-groups', { type: 'boolean', default: false, describe: 'NIR export: keep grouped/depthwise convs as Conv2d with groups > 1 (default: dense block-diagonal weights, which NIR\'s reader and importers handle)' })
       .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --out face224.snn', 'the face detector, channel-wise max, IBT neurons')

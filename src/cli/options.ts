@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
 import type { NeuronModel, NormMode, NormStatistic, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
+import { MAX_BURST } from '../convert/snn-ir.ts';
 import { applyThresholdsFile, type AppliedThresholds } from '../tune/thresholds-file.ts';
 import { fail, UserError } from '../util/errors.ts';
 import { DEFAULT_PLACEMENT, PLACEMENT_ORDERS } from '../hw/mapper.ts';
@@ -18,6 +19,9 @@ export function modelOptions<T>(y: Argv<T>) {
     .option('names', { type: 'string', describe: 'class names file, one per line (default: VOC or COCO names by class count)' });
 }
 
+/** --burst's help, shared with `convert` (which builds its own option list) */
+export const BURST_DESCRIBE = `burst spikes (Li & Zeng 2022): the most spikes a neuron sends per tick, an integer in 1..${MAX_BURST}; a neuron holding n thresholds sends min(n, burst) and each counts as one event on the chip (default 1)`;
+
 /** Conversion and simulation flags shared by detect --engine snn, convergence, run, tune. */
 export function snnOptions<T>(y: Argv<T>) {
   return y
@@ -29,6 +33,7 @@ export function snnOptions<T>(y: Argv<T>) {
     .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1; ignored for a .snn model)' })
     .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR}; ignored for a .snn model)` })
     .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics so the −1 rate does not saturate (default positive; ignored for a .snn model)' })
+    .option('burst', { type: 'number', describe: `${BURST_DESCRIBE}; ignored for a .snn model` })
     .option('v-init', { type: 'number', describe: `initial membrane of spiking neurons as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT}; ignored for a .snn model)` })
     .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (0 = V(t)/t from tick 1; default ${DEFAULT_READOUT_START}; ignored for a .snn model)` })
     .option('seed', { type: 'number', default: 1, describe: 'seed of every random choice (Poisson input); printed in reports' });
@@ -71,8 +76,8 @@ export function parseStatistic(s: string | undefined, norm: NormMode): NormStati
   return p;
 }
 
-/** The conversion settings of snnOptions' flags (--norm, --statistic, --neuron, --v-init, --readout-start). */
-export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number; 'lambda-floor'?: number; 'lambda-headroom'?: number; 'lambda-side'?: string }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
+/** The conversion settings of snnOptions' flags (--norm, --statistic, --neuron, --pool, --lambda-*, --burst, --v-init, --readout-start). */
+export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number; 'lambda-floor'?: number; 'lambda-headroom'?: number; 'lambda-side'?: string; burst?: number }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
   const norm = args.norm as NormMode;
   const out: Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } = { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as NeuronModel };
   if (args.pool !== undefined) {
@@ -93,6 +98,11 @@ export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron
   if (side !== undefined) {
     if (side !== 'positive' && side !== 'both') fail('--lambda-side', `${side} is not one of positive, both`);
     out.lambdaSide = side;
+  }
+  const burst = args.burst;
+  if (burst !== undefined) {
+    if (!(Number.isInteger(burst) && burst >= 1 && burst <= MAX_BURST)) fail('--burst', `${burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
+    out.burst = burst;
   }
   const v0 = args['v-init'];
   if (v0 !== undefined) {

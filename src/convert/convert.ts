@@ -29,7 +29,7 @@ import type { ActivationStats, StatSide } from './calibrate.ts';
 import { checkStatistic } from './calibrate.ts';
 import { concatLambda, effectiveConv, fuseLinearInto, normalizeConv } from './normalize.ts';
 import type { NormStatistic, PoolRule, SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings, SpikeRule } from './snn-ir.ts';
-import { formatVersionFor } from './snn-ir.ts';
+import { formatVersionFor, MAX_BURST } from './snn-ir.ts';
 
 /** the defaults of `neuroemu convert` (statistic: 99.9 for 'percentile', else max) */
 export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
@@ -48,6 +48,7 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     lambdaFloor: over.lambdaFloor ?? DEFAULT_LAMBDA_FLOOR,
     ...(over.lambdaHeadroom !== undefined ? { lambdaHeadroom: over.lambdaHeadroom } : {}),
     ...(over.lambdaSide !== undefined ? { lambdaSide: over.lambdaSide } : {}),
+    ...(over.burst !== undefined ? { burst: over.burst } : {}),
   };
 }
 
@@ -75,6 +76,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   if (s.lambdaFloor !== undefined && !(typeof s.lambdaFloor === 'number' && s.lambdaFloor >= 0 && s.lambdaFloor <= 1)) fail(`${where}.lambdaFloor`, `${s.lambdaFloor} must be a number in [0, 1]`);
   if (s.lambdaHeadroom !== undefined && !(typeof s.lambdaHeadroom === 'number' && s.lambdaHeadroom >= 1 && s.lambdaHeadroom <= 100)) fail(`${where}.lambdaHeadroom`, `${s.lambdaHeadroom} must be a number in [1, 100]`);
   if (s.lambdaSide !== undefined) oneOf('lambdaSide', s.lambdaSide, ['positive', 'both']);
+  if (s.burst !== undefined && !(Number.isInteger(s.burst) && s.burst >= 1 && s.burst <= MAX_BURST)) fail(`${where}.burst`, `${s.burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
   if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
   if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
 }
@@ -93,7 +95,8 @@ export function describeSettings(s: SnnSettings): string {
 export function describeDynamics(s: SnnSettings): string {
   const v0 = s.vInit ? `V₀ ${s.vInit}·vth` : 'V₀ 0';
   const ro = s.readoutStart ? `readout V(t)−V(${s.readoutStart}) over t−${s.readoutStart} ticks (V/t up to tick ${s.readoutStart})` : 'readout V(t)/t';
-  return `reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}, ${ro}`;
+  const burst = (s.burst ?? 1) > 1 ? `, burst ≤ ${s.burst} spikes/neuron/tick` : '';
+  return `reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}${burst}, ${ro}`;
 }
 
 /** What the conversion did to each SNN layer, for the CLI summary. */

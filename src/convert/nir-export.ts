@@ -92,6 +92,7 @@ export function snnToNir(snn: SnnNetwork, opts: NirExportOptions = {}): NirExpor
   const outNode: string[] = [];
   const readoutLayers = new Set(snn.readouts.map((r) => r.layer));
   const vInit = s.vInit ?? 0;
+  const burst = s.burst ?? 1;
   for (const l of snn.layers) {
     const src = (i: number) => (i < 0 ? 'input' : outNode[i]);
     const diff: string[] = [];
@@ -136,6 +137,7 @@ export function snnToNir(snn: SnnNetwork, opts: NirExportOptions = {}): NirExpor
             neuroemu_reset: c.reset === 'subtract' ? 'subtract: V -= v_threshold after a +1 spike (V += vth_neg after a -1)' : 'zero: V = 0',
             ...(c.rule === 'ibt' || c.rule === 'signed' ? { neuroemu_vth_neg: f64s(c.vthNeg), neuroemu_negative: `-1 spike when V <= -${c.vthNeg}` } : {}),
             ...(vInit > 0 ? { neuroemu_v_init: f64s(vInit * vth) } : {}),
+            ...(burst > 1 ? { neuroemu_burst: i64s(burst) } : {}),
             ...(c.gridStep ? { neuroemu_grid_step: f32([c.outShape.c], c.gridStep) } : {}),
             ...(c.membraneClamp ? { neuroemu_membrane_clamp: f32([c.outShape.c], c.membraneClamp) } : {}),
           },
@@ -144,6 +146,7 @@ export function snnToNir(snn: SnnNetwork, opts: NirExportOptions = {}): NirExpor
         if (c.reset === 'subtract') diff.push('resets to 0 (neuroemu: subtracts the threshold)');
         if (c.rule === 'ibt' || c.rule === 'signed') diff.push(`no −1 spikes (neuroemu's ${c.rule === 'ibt' ? 'IBT' : 'signed'} neuron: −1 at V ≤ −${+c.vthNeg.toPrecision(4)})`);
         if (vInit > 0) diff.push(`starts at v = 0 (neuroemu: V₀ = ${vInit}·vth)`);
+        if (burst > 1) diff.push(`one spike per step (neuroemu: burst spikes, up to ${burst} per tick)`);
         if (c.gridStep) diff.push('float weights (neuroemu runs this layer on a fixed-point grid, neuroemu_grid_step)');
         if (c.membraneClamp) diff.push('unbounded membrane (neuroemu saturates it, neuroemu_membrane_clamp)');
       }

@@ -38,7 +38,7 @@ import { readFileChecked } from '../model/darknet.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError, describeThrown, fail } from '../util/errors.ts';
 import type { SnnLayer, SnnNetwork, SnnSettings } from './snn-ir.ts';
-import { formatVersionFor, SNN_FORMAT_VERSION, SNN_FORMAT_VERSION_DYNAMICS, SNN_FORMAT_VERSION_FIXED } from './snn-ir.ts';
+import { formatVersionFor, SNN_FORMAT_VERSION, SNN_FORMAT_VERSION_BURST, SNN_FORMAT_VERSION_DYNAMICS, SNN_FORMAT_VERSION_FIXED } from './snn-ir.ts';
 import { validateSettings } from './convert.ts';
 
 export const SNN_MAGIC = 'NEUROSNN';
@@ -234,6 +234,7 @@ function checkSettings(c: Check, v: unknown, version: number): SnnSettings {
   for (const k of ['vInit', 'readoutStart'] as const) {
     if ((s[k] ?? 0) > 0 && version < SNN_FORMAT_VERSION_DYNAMICS) c.r.fail(`settings.${k}`, `${s[k]} needs format version ${SNN_FORMAT_VERSION_DYNAMICS}, the file says ${version}`);
   }
+  if ((s.burst ?? 1) > 1 && version < SNN_FORMAT_VERSION_BURST) c.r.fail('settings.burst', `${s.burst} needs format version ${SNN_FORMAT_VERSION_BURST}, the file says ${version}`);
   return s;
 }
 
@@ -364,7 +365,7 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
   if (buf.length < PREFIX_BYTES) fail(file, `${buf.length} bytes is too short for a .snn file (truncated?)`);
   if (buf.subarray(0, 8).toString('latin1') !== SNN_MAGIC) fail(file, 'not a neuroemu .snn file (magic bytes "NEUROSNN" missing)');
   const version = buf.readUInt32LE(8);
-  if (version < SNN_FORMAT_VERSION || version > SNN_FORMAT_VERSION_DYNAMICS) fail(`${file}: formatVersion`, `${version} is not supported (this neuroemu reads versions ${SNN_FORMAT_VERSION} to ${SNN_FORMAT_VERSION_DYNAMICS})`);
+  if (version < SNN_FORMAT_VERSION || version > SNN_FORMAT_VERSION_BURST) fail(`${file}: formatVersion`, `${version} is not supported (this neuroemu reads versions ${SNN_FORMAT_VERSION} to ${SNN_FORMAT_VERSION_BURST})`);
   const hLen = buf.readUInt32LE(12);
   if (PREFIX_BYTES + hLen > buf.length) fail(`${file}: header`, `${hLen} bytes announced but the file has ${buf.length - PREFIX_BYTES} after the prefix (truncated?)`);
   let header: unknown;
@@ -382,7 +383,7 @@ export function decodeSnn(buf: Buffer, file: string): SnnNetwork {
   const { headerSha256, ...unsigned } = h;
   if (headerSha256 !== undefined) {
     if (headerSha256 !== createHash('sha256').update(JSON.stringify(unsigned)).digest('hex')) r0.fail('headerSha256', 'the header does not match its checksum (file corrupted)');
-  } else if (version >= SNN_FORMAT_VERSION_DYNAMICS) r0.fail('headerSha256', `missing: every version-${SNN_FORMAT_VERSION_DYNAMICS} file carries the header's checksum`);
+  } else if (version >= SNN_FORMAT_VERSION_DYNAMICS) r0.fail('headerSha256', `missing: every file of version ${SNN_FORMAT_VERSION_DYNAMICS} or later carries the header's checksum`);
   if (h.formatVersion !== version) r0.fail('formatVersion', `${JSON.stringify(h.formatVersion)} in the header, ${version} in the prefix`);
   const blobBytes = c0.int(h.blobBytes, 'blobBytes', 0);
   if (buf.length < blobStart + blobBytes) r0.fail('blobBytes', `${blobBytes} bytes of arrays announced, the file holds ${Math.max(0, buf.length - blobStart)} (truncated)`);

@@ -26,6 +26,13 @@ export const SNN_FORMAT_VERSION_FIXED = 2;
  * networks stay readable by older neuroemu versions.
  */
 export const SNN_FORMAT_VERSION_DYNAMICS = 3;
+/**
+ * Version 4: burst spikes (settings.burst above 1). A version-3 reader would run the network with
+ * one spike per neuron and tick, so it must refuse the file. Written only when burst > 1.
+ */
+export const SNN_FORMAT_VERSION_BURST = 4;
+/** the most spikes per neuron and tick SnnSettings.burst may allow (spike lists are sized burst × neurons) */
+export const MAX_BURST = 8;
 
 export type NormMode = 'layer' | 'percentile' | 'channel';
 /** how λ is read from the activation statistics: the max, or a percentile such as 99.9 */
@@ -92,6 +99,14 @@ export interface SnnSettings {
    * side (a −1 spike stands for −λ, at most one per tick) does not saturate.
    */
   lambdaSide?: LambdaSide;
+  /**
+   * Burst spikes (Li & Zeng, IJCAI 2022): the most spikes a spiking neuron may send in one tick
+   * (absent or 1: one, the classic neuron). A neuron whose membrane holds n ≥ 2 thresholds sends
+   * min(n, burst) spikes of its sign and subtracts as many thresholds, so it can carry up to
+   * burst·λ per tick where one spike of λ would clip. Each spike is one event downstream (SOPs,
+   * packets and energy count it); a chip whose neurons fire once per tick would need sub-ticks.
+   */
+  burst?: number;
 }
 
 export type LambdaSide = 'positive' | 'both';
@@ -215,9 +230,10 @@ export interface SnnNetwork {
   readouts: { head: number; layer: number }[];
 }
 
-/** The lowest format version that can hold this network (fixed-point fields: 2; new dynamics: 3). */
+/** The lowest format version that can hold this network (fixed-point fields: 2; new dynamics: 3; burst spikes: 4). */
 export function formatVersionFor(snn: Pick<SnnNetwork, 'settings' | 'layers'>): number {
   const s = snn.settings;
+  if ((s.burst ?? 1) > 1) return SNN_FORMAT_VERSION_BURST;
   if ((s.vInit ?? 0) > 0 || (s.readoutStart ?? 0) > 0 || snn.layers.some((l) => l.kind === 'maxpool' && l.rule === 'max')) return SNN_FORMAT_VERSION_DYNAMICS;
   if (snn.layers.some((l) => l.kind === 'conv' && (l.gridStep !== undefined || l.membraneClamp !== undefined))) return SNN_FORMAT_VERSION_FIXED;
   return SNN_FORMAT_VERSION;

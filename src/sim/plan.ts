@@ -18,6 +18,7 @@
 import type { Shape } from '../model/ir.ts';
 import { convOut, shapeSize } from '../model/ir.ts';
 import type { SnnConvLayer, SnnLayer, SnnNetwork } from '../convert/snn-ir.ts';
+import { MAX_BURST } from '../convert/snn-ir.ts';
 import { fail } from '../util/errors.ts';
 import { convChannelF64 } from '../ann/reference.ts';
 
@@ -71,6 +72,8 @@ export interface ConvPlan {
   sortInput: boolean;
   /** tap offset of each x phase (kx mod stride) in a packed kernel row; see snn-memory C_W */
   phaseOffsets: number[];
+  /** the most spikes a neuron sends per tick (SnnSettings.burst; 1 for the classic neuron) */
+  burst: number;
 }
 
 export interface LayerPlan {
@@ -80,7 +83,7 @@ export interface LayerPlan {
   sources: number[];
   /** route only: channel offset of each source */
   channelOffsets: number[];
-  /** worst case spikes per tick (every output neuron fires) */
+  /** worst case spikes per tick (every output neuron fires, each as often as a burst allows) */
   listCap: number;
   conv?: ConvPlan;
 }
@@ -130,7 +133,13 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
   const events = opts.inputEvents ?? 0;
   if (!(Number.isInteger(events) && events >= 0)) fail(where, `input events: ${events} ticks must be a non-negative integer`);
   const poisson = coding !== 'analog' || events > 0;
+  const burst = net.settings?.burst ?? 1;
+  if (!(Number.isInteger(burst) && burst >= 1 && burst <= MAX_BURST)) fail(`${where} settings.burst`, `${burst} must be an integer in 1..${MAX_BURST}`);
   const shapes: SpikeShape[] = [];
+  // the most spikes one neuron of each layer emits per tick: a burst in a spiking conv, passed on
+  // unchanged by a pool (one output spike per input event at most), an upsample and a route
+  const perNeuron: number[] = [];
+  const perNeuronOf = (i: number): number => (i < 0 ? 1 : perNeuron[i]);
   const shapeOf = (i: number): SpikeShape => (i < 0 ? input : shapes[i]);
   const layers: LayerPlan[] = [];
   for (const [pos, l] of net.layers.entries()) {
@@ -142,7 +151,9 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
     for (const s of sources) if (!Number.isInteger(s) || s < -1 || s >= pos) fail(at, `input ${s} is not an earlier layer or -1`);
     if (l.lambda.length !== l.outShape.c) fail(at, `lambda has ${l.lambda.length} values for ${l.outShape.c} channels`);
     const inS = shapeOf(sources[0]);
-    const plan: LayerPlan = { layer: l, out, sources, channelOffsets: [], listCap: shapeSize(l.outShape) };
+    const mult = l.kind === 'conv' ? (l.rule === 'integrate' ? 1 : burst) : Math.max(...sources.map(perNeuronOf));
+    perNeuron.push(mult);
+    const plan: LayerPlan = { layer: l, out, sources, channelOffsets: [], listCap: mult * shapeSize(l.outShape) };
     switch (l.kind) {
       case 'conv': {
         const c = l as SnnConvLayer;
@@ -186,7 +197,7 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
           phaseOffsets.push(acc);
           acc += Math.max(0, Math.ceil((c.size - p) / c.stride));
         }
-        plan.conv = { cinG, coutG, analog: readsInput && !poisson, poisson: readsInput && poisson, sortInput, phaseOffsets };
+        plan.conv = { cinG, coutG, analog: readsInput && !poisson, poisson: readsInput && poisson, sortInput, phaseOffsets, burst: c.rule === 'integrate' ? 1 : burst };
         break;
       }
       case 'maxpool': {

@@ -336,20 +336,32 @@ export class ReferenceSnn implements SnnEngine {
     const vp = cv.vthPos, vn = cv.vthNeg;
     const rule = l.rule, zero = l.reset === 'zero';
     const lim = cv.clamp;
+    const burst = rl.plan.conv!.burst;
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
       const at = (y * W + x) * C + c;
       V[at] = V[at] + (drive ? drive[at] : b[c]);
       if (lim) V[at] = Math.min(Math.max(V[at], -lim[c]), lim[c]);
       if (rule === 'integrate') continue;
-      const v = V[at];
+      let v = V[at];
       if (v >= vp) {
-        V[at] = zero ? 0 : v - vp;
-        out.push(y, x, c, 1);
-        rl.pos[c]++;
+        // burst: up to `burst` spikes, one threshold subtracted (in float32) per spike
+        let n = 0;
+        do {
+          v = Math.fround(v - vp);
+          n++;
+          out.push(y, x, c, 1);
+        } while (n < burst && v >= vp);
+        V[at] = zero ? 0 : v;
+        rl.pos[c] += n;
       } else if ((rule === 'ibt' || rule === 'signed') && v <= -vn) {
-        V[at] = zero ? 0 : v + vn;
-        out.push(y, x, c, -1);
-        rl.neg[c]++;
+        let n = 0;
+        do {
+          v = Math.fround(v + vn);
+          n++;
+          out.push(y, x, c, -1);
+        } while (n < burst && v <= -vn);
+        V[at] = zero ? 0 : v;
+        rl.neg[c] += n;
       }
     }
   }

@@ -322,7 +322,7 @@ export class WasmSnn implements SnnEngine {
             [M.C_TAPW, cm.tapW], [M.C_W, cm.W], [M.C_PHASE, pt], [M.C_DRIVE, cm.drive], [M.C_BIAS, cm.bias], [M.C_RULE, rule],
             [M.C_RESET, l.reset === 'zero' ? M.RESET_ZERO : M.RESET_SUBTRACT], [M.C_STAMP, cm.stamp], [M.C_TAPS, cm.taps], [M.C_ACTIVE, cm.active],
             [M.C_SORT, cp.sortInput ? 1 : 0], [M.C_POS_TICK, cm.posTick], [M.C_NEG_TICK, cm.negTick], [M.C_CLAMP, cm.clamp], [M.C_LEAK, cm.leak],
-            [M.C_SYN, cm.syn], [M.C_SYNLEAK, cm.synLeak], [M.C_SYNGAIN, cm.synGain], [M.C_SYNBIAS, cm.synBias]]);
+            [M.C_SYN, cm.syn], [M.C_SYNLEAK, cm.synLeak], [M.C_SYNGAIN, cm.synGain], [M.C_SYNBIAS, cm.synBias], [M.C_BURST, cp.burst]]);
           putF(d, M.C_VTH_POS, rule === M.RULE_INTEGRATE ? 0 : l.vthPos);
           putF(d, M.C_VTH_NEG, rule === M.RULE_SIGNED ? l.vthNeg : 0);
           if (cm.leak) {
