@@ -480,7 +480,7 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   const r = await runConvert(['convert', '--model', 'face', '--size', '224', '--calib', ...photos, '--fuse-linear', 'true', '--out', file]);
   assert.ok(existsSync(file));
   assert.match(r.err, /calibrate \[2\/2\]/);
-  assert.match(r.out, /norm channel \(max\), neuron ibt, reset subtract, input analog, pool (gate|max), V₀ [0-9.]+(·vth)?, readout /);
+  assert.match(r.out, /norm channel \(max\), neuron ibt, reset subtract, input analog, pool (gate|max), V₀ [0-9.]+(·vth)?(, burst ≤ \d spikes\/neuron\/tick)?, readout /);
   assert.match(r.out, /conv1\/depthwise\+conv1\/pointwise\s+conv\s+ibt/);
   assert.match(r.out, /conv8\s+conv\s+integrate\s+1\.000\s+1\.000\s+1\.000/);
   const snn = loadSnn(file);
@@ -506,9 +506,9 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   assert.is(loadSnn(f3).settings.lambdaSide, 'both');
 
   const f4 = join(tmp, 'cli4.snn');
-  const r4 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--burst', '2', '--out', f4]);
-  assert.match(r4.out, /V₀ 0\.5·vth, burst ≤ 2 spikes\/neuron\/tick, readout/);
-  assert.is(loadSnn(f4).settings.burst, 2);
+  const r4 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--burst', '3', '--out', f4]);
+  assert.match(r4.out, /V₀ [0-9.]+·vth, burst ≤ 3 spikes\/neuron\/tick, readout/);
+  assert.is(loadSnn(f4).settings.burst, 3);
   assert.is(loadSnn(f4).formatVersion, 4);
 
   for (const [args, re] of [
@@ -533,12 +533,12 @@ test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up
   const { quantizeForChip } = await import('../src/convert/quantize.ts');
   const net = loadModel({ model: 'face', size: 224 });
   const stats = calibrateInputs(net, [preprocess(net, samplePhoto())], ['sample2.jpg']);
-  const classic = convertNetwork(net, stats, defaultSettings({ pool: 'gate', vInit: 0, readoutStart: 0 }));
-  const now = convertNetwork(net, stats, defaultSettings());
+  const classic = convertNetwork(net, stats, defaultSettings({ pool: 'gate', vInit: 0, readoutStart: 0, burst: 1 }));
+  const now = convertNetwork(net, stats, defaultSettings({ burst: 1 }));
   const burst = convertNetwork(net, stats, defaultSettings({ burst: 2 }));
   const fixed = quantizeForChip(classic, { weightBits: 9, membraneBits: 20 }, { readoutTicks: 64 }).snn;
   const headerVersion = (b: Buffer) => JSON.parse(b.subarray(16, 16 + b.readUInt32LE(12)).toString('utf8')).formatVersion;
-  for (const [snn, v, name] of [[classic, 1, 'classic'], [fixed, 2, 'fixed-point'], [now, 3, 'defaults'], [burst, 4, 'burst']] as const) {
+  for (const [snn, v, name] of [[classic, 1, 'classic'], [fixed, 2, 'fixed-point'], [now, 3, 'V₀, warm-up, max-count pool'], [burst, 4, 'burst']] as const) {
     const b = encodeSnn(snn);
     assert.is(b.readUInt32LE(8), v, `${name}: prefix`);
     assert.is(headerVersion(b), v, `${name}: header`);

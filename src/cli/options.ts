@@ -1,6 +1,6 @@
 /** Option groups shared by several commands, so every command spells them the same way. */
 import type { Argv } from 'yargs';
-import { DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
+import { DEFAULT_BURST, DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
 import type { NeuronModel, NormMode, NormStatistic, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import { MAX_BURST } from '../convert/snn-ir.ts';
 import { applyThresholdsFile, type AppliedThresholds } from '../tune/thresholds-file.ts';
@@ -20,7 +20,7 @@ export function modelOptions<T>(y: Argv<T>) {
 }
 
 /** --burst's help, shared with `convert` (which builds its own option list) */
-export const BURST_DESCRIBE = `burst spikes (Li & Zeng 2022): the most spikes a neuron sends per tick, an integer in 1..${MAX_BURST}; a neuron holding n thresholds sends min(n, burst) and each counts as one event on the chip (default 1)`;
+export const BURST_DESCRIBE = `burst spikes (Li & Zeng 2022): the most spikes a neuron sends per tick, an integer in 1..${MAX_BURST}; a neuron holding n thresholds sends min(n, burst) and each counts as one event on the chip (default ${DEFAULT_BURST})`;
 
 /** Conversion and simulation flags shared by detect --engine snn, convergence, run, tune. */
 export function snnOptions<T>(y: Argv<T>) {
@@ -41,7 +41,7 @@ export function snnOptions<T>(y: Argv<T>) {
 
 /**
  * Ticks per frame of `run` and `sweep` when not given: 128, measured as the first checkpoint where
- * the face detector (defaults: max-count pool, V₀ vth/2, readout warm-up 8) reaches F1 >= 0.95
+ * the face detector (defaults: max-count pool, V₀ vth/4, burst 2, readout warm-up 8) reaches F1 >= 0.95
  * against the ANN at both 0.3 and 0.5 on its six sample photos (README "Fidelity at the operating point").
  */
 export const DEFAULT_RUN_TICKS = 128;

@@ -48,12 +48,14 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     lambdaFloor: over.lambdaFloor ?? DEFAULT_LAMBDA_FLOOR,
     ...(over.lambdaHeadroom !== undefined ? { lambdaHeadroom: over.lambdaHeadroom } : {}),
     ...(over.lambdaSide !== undefined ? { lambdaSide: over.lambdaSide } : {}),
-    ...(over.burst !== undefined ? { burst: over.burst } : {}),
+    burst: over.burst ?? DEFAULT_BURST,
   };
 }
 
 /** membrane initialisation, as a fraction of the threshold (measured: README "Fidelity at the operating point") */
-export const DEFAULT_V_INIT = 0.5;
+export const DEFAULT_V_INIT = 0.25;
+/** burst spikes: the most spikes per neuron and tick (measured: README "Fidelity at the operating point") */
+export const DEFAULT_BURST = 2;
 /** channel λ floor as a fraction of the layer's largest λ (measured: README "Fidelity at the operating point") */
 export const DEFAULT_LAMBDA_FLOOR = 0;
 /** spike max-pool rule (measured: README "Fidelity at the operating point") */
