@@ -8,7 +8,7 @@ import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFlag, BURST_DESCRIBE, checkCandidateThreshold, checkTimesteps, checkWorkers, modelOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, BURST_DESCRIBE, checkCandidateThreshold, LAMBDA_SIDE_DESCRIBE, checkTimesteps, checkWorkers, modelOptions, snnSettingsFrom } from './options.ts';
 import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeDynamics } from '../convert/convert.ts';
 import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
 
@@ -58,7 +58,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool rule (default ${DEFAULT_POOL})` })
       .option('v-init', { type: 'number', describe: `initial membrane as a fraction of the threshold (default ${DEFAULT_V_INIT})` })
       .option('readout-start', { type: 'number', describe: `readout warm-up ticks (default ${DEFAULT_READOUT_START})` })
-      .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics (default positive)' })
+      .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: `${LAMBDA_SIDE_DESCRIBE} (default positive)` })
       .option('burst', { type: 'number', describe: BURST_DESCRIBE })
       .option('seed', { type: 'number', default: 1, describe: 'simulation seed (Poisson input only; recorded)' })
       .option('workers', { type: 'number', default: 2, describe: 'worker threads the images are split over (each its own WASM instance); 0 or 1: this thread. The output does not depend on it' })
@@ -82,7 +82,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
     const res = await runConvergence(model, images, {
       timesteps: T, truth, truthName: args.truth, combos, threshold: args.threshold,
       baseSettings: { fuseLinear: base.fuseLinear, vInit: base.vInit, readoutStart: base.readoutStart, pool: base.pool, ...(args.statistic !== undefined ? { statistic: base.statistic } : {}),
-        ...(base.lambdaSide !== undefined ? { lambdaSide: base.lambdaSide } : {}), ...(base.burst !== undefined ? { burst: base.burst } : {}) },
+        ...(base.lambdaSide !== undefined ? { lambdaSide: base.lambdaSide } : {}), burst: base.burst },
       tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => applyThresholdsFlag(snn, args.thresholds)! } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
       workers: checkWorkers(args.workers), onProgress: (m) => process.stderr.write(`${m}\n`),
     });

@@ -10,7 +10,7 @@ import { isNirFile, nirReady, writeNirSync } from '../model/nir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
-import { BURST_DESCRIBE, modelOptions, snnSettingsFrom } from './options.ts';
+import { BURST_DESCRIBE, LAMBDA_SIDE_DESCRIBE, modelOptions, snnSettingsFrom } from './options.ts';
 
 interface ConvertArgs {
   model: string;
@@ -56,7 +56,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (default ${DEFAULT_READOUT_START})` })
       .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR})` })
       .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1)' })
-      .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics so the −1 rate does not saturate (default positive)' })
+      .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: `${LAMBDA_SIDE_DESCRIBE} (default positive)` })
       .option('burst', { type: 'number', describe: BURST_DESCRIBE })
       .option('out', { type: 'string', demandOption: true, describe: 'the file to write: a .snn file, or a NIR graph when it ends in .nir' })
       .option('nir-keep-groups', { type: 'boolean', default: false, describe: 'NIR export: keep grouped/depthwise convs as Conv2d with groups > 1 (default: dense block-diagonal weights, which NIR\'s reader and importers handle)' })

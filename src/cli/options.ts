@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { DEFAULT_BURST, DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
 import type { NeuronModel, NormMode, NormStatistic, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
-import { MAX_BURST } from '../convert/snn-ir.ts';
+import { isBurst, MAX_BURST } from '../convert/snn-ir.ts';
 import { applyThresholdsFile, type AppliedThresholds } from '../tune/thresholds-file.ts';
 import { fail, UserError } from '../util/errors.ts';
 import { DEFAULT_PLACEMENT, PLACEMENT_ORDERS } from '../hw/mapper.ts';
@@ -19,7 +19,10 @@ export function modelOptions<T>(y: Argv<T>) {
     .option('names', { type: 'string', describe: 'class names file, one per line (default: VOC or COCO names by class count)' });
 }
 
-/** --burst's help, shared with `convert` (which builds its own option list) */
+/** --lambda-side's help, shared with `convert` and `convergence` (which build their own option lists) */
+export const LAMBDA_SIDE_DESCRIBE = 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics so the −1 rate does not saturate';
+
+/** --burst's help, shared with `convert` and `convergence` (which build their own option lists) */
 export const BURST_DESCRIBE = `burst spikes (Li & Zeng 2022): the most spikes a neuron sends per tick, an integer in 1..${MAX_BURST}; a neuron holding n thresholds sends min(n, burst) and each counts as one event on the chip (default ${DEFAULT_BURST})`;
 
 /** Conversion and simulation flags shared by detect --engine snn, convergence, run, tune. */
@@ -32,7 +35,7 @@ export function snnOptions<T>(y: Argv<T>) {
     .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool: max (the output's count follows the window's highest count) or gate (forwards the current winner's spikes, Rueckauer 2017) (default ${DEFAULT_POOL}; ignored for a .snn model)` })
     .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1; ignored for a .snn model)' })
     .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR}; ignored for a .snn model)` })
-    .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: 'IBT layers: λ from the positive outputs, or the larger of the positive and |negative| statistics so the −1 rate does not saturate (default positive; ignored for a .snn model)' })
+    .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: `${LAMBDA_SIDE_DESCRIBE} (default positive; ignored for a .snn model)` })
     .option('burst', { type: 'number', describe: `${BURST_DESCRIBE}; ignored for a .snn model` })
     .option('v-init', { type: 'number', describe: `initial membrane of spiking neurons as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT}; ignored for a .snn model)` })
     .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (0 = V(t)/t from tick 1; default ${DEFAULT_READOUT_START}; ignored for a .snn model)` })
@@ -101,7 +104,7 @@ export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron
   }
   const burst = args.burst;
   if (burst !== undefined) {
-    if (!(Number.isInteger(burst) && burst >= 1 && burst <= MAX_BURST)) fail('--burst', `${burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
+    if (!isBurst(burst)) fail('--burst', `${burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
     out.burst = burst;
   }
   const v0 = args['v-init'];

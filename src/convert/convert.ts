@@ -29,7 +29,7 @@ import type { ActivationStats, StatSide } from './calibrate.ts';
 import { checkStatistic } from './calibrate.ts';
 import { concatLambda, effectiveConv, fuseLinearInto, normalizeConv } from './normalize.ts';
 import type { NormStatistic, PoolRule, SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings, SpikeRule } from './snn-ir.ts';
-import { formatVersionFor, MAX_BURST } from './snn-ir.ts';
+import { formatVersionFor, isBurst, MAX_BURST } from './snn-ir.ts';
 
 /** the defaults of `neuroemu convert` (statistic: 99.9 for 'percentile', else max) */
 export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
@@ -78,7 +78,7 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   if (s.lambdaFloor !== undefined && !(typeof s.lambdaFloor === 'number' && s.lambdaFloor >= 0 && s.lambdaFloor <= 1)) fail(`${where}.lambdaFloor`, `${s.lambdaFloor} must be a number in [0, 1]`);
   if (s.lambdaHeadroom !== undefined && !(typeof s.lambdaHeadroom === 'number' && s.lambdaHeadroom >= 1 && s.lambdaHeadroom <= 100)) fail(`${where}.lambdaHeadroom`, `${s.lambdaHeadroom} must be a number in [1, 100]`);
   if (s.lambdaSide !== undefined) oneOf('lambdaSide', s.lambdaSide, ['positive', 'both']);
-  if (s.burst !== undefined && !(Number.isInteger(s.burst) && s.burst >= 1 && s.burst <= MAX_BURST)) fail(`${where}.burst`, `${s.burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
+  if (s.burst !== undefined && !isBurst(s.burst)) fail(`${where}.burst`, `${s.burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
   if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
   if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
 }

@@ -33,6 +33,8 @@ export const SNN_FORMAT_VERSION_DYNAMICS = 3;
 export const SNN_FORMAT_VERSION_BURST = 4;
 /** the most spikes per neuron and tick SnnSettings.burst may allow (spike lists are sized burst × neurons) */
 export const MAX_BURST = 8;
+/** a valid SnnSettings.burst: an integer in 1..MAX_BURST */
+export const isBurst = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_BURST;
 
 export type NormMode = 'layer' | 'percentile' | 'channel';
 /** how λ is read from the activation statistics: the max, or a percentile such as 99.9 */

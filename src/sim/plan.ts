@@ -18,7 +18,7 @@
 import type { Shape } from '../model/ir.ts';
 import { convOut, shapeSize } from '../model/ir.ts';
 import type { SnnConvLayer, SnnLayer, SnnNetwork } from '../convert/snn-ir.ts';
-import { MAX_BURST } from '../convert/snn-ir.ts';
+import { isBurst, MAX_BURST } from '../convert/snn-ir.ts';
 import { fail } from '../util/errors.ts';
 import { convChannelF64 } from '../ann/reference.ts';
 
@@ -134,7 +134,7 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
   if (!(Number.isInteger(events) && events >= 0)) fail(where, `input events: ${events} ticks must be a non-negative integer`);
   const poisson = coding !== 'analog' || events > 0;
   const burst = net.settings?.burst ?? 1;
-  if (!(Number.isInteger(burst) && burst >= 1 && burst <= MAX_BURST)) fail(`${where} settings.burst`, `${burst} must be an integer in 1..${MAX_BURST}`);
+  if (!isBurst(burst)) fail(`${where} settings.burst`, `${burst} must be an integer in 1..${MAX_BURST}`);
   const shapes: SpikeShape[] = [];
   // the most spikes one neuron of each layer emits per tick: a burst in a spiking conv, passed on
   // unchanged by a pool (one output spike per input event at most), an upsample and a route
@@ -197,7 +197,7 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
           phaseOffsets.push(acc);
           acc += Math.max(0, Math.ceil((c.size - p) / c.stride));
         }
-        plan.conv = { cinG, coutG, analog: readsInput && !poisson, poisson: readsInput && poisson, sortInput, phaseOffsets, burst: c.rule === 'integrate' ? 1 : burst };
+        plan.conv = { cinG, coutG, analog: readsInput && !poisson, poisson: readsInput && poisson, sortInput, phaseOffsets, burst: mult };
         break;
       }
       case 'maxpool': {
