@@ -262,6 +262,13 @@ export const C_SYNGAIN = 44;
 export const C_SYNBIAS = 45;
 /** i32: the most spikes a neuron sends per tick (burst spikes; 1 = the classic neuron) */
 export const C_BURST = 46;
+/**
+ * sigma-delta neuron (rule signed only): address of f32 E[H×W×Cp], what each neuron has emitted in
+ * membrane units (+vth+ per +1 spike, −vth+ per −1), or 0 for the reset neuron. V then integrates
+ * without reset and the neuron fires +1 while leaky(V) − E ≥ vth+, −1 while ≤ −vth+, where
+ * leaky(V) = V for V ≥ 0 and V·(vth+/vth−) below (float32), at most C_BURST spikes a tick.
+ */
+export const C_SDE = 47;
 
 export const RULE_IF = 0;
 export const RULE_SIGNED = 1;

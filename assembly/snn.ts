@@ -18,7 +18,9 @@
  *            fire (if: V ≥ vth+ → +1; signed: also V ≤ −vth− → −1; integrate: never), reset
  *            (subtract the crossed threshold, or zero); with burst spikes (C_BURST > 1) a neuron
  *            fires again while V still crosses, up to C_BURST spikes, subtracting each time;
- *            compact the spikes into the output list in (y, x, c) order.
+ *            compact the spikes into the output list in (y, x, c) order. Sigma-delta neurons
+ *            (C_SDE ≠ 0) never reset V: they fire while leaky(V) − E crosses ±vth+ (E: what they
+ *            have emitted), see fireSigmaDelta.
  *   maxpool  the net spike counts of the input units are updated with this tick's spikes FIRST;
  *            then, rule 'gate' (count-gated, Rueckauer 2017): each window forwards the spike of its
  *            unit with the highest count (ties: the first unit in row-major window order) if that
@@ -59,7 +61,7 @@ import {
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
   N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
-  C_ACTIVE, C_BIAS, C_BURST, C_CING, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
+  C_ACTIVE, C_BIAS, C_BURST, C_CING, C_SDE, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_LEAK, C_RULE, C_SYN, C_SYNBIAS, C_SYNGAIN, C_SYNLEAK, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
   I_EVCODES, I_EVOFF, I_EVTICKS, I_POISSON, I_RATES, INPUT_EVENTS,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
@@ -503,6 +505,12 @@ export function fire(net: usize, d: usize): void {
   let out = list;
   let vp = V, ap = addBase;
   let y = 0, x = 0;
+  const sdE = fa(d, C_SDE);
+  if (sdE != 0) {
+    out = fireSigmaDelta(d, V, sdE, addBase, addStep, lim, out, burst);
+    nPixDone(d, list, out, c, posTick, negTick);
+    return;
+  }
   for (let p = 0; p < nPix; p++) {
     const base = (((y << xb) | x) << cb) << 1;
     for (let j: usize = 0; j < pixB; j += 16) {
@@ -549,8 +557,12 @@ export function fire(net: usize, d: usize): void {
       y++;
     }
   }
+  nPixDone(d, list, out, c, posTick, negTick);
+}
+
+/** The list's length, and this tick's per-channel counts folded into the run totals. */
+function nPixDone(d: usize, list: usize, out: usize, c: i32, posTick: usize, negTick: usize): void {
   si(d, L_COUNT, <i32>((out - list) >> 2));
-  // fold this tick's per-channel counts into the run totals
   const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
   for (let ch = 0; ch < c; ch++) {
     const a = posTick + (<usize>ch << 2), b = negTick + (<usize>ch << 2);
@@ -559,6 +571,69 @@ export function fire(net: usize, d: usize): void {
     store<i32>(a, 0);
     store<i32>(b, 0);
   }
+}
+
+/**
+ * Sigma-delta IBT neurons (C_SDE): V += bias or drive (clamped where the layer saturates) and is
+ * never reset; a = vth+/vth− (float32), target = V ≥ 0 ? V : V·a, and the neuron fires +1 while
+ * target − E ≥ vth+ (E += vth+ each), else −1 while target − E ≤ −vth+ (E −= vth+ each), at most
+ * `burst` spikes, all float32 like the reference engine. Vector test first; lanes only for a
+ * vector that fires. Returns the list's new end.
+ */
+function fireSigmaDelta(d: usize, V: usize, E: usize, addBase: usize, addStep: usize, lim: usize, out: usize, burst: i32): usize {
+  const h = fi(d, L_H), w = fi(d, L_W), cp = fi(d, C_CP), cb = fi(d, L_CB), xb = fi(d, L_XB);
+  const pixB = <usize>cp << 2;
+  const vthPS = ff(d, C_VTH_POS), vthNS = ff(d, C_VTH_NEG);
+  const aS: f32 = vthPS / vthNS;
+  const vthP = f32x4.splat(vthPS), thrN = f32x4.splat(-vthPS), a4 = f32x4.splat(aS), zeroV = f32x4.splat(0);
+  const posTick = fa(d, C_POS_TICK), negTick = fa(d, C_NEG_TICK);
+  let vp = V, ep = E, ap = addBase;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const base = (((y << xb) | x) << cb) << 1;
+    for (let j: usize = 0; j < pixB; j += 16) {
+      let v = f32x4.add(v128.load(vp + j), v128.load(ap + j));
+      if (lim != 0) {
+        const hi = v128.load(lim + j);
+        v = f32x4.min(f32x4.max(v, f32x4.neg(hi)), hi);
+      }
+      v128.store(vp + j, v);
+      const tgt = v128.bitselect(v, f32x4.mul(v, a4), f32x4.ge(v, zeroV));
+      const e = v128.load(ep + j);
+      const dl = f32x4.sub(tgt, e);
+      if (!v128.any_true(v128.or(f32x4.ge(dl, vthP), f32x4.le(dl, thrN)))) continue;
+      const code0 = base | (<i32>(j >> 2) << 1);
+      for (let k = 0; k < 4; k++) {
+        const off = j + (<usize>k << 2);
+        const vk = load<f32>(vp + off);
+        const t: f32 = vk >= 0 ? vk : vk * aS;
+        let ek = load<f32>(ep + off);
+        const code = code0 | (k << 1);
+        let n = 0;
+        if (t - ek >= vthPS) {
+          do {
+            ek += vthPS;
+            store<i32>(out, code);
+            out += 4;
+            n++;
+          } while (n < burst && t - ek >= vthPS);
+          addI32(posTick + off, n);
+        } else if (t - ek <= -vthPS) {
+          do {
+            ek -= vthPS;
+            store<i32>(out, code | 1);
+            out += 4;
+            n++;
+          } while (n < burst && t - ek <= -vthPS);
+          addI32(negTick + off, n);
+        } else continue;
+        store<f32>(ep + off, ek);
+      }
+    }
+    vp += pixB;
+    ep += pixB;
+    ap += addStep;
+  }
+  return out;
 }
 
 /**

@@ -480,7 +480,7 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   const r = await runConvert(['convert', '--model', 'face', '--size', '224', '--calib', ...photos, '--fuse-linear', 'true', '--out', file]);
   assert.ok(existsSync(file));
   assert.match(r.err, /calibrate \[2\/2\]/);
-  assert.match(r.out, /norm channel \(max\), neuron ibt, reset subtract, input analog, pool (gate|max), V₀ [0-9.]+(·vth)?(, burst ≤ \d spikes\/neuron\/tick)?, readout /);
+  assert.match(r.out, /norm channel \(max\), neuron ibt, sigma-delta IBT \(count follows leaky\(ΣI\)\), reset subtract, input analog, pool (gate|max), V₀ [0-9.]+(·vth)?(, burst ≤ \d spikes\/neuron\/tick)?, readout /);
   assert.match(r.out, /conv1\/depthwise\+conv1\/pointwise\s+conv\s+ibt/);
   assert.match(r.out, /conv8\s+conv\s+integrate\s+1\.000\s+1\.000\s+1\.000/);
   const snn = loadSnn(file);
@@ -506,16 +506,25 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   assert.is(loadSnn(f3).settings.lambdaSide, 'both');
 
   const f4 = join(tmp, 'cli4.snn');
-  const r4 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--burst', '3', '--out', f4]);
-  assert.match(r4.out, /V₀ [0-9.]+·vth, burst ≤ 3 spikes\/neuron\/tick, readout/);
+  const r4 = await runConvert(['convert', '--size', '224', '--calib', photos[0], '--burst', '3', '--no-sigma-delta', '--out', f4]);
+  assert.match(r4.out, /neuron ibt, reset subtract, .*V₀ [0-9.]+·vth, burst ≤ 3 spikes\/neuron\/tick, readout/);
   assert.is(loadSnn(f4).settings.burst, 3);
+  assert.is(loadSnn(f4).settings.sigmaDelta, false);
   assert.is(loadSnn(f4).formatVersion, 4);
+  // the default: sigma-delta IBT neurons in every IBT layer that reads spikes (not the analog first layer)
+  const sd = loadSnn(file);
+  assert.is(sd.formatVersion, 5);
+  const ibt = sd.layers.filter((l) => l.kind === 'conv' && l.rule === 'ibt') as SnnConvLayer[];
+  assert.ok(ibt.length >= 5);
+  assert.equal(ibt.map((l) => l.sigmaDelta === true), ibt.map((l) => l.inputs[0] >= 0));
 
   for (const [args, re] of [
     [['convert', '--calib', photos[0], '--statistic', 'abc', '--out', f2], /--statistic/],
     [['convert', '--calib', '/nonexistent.jpg', '--size', '64', '--out', f2], /nonexistent/],
     [['convert', '--calib', photos[0], '--burst', '1.5', '--out', f2], /--burst: 1\.5 must be an integer in 1\.\.8/],
     [['convert', '--calib', photos[0], '--burst', '9', '--out', f2], /--burst: 9 must be an integer in 1\.\.8/],
+    [['convert', '--calib', photos[0], '--neuron', 'if', '--sigma-delta', '--out', f2], /--sigma-delta: sigma-delta neurons quantize leaky ReLU: they need --neuron ibt, not if/],
+    [['convert', '--calib', photos[0], '--reset', 'zero', '--sigma-delta', '--out', f2], /sigmaDelta: sigma-delta neurons never reset their membrane: use reset subtract, not zero/],
   ] as const) {
     let caught: unknown;
     try {
@@ -529,16 +538,17 @@ test('CLI: convert the face detector with 2 sample photos at 224; the file loads
   assert.match(help.out, /Examples:/);
 });
 
-test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up / max-count pool 3, burst spikes 4; the header always says what the prefix says', async () => {
+test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up / max-count pool 3, burst spikes 4, sigma-delta neurons 5; the header always says what the prefix says', async () => {
   const { quantizeForChip } = await import('../src/convert/quantize.ts');
   const net = loadModel({ model: 'face', size: 224 });
   const stats = calibrateInputs(net, [preprocess(net, samplePhoto())], ['sample2.jpg']);
-  const classic = convertNetwork(net, stats, defaultSettings({ pool: 'gate', vInit: 0, readoutStart: 0, burst: 1 }));
-  const now = convertNetwork(net, stats, defaultSettings({ burst: 1 }));
-  const burst = convertNetwork(net, stats, defaultSettings({ burst: 2 }));
+  const classic = convertNetwork(net, stats, defaultSettings({ pool: 'gate', vInit: 0, readoutStart: 0, burst: 1, sigmaDelta: false }));
+  const now = convertNetwork(net, stats, defaultSettings({ burst: 1, sigmaDelta: false }));
+  const burst = convertNetwork(net, stats, defaultSettings({ burst: 2, sigmaDelta: false }));
+  const delta = convertNetwork(net, stats, defaultSettings({ burst: 2, sigmaDelta: true }));
   const fixed = quantizeForChip(classic, { weightBits: 9, membraneBits: 20 }, { readoutTicks: 64 }).snn;
   const headerVersion = (b: Buffer) => JSON.parse(b.subarray(16, 16 + b.readUInt32LE(12)).toString('utf8')).formatVersion;
-  for (const [snn, v, name] of [[classic, 1, 'classic'], [fixed, 2, 'fixed-point'], [now, 3, 'V₀, warm-up, max-count pool'], [burst, 4, 'burst']] as const) {
+  for (const [snn, v, name] of [[classic, 1, 'classic'], [fixed, 2, 'fixed-point'], [now, 3, 'V₀, warm-up, max-count pool'], [burst, 4, 'burst'], [delta, 5, 'sigma-delta']] as const) {
     const b = encodeSnn(snn);
     assert.is(b.readUInt32LE(8), v, `${name}: prefix`);
     assert.is(headerVersion(b), v, `${name}: header`);
@@ -573,6 +583,13 @@ test('format versions: classic dynamics 1, fixed-point 2, V₀ / readout warm-up
     h.headerSha256 = createHash('sha256').update(JSON.stringify(h)).digest('hex');
   }, 3));
   assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && /settings\.burst: 2 needs format version 4, the file says 3/.test(e.message));
+  // a sigma-delta network relabelled as version 4 (an older reader would reset its neurons) is refused
+  writeFileSync(f, rewriteHeader(encodeSnn(delta), (h) => {
+    h.formatVersion = 4;
+    delete h.headerSha256;
+    h.headerSha256 = createHash('sha256').update(JSON.stringify(h)).digest('hex');
+  }, 4));
+  assert.throws(() => loadSnn(f), (e: unknown) => e instanceof UserError && /layers\[\d+\]\.sigmaDelta: sigma-delta neurons need format version 5, the file says 4/.test(e.message));
 });
 
 test('a .snn file with a NaN or overflowing weight or bias is refused, naming the layer and the index', () => {

@@ -97,6 +97,20 @@ test('layout: every node has exactly its NIR fields, with PyTorch shapes and int
   assert.not.match(ex.notes[2].differences.join(), /resets to 0/, 'reset zero is exact');
 });
 
+test('a sigma-delta IBT layer: its metadata says how it fires, and the differences say NIR resets it', () => {
+  const snn = toy();
+  (snn.layers[0] as ReturnType<typeof convLayer>).sigmaDelta = true;
+  const ex = snnToNir(snn);
+  const n0 = ex.file.graph.nodes.get('conv0.neuron') as NirLeaf;
+  assert.match(String(n0.metadata.neuroemu_reset), /^none \(sigma-delta\)/);
+  assert.match(String(n0.metadata.neuroemu_sigma_delta), /fires \+1 while leaky\(V\) - E >= v_threshold/);
+  const d0 = ex.notes[0].differences.join('; ');
+  assert.match(d0, /resets to 0 \(neuroemu: a sigma-delta neuron, no reset/);
+  assert.not.match(d0, /subtracts the threshold/);
+  // the IF layer of the same network is untouched
+  assert.is((ex.file.graph.nodes.get('conv2.neuron') as NirLeaf).metadata.neuroemu_sigma_delta, undefined);
+});
+
 test("NIR's Python reader loads the export with type checking, and sees our bytes", () => {
   const ex = snnToNir(toy());
   const file = join(tmp, 'toy.nir');

@@ -275,8 +275,9 @@ test('face detector: every conv quantized (depthwise included); per-neuron steps
 });
 
 test('.snn file: a quantized network saves as version 2 and loads back equal; version 1 with fixed-point fields is refused', () => {
-  // classic dynamics (count-gated pool, V₀ 0, plain average, one spike a tick): the defaults need version 4 on their own
-  const classic = { ...face128(), settings: { ...face128().settings, vInit: 0, readoutStart: 0, burst: 1 }, layers: face128().layers.map((l) => (l.kind === 'maxpool' ? { ...l, rule: 'gate' as const } : l)), formatVersion: 1 };
+  // classic dynamics (count-gated pool, V₀ 0, plain average, one spike a tick, reset neurons): the defaults need version 5 on their own
+  const classic = { ...face128(), settings: { ...face128().settings, vInit: 0, readoutStart: 0, burst: 1, sigmaDelta: false },
+    layers: face128().layers.map((l) => (l.kind === 'maxpool' ? { ...l, rule: 'gate' as const } : l.kind === 'conv' ? (({ sigmaDelta: _, ...c }) => c)(l) : l)), formatVersion: 1 };
   const { snn } = quantizeForChip(classic, { weightBits: 9, membraneBits: 20 });
   const file = join(tmp, 'q.snn');
   saveSnn(file, snn);

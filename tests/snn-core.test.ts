@@ -319,7 +319,7 @@ interface RandomNet {
  * stride-2 conv) → conv 3×3/1 pad 1 → maxpool 2/1 or 3/1 → conv 1×1 integrate (readout); plus a second readout
  * integrating the route directly.
  */
-function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: SpikeRule[], reset: ResetMode, burst = 1): RandomNet {
+function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: SpikeRule[], reset: ResetMode, burst = 1, sigmaDelta = false): RandomNet {
   const rand = mulberry32(seed);
   const pick = <T,>(a: T[]): T => a[Math.floor(rand() * a.length)];
   const cin = 3 + Math.floor(rand() * 3);
@@ -364,6 +364,7 @@ function randomNet(seed: number, coding: 'analog' | 'poisson' | 'rate', rules: S
   for (let i = 0; i < image.length; i++) image[i] = rand() * (rand() < 0.1 ? -0.5 : 1);
   // the pool rule, V₀ and the readout warm-up vary with the seed (no draw: the rest stays as it was)
   for (const l of layers) if (l.kind === 'maxpool') l.rule = seed % 2 ? 'max' : 'gate';
+  if (sigmaDelta) for (const l of layers) if (l.kind === 'conv' && l.rule === 'ibt') l.sigmaDelta = true;
   // LIF: a per-channel leak on every conv for some seeds (no draw either)
   if (seed % 5 === 2) for (const l of layers) if (l.kind === 'conv') l.leak = Float32Array.from({ length: l.outShape.c }, (_, c) => 0.7 + 0.3 * ((c * 7 + l.index) % 5) / 4);
   return { net: makeSnn(input, layers, [8, 9], { input: coding, vInit: seed % 3 === 0 ? 0.5 : 0, readoutStart: seed % 4 === 1 ? 5 : 0, ...(burst > 1 ? { burst } : {}) }), image };
@@ -384,7 +385,7 @@ function assertSameCounts(a: SimCounts, b: SimCounts, label: string): void {
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 test('WASM core and TS reference agree bit for bit on random networks', async () => {
-  const cases: [string, 'analog' | 'poisson' | 'rate', SpikeRule[], ResetMode, 'auto' | 'always' | 'never', number?][] = [
+  const cases: [string, 'analog' | 'poisson' | 'rate', SpikeRule[], ResetMode, 'auto' | 'always' | 'never', number?, boolean?][] = [
     ['ibt/subtract/analog', 'analog', ['ibt'], 'subtract', 'auto'],
     ['if/subtract/analog', 'analog', ['if'], 'subtract', 'never'],
     ['mixed/zero/analog', 'analog', ['if', 'ibt', 'signed'], 'zero', 'always'],
@@ -396,14 +397,17 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
     // burst spikes: a neuron may fire up to 3 (4) times a tick; pools, upsample and route pass them on
     ['ibt/subtract/analog burst 3', 'analog', ['ibt'], 'subtract', 'auto', 3],
     ['mixed/zero/poisson burst 4', 'poisson', ['if', 'ibt', 'signed'], 'zero', 'always', 4],
+    // sigma-delta IBT neurons (no reset; the emitted count follows leaky(V)), with and without bursts
+    ['ibt sigma-delta/analog burst 2', 'analog', ['ibt'], 'subtract', 'auto', 2, true],
+    ['mixed sigma-delta/poisson', 'poisson', ['if', 'ibt', 'signed'], 'subtract', 'always', 1, true],
   ];
   let seed = 100;
   let spikes = 0;
-  for (const [name, coding, rules, reset, sortInput, burst] of cases) {
+  for (const [name, coding, rules, reset, sortInput, burst, sigmaDelta] of cases) {
     for (let rep = 0; rep < 4; rep++) {
       // the last repetition with one tick of delay per neuron layer (chip semantics)
       const layerDelay = rep === 3 ? 1 : 0;
-      const { net, image } = randomNet(seed++, coding, rules, reset, burst);
+      const { net, image } = randomNet(seed++, coding, rules, reset, burst, sigmaDelta);
       const w = await createSimulator(net, { engine: 'wasm', seed: 5, sortInput, layerDelay });
       const r = await createSimulator(net, { engine: 'reference', seed: 5, sortInput, layerDelay });
       if (layerDelay) assert.is(w.fillTicks, 6, 'readout at depth 7 (conv, conv, pool, conv, conv, pool, conv)');
@@ -422,7 +426,15 @@ test('WASM core and TS reference agree bit for bit on random networks', async ()
       }
       // activity sanity: every spiking layer fired, and the pools forwarded something
       const c = w.counts();
-      if (burst) {
+      if (sigmaDelta && net.layers.some((l) => l.kind === 'conv' && l.sigmaDelta)) {
+        // the sigma-delta neurons changed the spikes: not the reset neurons' counts
+        const reset = await createSimulator({ ...net, layers: net.layers.map((l) => (l.kind === 'conv' ? { ...l, sigmaDelta: false } : l)) }, { engine: 'wasm', seed: 5, sortInput, layerDelay });
+        reset.reset(image);
+        reset.run(48);
+        const spikesOf = (k: SimCounts) => k.layers.map((l) => l.total.posSpikes + l.total.negSpikes);
+        assert.not.equal(spikesOf(reset.counts()), spikesOf(c), `${name} #${rep}: sigma-delta changed nothing`);
+      }
+      if (burst && burst > 1) {
         // the bursts happened: more spikes than the same network with one spike per neuron and tick
         const one = await createSimulator({ ...net, settings: { ...net.settings, burst: 1 } }, { engine: 'wasm', seed: 5, sortInput, layerDelay });
         one.reset(image);

@@ -189,6 +189,66 @@ for (const engine of ENGINES) {
   });
 }
 
+/**
+ * A sigma-delta IBT neuron (vth 1, vthNeg 10, α 0.1) behind a layer of signed neurons driven by
+ * constant currents: the signed layer's spike trains are periodic, so the second layer's input is
+ * a sum of weighted trains. Returns its counts and membrane after each checkpoint, and the reset
+ * neuron's for comparison.
+ */
+async function deltaNet(engine: SnnEngineKind, drives: number[], weights: number[], checkpoints: number[], sigmaDelta: boolean, burst = 1) {
+  const n = drives.length;
+  const inShape = { c: n, h: 1, w: 1 };
+  const l0 = convLayer(0, -1, inShape, { filters: n, size: 1, groups: n, rule: 'signed', weights: new Float32Array(n).fill(1) });
+  const l1 = convLayer(1, 0, { c: n, h: 1, w: 1 }, { filters: 1, size: 1, rule: 'ibt', sigmaDelta, weights: Float32Array.from(weights) });
+  const sim = await createSimulator(makeSnn(inShape, [l0, l1], [1], burst > 1 ? { burst } : {}), { engine, seed: 1 });
+  sim.reset(Float32Array.from(drives));
+  const out: { t: number; pos: number; neg: number; v: number }[] = [];
+  let t = 0;
+  for (const c of checkpoints) {
+    sim.run(c - t);
+    t = c;
+    const k = sim.counts().layers[1];
+    out.push({ t, pos: k.posSpikes[0], neg: k.negSpikes[0], v: sim.membrane(1)[0] });
+  }
+  return out;
+}
+
+for (const engine of ENGINES) {
+  test(`${engine}: sigma-delta IBT: a zero-mean input (+3, −3, ...) nets 0 spikes; the reset neuron nets +3 (its dead zone keeps them)`, async () => {
+    // input: +1 spikes every tick × 3 and every second tick × −6 → +3 on odd ticks, −3 on even ones
+    const T = [1, 2, 3, 4, 100, 1000];
+    for (const burst of [1, 2]) {
+      const sd = await deltaNet(engine, [1, 0.5], [3, -6], T, true, burst);
+      for (const r of sd) {
+        // odd t: S = 3, leaky(S) = 3, emitted min(3, burst) after the pair before; even t: S = 0, all taken back
+        assert.is(r.v, r.t % 2 ? 3 : 0, `burst ${burst} t=${r.t}: V integrates without reset`);
+        assert.is(r.pos - r.neg, r.t % 2 ? burst : 0, `burst ${burst} t=${r.t}: net count`);
+        assert.is(r.pos, Math.ceil(r.t / 2) * burst, `burst ${burst} t=${r.t}: +1 spikes`);
+      }
+    }
+    // reset neuron, burst 1, by hand: V 3→2 (+1), −1, 2→1 (+1), −2, 1→0 (+1), −3, 0, −3, ...: three spikes, never a −1
+    const rs = await deltaNet(engine, [1, 0.5], [3, -6], T, false);
+    assert.equal(rs.map((r) => r.pos - r.neg), [1, 1, 2, 2, 3, 3]);
+  });
+
+  test(`${engine}: sigma-delta IBT: the emitted count stays within one threshold of leaky(Σ input) at every tick`, async () => {
+    // dyadic drives and weights: every membrane value is exact, so V = Σ input by hand
+    const drives = [0.5, 0.25, 0.75, 0.125, 1];
+    const checkpoints = Array.from({ length: 64 }, (_, i) => 1 + i * 3);
+    for (const weights of [[2.5, -4, 1.25, 3, -0.5], [-1.5, -2, 0.75, -3, 0.25], [0.5, 0.5, -0.25, 8, -6]]) {
+      const rows = await deltaNet(engine, drives, weights, checkpoints, true, 8);
+      for (const r of rows) {
+        // the signed layer with V₀ 0 sends floor(d·t) spikes of a drive d by tick t (exact for dyadic d)
+        const S = drives.reduce((a, d, i) => a + weights[i] * Math.floor(d * r.t), 0);
+        assert.is(r.v, S, `w ${weights} t=${r.t}: V = Σ input`);
+        const leaky = S >= 0 ? S : 0.1 * S;
+        const emitted = r.pos - r.neg;
+        assert.ok(Math.abs(leaky - emitted) < 1 + 1e-6, `w ${weights} t=${r.t}: emitted ${emitted} vs leaky(S) ${leaky}`);
+      }
+    }
+  });
+}
+
 test('IF, reset by subtraction: the count grows by floor(zT) at every T (checkpoints)', async () => {
   const input = { c: 1, h: 1, w: 1 };
   const layer = convLayer(0, -1, input, { filters: 1, rule: 'if', weights: Float32Array.of(1) });

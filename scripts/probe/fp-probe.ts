@@ -5,7 +5,7 @@
  * candidate (down to 0.05) at IoU ≥ 0.5 for a false positive, the SNN's for a miss. A box the other
  * side scored just across the threshold is a score error; one it did not see at all is a spurious
  * or a lost detection.
- *   node --import tsx scripts/probe/fp-probe.ts --ticks 256 --vinit 0.5 --window 8 [--settings JSON] [--calib a.jpg ...] -- photos...
+ *   node --import tsx scripts/probe/fp-probe.ts --ticks 256 --vinit 0.5 --window 8 [--settings JSON] [--engine reference] [--calib a.jpg ...] -- photos...
  */
 import { calibrateModel, convertCalibrated } from '../../src/convert/from-model.ts';
 import { detectImagesAnn } from '../../src/detect/ann-detect.ts';
@@ -24,7 +24,7 @@ const thresholds = flag('thresholds', '0.3,0.5').split(',').map(Number);
 const model = calibrateModel({ model: 'face' }, { calib, images: photos });
 const ann = await detectImagesAnn(model.net, photos, { threshold: 0.05 });
 const snn = convertCalibrated(model, { ...JSON.parse(flag('settings', '{}')), vInit, readoutStart: 0 }).snn;
-const sim = await createSimulator(snn, { seed: 1 });
+const sim = await createSimulator(snn, { seed: 1, engine: flag('engine', 'wasm') as 'wasm' | 'reference' });
 const rl = snn.readouts[0].layer, lam = snn.layers[rl].lambda;
 const plane = snn.layers[rl].outShape.h * snn.layers[rl].outShape.w;
 const best = (d: Detection, others: Detection[]) => others.reduce((m, o) => (cocoIou(d, o) >= 0.5 && o.score > m ? o.score : m), 0);

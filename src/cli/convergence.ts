@@ -8,7 +8,7 @@ import { lineChart } from '../report/svg.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail } from '../util/errors.ts';
-import { applyThresholdsFlag, BURST_DESCRIBE, checkCandidateThreshold, LAMBDA_SIDE_DESCRIBE, checkTimesteps, checkWorkers, modelOptions, snnSettingsFrom } from './options.ts';
+import { applyThresholdsFlag, BURST_DESCRIBE, SIGMA_DELTA_DESCRIBE, checkCandidateThreshold, LAMBDA_SIDE_DESCRIBE, checkTimesteps, checkWorkers, modelOptions, snnSettingsFrom } from './options.ts';
 import { DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings, describeDynamics } from '../convert/convert.ts';
 import type { NeuronModel, NormMode } from '../convert/snn-ir.ts';
 
@@ -36,6 +36,7 @@ interface ConvergenceArgs {
   combos?: string;
   'lambda-side'?: string;
   burst?: number;
+  'sigma-delta'?: boolean;
 }
 
 export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
@@ -60,6 +61,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       .option('readout-start', { type: 'number', describe: `readout warm-up ticks (default ${DEFAULT_READOUT_START})` })
       .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: `${LAMBDA_SIDE_DESCRIBE} (default positive)` })
       .option('burst', { type: 'number', describe: BURST_DESCRIBE })
+      .option('sigma-delta', { type: 'boolean', describe: `${SIGMA_DELTA_DESCRIBE}; IBT combinations only` })
       .option('seed', { type: 'number', default: 1, describe: 'simulation seed (Poisson input only; recorded)' })
       .option('workers', { type: 'number', default: 2, describe: 'worker threads the images are split over (each its own WASM instance); 0 or 1: this thread. The output does not depend on it' })
       .example('$0 convergence --model face --timesteps 1024', 'the ablation on the face detector and its six sample photos')
@@ -77,12 +79,12 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       if (!['layer', 'channel', 'percentile'].includes(norm) || !['if', 'ibt'].includes(neuron)) fail('--combos', `"${c}" must be NORM/NEURON with NORM layer, channel or percentile and NEURON if or ibt`);
       return { norm: norm as NormMode, neuron: neuron as NeuronModel };
     });
-    const extra = snnSettingsFrom({ norm: 'channel', neuron: 'ibt', statistic: args.statistic, pool: args.pool, 'v-init': args['v-init'], 'readout-start': args['readout-start'], 'lambda-side': args['lambda-side'], burst: args.burst });
+    const extra = snnSettingsFrom({ norm: 'channel', neuron: 'ibt', statistic: args.statistic, pool: args.pool, 'v-init': args['v-init'], 'readout-start': args['readout-start'], 'lambda-side': args['lambda-side'], burst: args.burst, 'sigma-delta': args['sigma-delta'] });
     const base = defaultSettings({ ...extra, fuseLinear: args['fuse-linear'] });
     const res = await runConvergence(model, images, {
       timesteps: T, truth, truthName: args.truth, combos, threshold: args.threshold,
       baseSettings: { fuseLinear: base.fuseLinear, vInit: base.vInit, readoutStart: base.readoutStart, pool: base.pool, ...(args.statistic !== undefined ? { statistic: base.statistic } : {}),
-        ...(base.lambdaSide !== undefined ? { lambdaSide: base.lambdaSide } : {}), burst: base.burst },
+        ...(base.lambdaSide !== undefined ? { lambdaSide: base.lambdaSide } : {}), burst: base.burst, sigmaDelta: base.sigmaDelta },
       tuned: args.thresholds ? { label: 'tuned thresholds', apply: (snn) => applyThresholdsFlag(snn, args.thresholds)! } : undefined, candidateThreshold: args['candidate-threshold'], seed: args.seed,
       workers: checkWorkers(args.workers), onProgress: (m) => process.stderr.write(`${m}\n`),
     });

@@ -10,7 +10,7 @@ import { isNirFile, nirReady, writeNirSync } from '../model/nir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';
 import { fail } from '../util/errors.ts';
-import { BURST_DESCRIBE, LAMBDA_SIDE_DESCRIBE, modelOptions, snnSettingsFrom } from './options.ts';
+import { BURST_DESCRIBE, SIGMA_DELTA_DESCRIBE, LAMBDA_SIDE_DESCRIBE, modelOptions, snnSettingsFrom } from './options.ts';
 
 interface ConvertArgs {
   model: string;
@@ -33,6 +33,7 @@ interface ConvertArgs {
   'lambda-headroom'?: number;
   'lambda-side'?: string;
   burst?: number;
+  'sigma-delta'?: boolean;
   'nir-keep-groups'?: boolean;
 }
 
@@ -58,6 +59,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1)' })
       .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: `${LAMBDA_SIDE_DESCRIBE} (default positive)` })
       .option('burst', { type: 'number', describe: BURST_DESCRIBE })
+      .option('sigma-delta', { type: 'boolean', describe: SIGMA_DELTA_DESCRIBE })
       .option('out', { type: 'string', demandOption: true, describe: 'the file to write: a .snn file, or a NIR graph when it ends in .nir' })
       .option('nir-keep-groups', { type: 'boolean', default: false, describe: 'NIR export: keep grouped/depthwise convs as Conv2d with groups > 1 (default: dense block-diagonal weights, which NIR\'s reader and importers handle)' })
       .example('$0 convert --model face --size 224 --calib node_modules/@vladmandic/face-api/demo/sample*.jpg --out face224.snn', 'the face detector, channel-wise max, IBT neurons')

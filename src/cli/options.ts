@@ -1,6 +1,6 @@
 /** Option groups shared by several commands, so every command spells them the same way. */
 import type { Argv } from 'yargs';
-import { DEFAULT_BURST, DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
+import { DEFAULT_BURST, DEFAULT_LAMBDA_FLOOR, DEFAULT_POOL, DEFAULT_READOUT_START, DEFAULT_SIGMA_DELTA, DEFAULT_V_INIT, defaultSettings } from '../convert/convert.ts';
 import type { NeuronModel, NormMode, NormStatistic, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import { isBurst, MAX_BURST } from '../convert/snn-ir.ts';
 import { applyThresholdsFile, type AppliedThresholds } from '../tune/thresholds-file.ts';
@@ -25,6 +25,9 @@ export const LAMBDA_SIDE_DESCRIBE = 'IBT layers: λ from the positive outputs, o
 /** --burst's help, shared with `convert` and `convergence` (which build their own option lists) */
 export const BURST_DESCRIBE = `burst spikes (Li & Zeng 2022): the most spikes a neuron sends per tick, an integer in 1..${MAX_BURST}; a neuron holding n thresholds sends min(n, burst) and each counts as one event on the chip (default ${DEFAULT_BURST})`;
 
+/** --sigma-delta's help, shared with `convert` and `convergence` (which build their own option lists) */
+export const SIGMA_DELTA_DESCRIBE = `sigma-delta IBT neurons: the membrane integrates without reset and the neuron fires while leaky(V) − what it has emitted crosses ±vth, so its count follows leaky(Σ input) (O'Connor & Welling 2017; Loihi 2's SigmaDelta with ±1 spikes); --no-sigma-delta: the reset neuron (default ${DEFAULT_SIGMA_DELTA ? 'on' : 'off'} for --neuron ibt)`;
+
 /** Conversion and simulation flags shared by detect --engine snn, convergence, run, tune. */
 export function snnOptions<T>(y: Argv<T>) {
   return y
@@ -37,6 +40,7 @@ export function snnOptions<T>(y: Argv<T>) {
     .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR}; ignored for a .snn model)` })
     .option('lambda-side', { type: 'string', choices: ['positive', 'both'], describe: `${LAMBDA_SIDE_DESCRIBE} (default positive; ignored for a .snn model)` })
     .option('burst', { type: 'number', describe: `${BURST_DESCRIBE}; ignored for a .snn model` })
+    .option('sigma-delta', { type: 'boolean', describe: `${SIGMA_DELTA_DESCRIBE}; ignored for a .snn model` })
     .option('v-init', { type: 'number', describe: `initial membrane of spiking neurons as a fraction of the threshold, in [0, 1) (default ${DEFAULT_V_INIT}; ignored for a .snn model)` })
     .option('readout-start', { type: 'number', describe: `readout warm-up: the detection layer integrates afresh after this tick (0 = V(t)/t from tick 1; default ${DEFAULT_READOUT_START}; ignored for a .snn model)` })
     .option('seed', { type: 'number', default: 1, describe: 'seed of every random choice (Poisson input); printed in reports' });
@@ -44,7 +48,7 @@ export function snnOptions<T>(y: Argv<T>) {
 
 /**
  * Ticks per frame of `run` and `sweep` when not given: 128, measured as the first checkpoint where
- * the face detector (defaults: max-count pool, V₀ vth/4, burst 2, readout warm-up 8) reaches F1 >= 0.95
+ * the face detector (defaults: max-count pool, sigma-delta IBT, V₀ vth/2, burst 2, readout warm-up 8) reaches F1 >= 0.95
  * against the ANN at both 0.3 and 0.5 on its six sample photos (README "Fidelity at the operating point").
  */
 export const DEFAULT_RUN_TICKS = 128;
@@ -79,8 +83,8 @@ export function parseStatistic(s: string | undefined, norm: NormMode): NormStati
   return p;
 }
 
-/** The conversion settings of snnOptions' flags (--norm, --statistic, --neuron, --pool, --lambda-*, --burst, --v-init, --readout-start). */
-export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number; 'lambda-floor'?: number; 'lambda-headroom'?: number; 'lambda-side'?: string; burst?: number }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
+/** The conversion settings of snnOptions' flags (--norm, --statistic, --neuron, --pool, --lambda-*, --burst, --sigma-delta, --v-init, --readout-start). */
+export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron: string; pool?: string; 'v-init'?: number; 'readout-start'?: number; 'lambda-floor'?: number; 'lambda-headroom'?: number; 'lambda-side'?: string; burst?: number; 'sigma-delta'?: boolean }): Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } {
   const norm = args.norm as NormMode;
   const out: Partial<SnnSettings> & { norm: NormMode; statistic: NormStatistic; neuron: NeuronModel } = { norm, statistic: parseStatistic(args.statistic, norm), neuron: args.neuron as NeuronModel };
   if (args.pool !== undefined) {
@@ -106,6 +110,12 @@ export function snnSettingsFrom(args: { norm: string; statistic?: string; neuron
   if (burst !== undefined) {
     if (!isBurst(burst)) fail('--burst', `${burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
     out.burst = burst;
+  }
+  const sd = args['sigma-delta'];
+  if (sd !== undefined) {
+    if (typeof sd !== 'boolean') fail('--sigma-delta', `${String(sd)} must be given alone (on) or as --no-sigma-delta (off)`);
+    if (sd && out.neuron !== 'ibt') fail('--sigma-delta', `sigma-delta neurons quantize leaky ReLU: they need --neuron ibt, not ${out.neuron}`);
+    out.sigmaDelta = sd;
   }
   const v0 = args['v-init'];
   if (v0 !== undefined) {

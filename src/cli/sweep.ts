@@ -35,6 +35,7 @@ interface SweepArgs {
   'lambda-headroom'?: number;
   'lambda-side'?: string;
   burst?: number;
+  'sigma-delta'?: boolean;
   placement: string;
   calib?: string[];
   seed: number;
@@ -83,7 +84,7 @@ const notGlobal = <T>(y: Argv<T>): Argv<T> => (y as unknown as { global(keys: st
 /** The options that define a sweep, in the order a cluster script's tasks spell them (sweepArgsOf). */
 const SWEEP_DEFINING_OPTIONS = [
   'chip', 'vary', 'model', 'weights', 'size', 'names', 'images', 'calib', 'timesteps', 'thresholds', 'norm', 'statistic', 'neuron',
-  'pool', 'v-init', 'readout-start', 'lambda-floor', 'lambda-headroom', 'lambda-side', 'burst', 'placement', 'seed', 'auto-board', 'candidate-threshold', 'workers', 'max-points',
+  'pool', 'v-init', 'readout-start', 'lambda-floor', 'lambda-headroom', 'lambda-side', 'burst', 'sigma-delta', 'placement', 'seed', 'auto-board', 'candidate-threshold', 'workers', 'max-points',
   'input-rate', 'input-events', 'nir-dt',
 ] as const;
 const SWEEP_OPTIONS = [...SWEEP_DEFINING_OPTIONS, 'out', 'shard', 'emit', 'shards', 'sbatch'];
@@ -135,8 +136,8 @@ export const sweepCommand: CommandModule<object, SweepArgs> = {
     checkCandidateThreshold(args['candidate-threshold']);
     const t0 = performance.now();
     // the shared conversion flags (norm, statistic and neuron are run fields, varied or fixed above)
-    const { pool, vInit, readoutStart, lambdaFloor, lambdaHeadroom, lambdaSide, burst } = snnSettingsFrom(args);
-    const conversion = Object.fromEntries(Object.entries({ pool, vInit, readoutStart, lambdaFloor, lambdaHeadroom, lambdaSide, burst }).filter(([, v]) => v !== undefined));
+    const { pool, vInit, readoutStart, lambdaFloor, lambdaHeadroom, lambdaSide, burst, sigmaDelta } = snnSettingsFrom({ ...args, neuron: 'ibt' });
+    const conversion = Object.fromEntries(Object.entries({ pool, vInit, readoutStart, lambdaFloor, lambdaHeadroom, lambdaSide, burst, sigmaDelta }).filter(([, v]) => v !== undefined));
     const options: SweepOptions = {
       chip: args.chip, axes, fixed, conversion,
       model: { model: args.model, weights: args.weights, size: args.size, names: args.names },

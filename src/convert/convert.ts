@@ -49,13 +49,17 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     ...(over.lambdaHeadroom !== undefined ? { lambdaHeadroom: over.lambdaHeadroom } : {}),
     ...(over.lambdaSide !== undefined ? { lambdaSide: over.lambdaSide } : {}),
     burst: over.burst ?? DEFAULT_BURST,
+    // the default only where it applies: IBT neurons that reset by subtraction
+    sigmaDelta: over.sigmaDelta ?? (DEFAULT_SIGMA_DELTA && (over.neuron ?? 'ibt') === 'ibt' && (over.reset ?? 'subtract') === 'subtract'),
   };
 }
 
 /** membrane initialisation, as a fraction of the threshold (measured: README "Fidelity at the operating point") */
-export const DEFAULT_V_INIT = 0.25;
+export const DEFAULT_V_INIT = 0.5;
 /** burst spikes: the most spikes per neuron and tick (measured: README "Fidelity at the operating point") */
 export const DEFAULT_BURST = 2;
+/** sigma-delta IBT neurons (measured: README "Fidelity at the operating point") */
+export const DEFAULT_SIGMA_DELTA = true;
 /** channel λ floor as a fraction of the layer's largest λ (measured: README "Fidelity at the operating point") */
 export const DEFAULT_LAMBDA_FLOOR = 0;
 /** spike max-pool rule (measured: README "Fidelity at the operating point") */
@@ -79,6 +83,9 @@ export function validateSettings(s: SnnSettings, where = 'settings'): void {
   if (s.lambdaHeadroom !== undefined && !(typeof s.lambdaHeadroom === 'number' && s.lambdaHeadroom >= 1 && s.lambdaHeadroom <= 100)) fail(`${where}.lambdaHeadroom`, `${s.lambdaHeadroom} must be a number in [1, 100]`);
   if (s.lambdaSide !== undefined) oneOf('lambdaSide', s.lambdaSide, ['positive', 'both']);
   if (s.burst !== undefined && !isBurst(s.burst)) fail(`${where}.burst`, `${s.burst} must be an integer in 1..${MAX_BURST} (spikes per neuron and tick)`);
+  if (s.sigmaDelta !== undefined) oneOf('sigmaDelta', s.sigmaDelta, [true, false]);
+  if (s.sigmaDelta && s.neuron !== 'ibt') fail(`${where}.sigmaDelta`, `sigma-delta neurons need neuron ibt (they quantize leaky ReLU), not ${s.neuron}`);
+  if (s.sigmaDelta && s.reset !== 'subtract') fail(`${where}.sigmaDelta`, `sigma-delta neurons never reset their membrane: use reset subtract, not ${s.reset}`);
   if (s.vInit !== undefined && !(typeof s.vInit === 'number' && s.vInit >= 0 && s.vInit < 1)) fail(`${where}.vInit`, `${s.vInit} must be a number in [0, 1) (a fraction of the threshold)`);
   if (s.readoutStart !== undefined && !(Number.isInteger(s.readoutStart) && s.readoutStart >= 0 && s.readoutStart <= 1_000_000)) fail(`${where}.readoutStart`, `${s.readoutStart} must be an integer tick in 0..1000000`);
 }
@@ -98,7 +105,8 @@ export function describeDynamics(s: SnnSettings): string {
   const v0 = s.vInit ? `V₀ ${s.vInit}·vth` : 'V₀ 0';
   const ro = s.readoutStart ? `readout V(t)−V(${s.readoutStart}) over t−${s.readoutStart} ticks (V/t up to tick ${s.readoutStart})` : 'readout V(t)/t';
   const burst = (s.burst ?? 1) > 1 ? `, burst ≤ ${s.burst} spikes/neuron/tick` : '';
-  return `reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}${burst}, ${ro}`;
+  const neuron = s.sigmaDelta ? 'sigma-delta IBT (count follows leaky(ΣI)), ' : '';
+  return `${neuron}reset ${s.reset}, input ${s.input}, pool ${s.pool ?? 'gate'}, ${v0}${burst}, ${ro}`;
 }
 
 /** What the conversion did to each SNN layer, for the CLI summary. */
@@ -284,6 +292,8 @@ export function convertNetworkWithReport(net: Network, stats: ActivationStats, s
           vthPos: settings.vth,
           vthNeg,
           reset: settings.reset,
+          // an analog first layer integrates a constant current: the reset neuron's counts are already floor-exact there
+          ...(rule === 'ibt' && settings.sigmaDelta && !(first.inputs[0] < 0 && settings.input === 'analog') ? { sigmaDelta: true } : {}),
         };
         report.push({
           snnIndex: layer.index, name: layer.name, kind: 'conv', rule, lambdaFrom: a ? `${lo.from}; ${a.name} folded in` : lo.from,

@@ -134,7 +134,10 @@ export function snnToNir(snn: SnnNetwork, opts: NirExportOptions = {}): NirExpor
           metadata: {
             ...meta,
             neuroemu_fire: 'V >= v_threshold (NIR: v > v_threshold)',
-            neuroemu_reset: c.reset === 'subtract' ? 'subtract: V -= v_threshold after a +1 spike (V += vth_neg after a -1)' : 'zero: V = 0',
+            neuroemu_reset: c.sigmaDelta
+              ? 'none (sigma-delta): V integrates without reset; E (emitted, +v_threshold per +1 spike, -v_threshold per -1) follows leaky(V) = V (V >= 0) or V*v_threshold/vth_neg'
+              : c.reset === 'subtract' ? 'subtract: V -= v_threshold after a +1 spike (V += vth_neg after a -1)' : 'zero: V = 0',
+            ...(c.sigmaDelta ? { neuroemu_sigma_delta: 'fires +1 while leaky(V) - E >= v_threshold, -1 while <= -v_threshold' } : {}),
             ...(c.rule === 'ibt' || c.rule === 'signed' ? { neuroemu_vth_neg: f64s(c.vthNeg), neuroemu_negative: `-1 spike when V <= -${c.vthNeg}` } : {}),
             ...(vInit > 0 ? { neuroemu_v_init: f64s(vInit * vth) } : {}),
             ...(burst > 1 ? { neuroemu_burst: i64s(burst) } : {}),
@@ -143,7 +146,8 @@ export function snnToNir(snn: SnnNetwork, opts: NirExportOptions = {}): NirExpor
           },
         });
         diff.push(`fires at v > ${vth} (neuroemu: V ≥ ${vth})`);
-        if (c.reset === 'subtract') diff.push('resets to 0 (neuroemu: subtracts the threshold)');
+        if (c.sigmaDelta) diff.push('resets to 0 (neuroemu: a sigma-delta neuron, no reset; its emitted count follows leaky(V), neuroemu_sigma_delta)');
+        else if (c.reset === 'subtract') diff.push('resets to 0 (neuroemu: subtracts the threshold)');
         if (c.rule === 'ibt' || c.rule === 'signed') diff.push(`no −1 spikes (neuroemu's ${c.rule === 'ibt' ? 'IBT' : 'signed'} neuron: −1 at V ≤ −${+c.vthNeg.toPrecision(4)})`);
         if (vInit > 0) diff.push(`starts at v = 0 (neuroemu: V₀ = ${vInit}·vth)`);
         if (burst > 1) diff.push(`one spike per step (neuroemu: burst spikes, up to ${burst} per tick)`);

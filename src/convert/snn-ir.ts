@@ -31,6 +31,11 @@ export const SNN_FORMAT_VERSION_DYNAMICS = 3;
  * one spike per neuron and tick, so it must refuse the file. Written only when burst > 1.
  */
 export const SNN_FORMAT_VERSION_BURST = 4;
+/**
+ * Version 5: sigma-delta IBT neurons (a conv layer with sigmaDelta). A version-4 reader would run
+ * them as reset neurons, so it must refuse the file. Written only when a layer has one.
+ */
+export const SNN_FORMAT_VERSION_SIGMA_DELTA = 5;
 /** the most spikes per neuron and tick SnnSettings.burst may allow (spike lists are sized burst × neurons) */
 export const MAX_BURST = 8;
 /** a valid SnnSettings.burst: an integer in 1..MAX_BURST */
@@ -109,6 +114,18 @@ export interface SnnSettings {
    * packets and energy count it); a chip whose neurons fire once per tick would need sub-ticks.
    */
   burst?: number;
+  /**
+   * Sigma-delta IBT neurons (absent or false: the reset neuron). Every IBT layer whose input is
+   * spikes keeps two states per neuron: the membrane integrates its input and is never reset
+   * (sigma), and the neuron counts what it has emitted; it fires +1 while leaky(V) − emitted ≥ vth
+   * and −1 while ≤ −vth (delta), at most `burst` spikes a tick. So its emitted count follows
+   * leaky(Σ input) whatever the input's timing, where the reset neuron's dead zone (−vth/α, vth)
+   * lets a transient positive excursion through at +λ a spike and takes it back at α·λ. The
+   * quantizer of O'Connor & Welling's sigma-delta networks (2017) and of Loihi 2's SigmaDelta
+   * neuron, with ±1 spikes of λ instead of graded ones. An analog-input layer (a constant current)
+   * keeps the reset neuron, whose counts there are the same floor.
+   */
+  sigmaDelta?: boolean;
 }
 
 export type LambdaSide = 'positive' | 'both';
@@ -139,6 +156,8 @@ export interface SnnConvLayer extends SnnLayerBase {
   /** magnitude of the negative threshold (Infinity for 'if' and 'integrate') */
   vthNeg: number;
   reset: ResetMode;
+  /** sigma-delta neuron (SnnSettings.sigmaDelta; rule 'ibt' only): V integrates without reset, spikes follow leaky(V) − emitted */
+  sigmaDelta?: boolean;
   /**
    * Fixed-point precision (set by `quantizeForChip`, src/convert/quantize.ts; absent = float):
    * per output channel (neuron), the step Δ of its integer grid. Its incoming weights, its bias
@@ -232,9 +251,10 @@ export interface SnnNetwork {
   readouts: { head: number; layer: number }[];
 }
 
-/** The lowest format version that can hold this network (fixed-point fields: 2; new dynamics: 3; burst spikes: 4). */
+/** The lowest format version that can hold this network (fixed-point fields: 2; new dynamics: 3; burst spikes: 4; sigma-delta neurons: 5). */
 export function formatVersionFor(snn: Pick<SnnNetwork, 'settings' | 'layers'>): number {
   const s = snn.settings;
+  if (snn.layers.some((l) => l.kind === 'conv' && l.sigmaDelta)) return SNN_FORMAT_VERSION_SIGMA_DELTA;
   if ((s.burst ?? 1) > 1) return SNN_FORMAT_VERSION_BURST;
   if ((s.vInit ?? 0) > 0 || (s.readoutStart ?? 0) > 0 || snn.layers.some((l) => l.kind === 'maxpool' && l.rule === 'max')) return SNN_FORMAT_VERSION_DYNAMICS;
   if (snn.layers.some((l) => l.kind === 'conv' && (l.gridStep !== undefined || l.membraneClamp !== undefined))) return SNN_FORMAT_VERSION_FIXED;

@@ -100,7 +100,7 @@ export async function runConvergence(
   const runs: Array<{ norm: NormMode; neuron: NeuronModel; tuned?: string }> = [...combos];
   if (opts.tuned) runs.push({ norm: 'channel', neuron: 'ibt', tuned: opts.tuned.label });
   for (const c of runs) {
-    const converted = convertCalibrated(model, { ...opts.baseSettings, norm: c.norm, neuron: c.neuron }).snn;
+    const converted = convertCalibrated(model, { ...opts.baseSettings, norm: c.norm, neuron: c.neuron, ...(c.neuron !== 'ibt' ? { sigmaDelta: false } : {}) }).snn; // sigma-delta quantizes leaky ReLU: IBT combinations only
     const applied = c.tuned && opts.tuned ? opts.tuned.apply(converted) : undefined;
     const snn = applied ? applied.snn : converted;
     const t0 = performance.now();

@@ -40,6 +40,8 @@ export interface ConvSpec {
   /** magnitude of the negative threshold (default: vthPos for 'signed', 10·vthPos for 'ibt') */
   vthNeg?: number;
   reset?: ResetMode;
+  /** sigma-delta neuron (rule 'ibt' only; SnnConvLayer.sigmaDelta) */
+  sigmaDelta?: boolean;
   weights?: Float32Array;
   biases?: Float32Array;
   lambda?: Float32Array;
@@ -59,6 +61,7 @@ export function convLayer(index: number, input: number, inShape: Shape, s: ConvS
     weights: s.weights ?? new Float32Array(nW),
     biases: s.biases ?? new Float32Array(s.filters),
     rule, vthPos, vthNeg, reset: s.reset ?? 'subtract',
+    ...(s.sigmaDelta ? { sigmaDelta: true } : {}),
   };
 }
 

@@ -58,6 +58,8 @@ interface RefConv {
   V: Float32Array;
   /** CubaLIF: the synaptic current (SnnConvLayer.synapse), channels-last as V */
   I: Float32Array | null;
+  /** sigma-delta neurons: what each neuron has emitted, in membrane units (null: reset neurons) */
+  E: Float32Array | null;
   drive?: Float32Array;
   /** tick of the last event per (output pixel, group) */
   stamp: Int32Array;
@@ -118,7 +120,7 @@ export class ReferenceSnn implements SnnEngine {
         const src = lp.sources[0];
         const srcCap = src < 0 ? I.c * I.h * I.w : plan.layers[src].listCap;
         rl.conv = {
-          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), clamp: l.membraneClamp ?? null, bias: l.biases, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w), I: l.synapse ? new Float32Array(C * lp.out.h * lp.out.w) : null,
+          l, vthPos: Math.fround(l.vthPos), vthNeg: Math.fround(l.vthNeg), clamp: l.membraneClamp ?? null, bias: l.biases, w: refWeights(l, 1), scale: 1, V: new Float32Array(C * lp.out.h * lp.out.w), I: l.synapse ? new Float32Array(C * lp.out.h * lp.out.w) : null, E: l.sigmaDelta ? new Float32Array(C * lp.out.h * lp.out.w) : null,
           stamp: new Int32Array(lp.out.h * lp.out.w * l.groups), taps: new Float64Array(l.groups), active: new Float64Array(l.groups),
           sorted: new SpikeList(lp.conv.sortInput ? srcCap : 0),
         };
@@ -170,6 +172,7 @@ export class ReferenceSnn implements SnnEngine {
       if (!cv) continue;
       cv.V.fill(0);
       cv.I?.fill(0);
+      cv.E?.fill(0);
       cv.stamp.fill(0);
       cv.taps.fill(0);
       cv.active.fill(0);
@@ -337,12 +340,35 @@ export class ReferenceSnn implements SnnEngine {
     const rule = l.rule, zero = l.reset === 'zero';
     const lim = cv.clamp;
     const burst = rl.plan.conv!.burst;
+    const E = cv.E, a = Math.fround(vp / vn);
     for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
       const at = (y * W + x) * C + c;
       V[at] = V[at] + (drive ? drive[at] : b[c]);
       if (lim) V[at] = Math.min(Math.max(V[at], -lim[c]), lim[c]);
       if (rule === 'integrate') continue;
       let v = V[at];
+      if (E) {
+        // sigma-delta: V is never reset; the emitted E follows leaky(V) in steps of vth+
+        const t = v >= 0 ? v : Math.fround(v * a);
+        let e = E[at], n = 0;
+        if (Math.fround(t - e) >= vp) {
+          do {
+            e = Math.fround(e + vp);
+            n++;
+            out.push(y, x, c, 1);
+          } while (n < burst && Math.fround(t - e) >= vp);
+          rl.pos[c] += n;
+        } else if (Math.fround(t - e) <= -vp) {
+          do {
+            e = Math.fround(e - vp);
+            n++;
+            out.push(y, x, c, -1);
+          } while (n < burst && Math.fround(t - e) <= -vp);
+          rl.neg[c] += n;
+        }
+        E[at] = e;
+        continue;
+      }
       if (v >= vp) {
         // burst: up to `burst` spikes, one threshold subtracted (in float32) per spike
         let n = 0;

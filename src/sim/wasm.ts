@@ -79,6 +79,8 @@ interface ConvMem {
   synLeak: number;
   synGain: number;
   synBias: number;
+  /** sigma-delta neurons: what each has emitted, f32[pixels × cp] (state; 0: reset neurons) */
+  sdE: number;
   drive: number;
   stamp: number;
   taps: number;
@@ -186,7 +188,7 @@ export class WasmSnn implements SnnEngine {
       const tapW = l.groups === 1 ? cp : lp.conv.coutG;
       const wFloats = l.inShape.c * l.size * l.size * tapW;
       return { V: 0, cp, W: take(wFloats * 4), wFloats, tapW, bias: take(cp * 4), clamp: l.membraneClamp ? take(cp * 4) : 0, leak: l.leak ? take(cp * 4) : 0,
-        syn: 0, synLeak: l.synapse ? take(cp * 4) : 0, synGain: l.synapse ? take(cp * 4) : 0, synBias: l.synapse ? take(cp * 4) : 0, drive: 0, stamp: 0, taps: 0, active: 0, posTick: 0, negTick: 0, scale: 1 };
+        syn: 0, synLeak: l.synapse ? take(cp * 4) : 0, synGain: l.synapse ? take(cp * 4) : 0, synBias: l.synapse ? take(cp * 4) : 0, sdE: 0, drive: 0, stamp: 0, taps: 0, active: 0, posTick: 0, negTick: 0, scale: 1 };
     });
     // state (zeroed by reset)
     this.stateStart = p;
@@ -201,6 +203,7 @@ export class WasmSnn implements SnnEngine {
         const pix = l.outShape.h * l.outShape.w;
         cm.V = take(pix * cm.cp * 4);
         if (l.synapse) cm.syn = take(pix * cm.cp * 4);
+        if (l.sigmaDelta) cm.sdE = take(pix * cm.cp * 4);
         cm.stamp = take(pix * l.groups * 4);
         cm.taps = take(8 * l.groups);
         cm.active = take(8 * l.groups);
@@ -322,7 +325,7 @@ export class WasmSnn implements SnnEngine {
             [M.C_TAPW, cm.tapW], [M.C_W, cm.W], [M.C_PHASE, pt], [M.C_DRIVE, cm.drive], [M.C_BIAS, cm.bias], [M.C_RULE, rule],
             [M.C_RESET, l.reset === 'zero' ? M.RESET_ZERO : M.RESET_SUBTRACT], [M.C_STAMP, cm.stamp], [M.C_TAPS, cm.taps], [M.C_ACTIVE, cm.active],
             [M.C_SORT, cp.sortInput ? 1 : 0], [M.C_POS_TICK, cm.posTick], [M.C_NEG_TICK, cm.negTick], [M.C_CLAMP, cm.clamp], [M.C_LEAK, cm.leak],
-            [M.C_SYN, cm.syn], [M.C_SYNLEAK, cm.synLeak], [M.C_SYNGAIN, cm.synGain], [M.C_SYNBIAS, cm.synBias], [M.C_BURST, cp.burst]]);
+            [M.C_SYN, cm.syn], [M.C_SYNLEAK, cm.synLeak], [M.C_SYNGAIN, cm.synGain], [M.C_SYNBIAS, cm.synBias], [M.C_BURST, cp.burst], [M.C_SDE, cm.sdE]]);
           putF(d, M.C_VTH_POS, rule === M.RULE_INTEGRATE ? 0 : l.vthPos);
           putF(d, M.C_VTH_NEG, rule === M.RULE_SIGNED ? l.vthNeg : 0);
           if (cm.leak) {

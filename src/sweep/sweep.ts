@@ -320,7 +320,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
         const raw = nir
           ? nir.snn
           : calibrated
-          ? convertCalibrated(calibrated, { ...conversion, norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic, neuron: p.run.neuron as 'ibt' | 'if' }).snn
+          ? convertCalibrated(calibrated, { ...conversion, norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic, neuron: p.run.neuron as 'ibt' | 'if', ...(p.run.neuron !== 'ibt' ? { sigmaDelta: false } : {}) }).snn
           : loadSnn(o.model.model!);
         const tuned = p.run.thresholds ? applyThresholdsFile(raw, p.run.thresholds) : undefined;
         for (const w of tuned?.warnings ?? []) progress(`warning: ${w}`);
