@@ -508,7 +508,7 @@ export function fire(net: usize, d: usize): void {
   const sdE = fa(d, C_SDE);
   if (sdE != 0) {
     out = fireSigmaDelta(d, V, sdE, addBase, addStep, lim, out, burst);
-    nPixDone(d, list, out, c, posTick, negTick);
+    finishFire(d, list, out, c, posTick, negTick);
     return;
   }
   for (let p = 0; p < nPix; p++) {
@@ -557,11 +557,11 @@ export function fire(net: usize, d: usize): void {
       y++;
     }
   }
-  nPixDone(d, list, out, c, posTick, negTick);
+  finishFire(d, list, out, c, posTick, negTick);
 }
 
 /** The list's length, and this tick's per-channel counts folded into the run totals. */
-function nPixDone(d: usize, list: usize, out: usize, c: i32, posTick: usize, negTick: usize): void {
+function finishFire(d: usize, list: usize, out: usize, c: i32, posTick: usize, negTick: usize): void {
   si(d, L_COUNT, <i32>((out - list) >> 2));
   const posTot = fa(d, L_POS_TOT), negTot = fa(d, L_NEG_TOT);
   for (let ch = 0; ch < c; ch++) {
