@@ -779,6 +779,12 @@ test('bad networks are refused with the failing field named', async () => {
   await rejects(() => createSimulator(makeSnn(input, [l2], [0])), /layer 0 .*weights/);
   const p = poolLayer(0, -1, input, 2, 2);
   await rejects(() => createSimulator(makeSnn(input, [p], [])), /max-pool cannot read the analog input/);
+  // a sigma-delta neuron quantizes leaky ReLU and never resets: not on an IF layer, not with reset zero
+  const sdIf = convLayer(0, -1, input, { filters: 2, size: 3, pad: 1, rule: 'if', sigmaDelta: true });
+  await rejects(() => createSimulator(makeSnn(input, [sdIf], [0])), /layer 0 .*a sigma-delta neuron needs rule ibt and reset subtract, not if \/ subtract/);
+  const sdZero = convLayer(0, -1, input, { filters: 2, size: 3, pad: 1, rule: 'ibt', reset: 'zero' });
+  sdZero.sigmaDelta = true;
+  await rejects(() => createSimulator(makeSnn(input, [sdZero], [0])), /not ibt \/ zero/);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import { readFileChecked } from '../model/darknet.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { UserError, describeThrown, fail } from '../util/errors.ts';
 import type { SnnLayer, SnnNetwork, SnnSettings } from './snn-ir.ts';
-import { formatVersionFor, SNN_FORMAT_VERSION, SNN_FORMAT_VERSION_BURST, SNN_FORMAT_VERSION_DYNAMICS, SNN_FORMAT_VERSION_FIXED, SNN_FORMAT_VERSION_SIGMA_DELTA } from './snn-ir.ts';
+import { formatVersionFor, SNN_FORMAT_VERSION, SNN_FORMAT_VERSION_BURST, SNN_FORMAT_VERSION_DYNAMICS, SNN_FORMAT_VERSION_FIXED, SNN_FORMAT_VERSION_SIGMA_DELTA, sigmaDeltaProblem } from './snn-ir.ts';
 import { validateSettings } from './convert.ts';
 
 export const SNN_MAGIC = 'NEUROSNN';
@@ -299,11 +299,9 @@ function checkLayers(c: Check, v: unknown, ann: Network, version: number): SnnLa
         c.pos(l.vthPos, `${p}.vthPos`);
         c.pos(l.vthNeg, `${p}.vthNeg`, true);
         if (l.reset !== 'subtract' && l.reset !== 'zero') c.r.fail(`${p}.reset`, `unknown reset ${JSON.stringify(l.reset)}`);
-        if (l.sigmaDelta !== undefined) {
-          if (typeof l.sigmaDelta !== 'boolean') c.r.fail(`${p}.sigmaDelta`, `${JSON.stringify(l.sigmaDelta)} must be true or false`);
-          if (l.sigmaDelta && version < SNN_FORMAT_VERSION_SIGMA_DELTA) c.r.fail(`${p}.sigmaDelta`, `sigma-delta neurons need format version ${SNN_FORMAT_VERSION_SIGMA_DELTA}, the file says ${version}`);
-          if (l.sigmaDelta && (l.rule !== 'ibt' || l.reset !== 'subtract')) c.r.fail(`${p}.sigmaDelta`, `a sigma-delta neuron needs rule ibt and reset subtract, not ${String(l.rule)} / ${String(l.reset)}`);
-        }
+        const sd = sigmaDeltaProblem(l);
+        if (sd) c.r.fail(`${p}.sigmaDelta`, sd);
+        if (l.sigmaDelta && version < SNN_FORMAT_VERSION_SIGMA_DELTA) c.r.fail(`${p}.sigmaDelta`, `sigma-delta neurons need format version ${SNN_FORMAT_VERSION_SIGMA_DELTA}, the file says ${version}`);
         for (const k of ['gridStep', 'membraneClamp'] as const) {
           if (l[k] === undefined) continue;
           if (version < SNN_FORMAT_VERSION_FIXED) c.r.fail(`${p}.${k}`, `fixed-point fields need format version ${SNN_FORMAT_VERSION_FIXED}, the file says ${version}`);

@@ -36,6 +36,17 @@ export const SNN_FORMAT_VERSION_BURST = 4;
  * them as reset neurons, so it must refuse the file. Written only when a layer has one.
  */
 export const SNN_FORMAT_VERSION_SIGMA_DELTA = 5;
+/**
+ * What is wrong with a conv layer's sigmaDelta field, or undefined: it must be a boolean, and a
+ * sigma-delta neuron needs rule 'ibt' (it quantizes leaky ReLU) and reset 'subtract' (it never
+ * resets). One check for the file reader and the simulation plan, each naming its own path.
+ */
+export function sigmaDeltaProblem(l: { sigmaDelta?: unknown; rule?: unknown; reset?: unknown }): string | undefined {
+  if (l.sigmaDelta === undefined) return undefined;
+  if (typeof l.sigmaDelta !== 'boolean') return `sigmaDelta ${JSON.stringify(l.sigmaDelta)} must be true or false`;
+  if (l.sigmaDelta && (l.rule !== 'ibt' || l.reset !== 'subtract')) return `a sigma-delta neuron needs rule ibt and reset subtract, not ${String(l.rule)} / ${String(l.reset)}`;
+  return undefined;
+}
 /** the most spikes per neuron and tick SnnSettings.burst may allow (spike lists are sized burst × neurons) */
 export const MAX_BURST = 8;
 /** a valid SnnSettings.burst: an integer in 1..MAX_BURST */

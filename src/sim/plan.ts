@@ -18,7 +18,7 @@
 import type { Shape } from '../model/ir.ts';
 import { convOut, shapeSize } from '../model/ir.ts';
 import type { SnnConvLayer, SnnLayer, SnnNetwork } from '../convert/snn-ir.ts';
-import { isBurst, MAX_BURST } from '../convert/snn-ir.ts';
+import { isBurst, MAX_BURST, sigmaDeltaProblem } from '../convert/snn-ir.ts';
 import { fail } from '../util/errors.ts';
 import { convChannelF64 } from '../ann/reference.ts';
 
@@ -166,8 +166,8 @@ export function planSimulation(net: SnnNetwork, opts: PlanOptions = {}): SimPlan
         if (c.biases.length !== c.outShape.c) fail(at, `has ${c.biases.length} biases for ${c.outShape.c} channels`);
         if (!['if', 'ibt', 'signed', 'integrate'].includes(c.rule)) fail(at, `unknown spike rule "${c.rule}"`);
         if (c.reset !== 'subtract' && c.reset !== 'zero') fail(at, `unknown reset "${c.reset}"`);
-        if (c.sigmaDelta !== undefined && typeof c.sigmaDelta !== 'boolean') fail(at, `sigmaDelta ${JSON.stringify(c.sigmaDelta)} must be true or false`);
-        if (c.sigmaDelta && (c.rule !== 'ibt' || c.reset !== 'subtract')) fail(at, `sigma-delta neurons need rule ibt and reset subtract, not ${c.rule} / ${c.reset}`);
+        const sd = sigmaDeltaProblem(c);
+        if (sd) fail(at, sd);
         if (c.rule !== 'integrate') {
           if (!(Math.fround(c.vthPos) > 0 && Number.isFinite(c.vthPos))) fail(at, `vthPos ${c.vthPos} must be a positive number`);
           if ((c.rule === 'ibt' || c.rule === 'signed') && !(Math.fround(c.vthNeg) > 0 && Number.isFinite(c.vthNeg))) fail(at, `vthNeg ${c.vthNeg} must be a positive number`);
