@@ -28,7 +28,7 @@ import { fail } from '../util/errors.ts';
 import type { ActivationStats, StatSide } from './calibrate.ts';
 import { checkStatistic } from './calibrate.ts';
 import { concatLambda, effectiveConv, fuseLinearInto, normalizeConv } from './normalize.ts';
-import type { NormStatistic, PoolRule, SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings, SpikeRule } from './snn-ir.ts';
+import type { NeuronModel, NormStatistic, PoolRule, SnnConvLayer, SnnLayer, SnnNetwork, SnnSettings, SpikeRule } from './snn-ir.ts';
 import { formatVersionFor, isBurst, MAX_BURST } from './snn-ir.ts';
 
 /** the defaults of `neuroemu convert` (statistic: 99.9 for 'percentile', else max) */
@@ -52,6 +52,15 @@ export function defaultSettings(over: Partial<SnnSettings> = {}): SnnSettings {
     // the default only where it applies: IBT neurons that reset by subtraction
     sigmaDelta: over.sigmaDelta ?? (DEFAULT_SIGMA_DELTA && (over.neuron ?? 'ibt') === 'ibt' && (over.reset ?? 'subtract') === 'subtract'),
   };
+}
+
+/**
+ * Settings shared by several neuron models (convergence's combinations, a sweep's neuron axis)
+ * for one of them: sigma-delta neurons quantize leaky ReLU, so any neuron but IBT gets the reset
+ * neuron whatever the shared settings ask.
+ */
+export function settingsForNeuron(shared: Partial<SnnSettings>, neuron: NeuronModel): Partial<SnnSettings> {
+  return { ...shared, neuron, ...(neuron !== 'ibt' ? { sigmaDelta: false } : {}) };
 }
 
 /** membrane initialisation, as a fraction of the threshold (measured: README "Fidelity at the operating point") */

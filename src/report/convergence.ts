@@ -13,6 +13,7 @@
  * it, precision/recall/F1 and the logit bias per checkpoint, and "ticks to F1 >= X".
  */
 import { convertCalibrated, type CalibratedModel } from '../convert/from-model.ts';
+import { settingsForNeuron } from '../convert/convert.ts';
 import type { NeuronModel, NormMode, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import type { Simulator } from '../sim/simulator.ts';
 import type { ThresholdSchedule } from '../tune/thresholds-file.ts';
@@ -100,7 +101,7 @@ export async function runConvergence(
   const runs: Array<{ norm: NormMode; neuron: NeuronModel; tuned?: string }> = [...combos];
   if (opts.tuned) runs.push({ norm: 'channel', neuron: 'ibt', tuned: opts.tuned.label });
   for (const c of runs) {
-    const converted = convertCalibrated(model, { ...opts.baseSettings, norm: c.norm, neuron: c.neuron, ...(c.neuron !== 'ibt' ? { sigmaDelta: false } : {}) }).snn; // sigma-delta quantizes leaky ReLU: IBT combinations only
+    const converted = convertCalibrated(model, settingsForNeuron({ ...opts.baseSettings, norm: c.norm }, c.neuron)).snn;
     const applied = c.tuned && opts.tuned ? opts.tuned.apply(converted) : undefined;
     const snn = applied ? applied.snn : converted;
     const t0 = performance.now();

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { calibrateModel, convertCalibrated, isSnnModel, loadAnnModel } from '../convert/from-model.ts';
 import { sha256Hex } from '../convert/calibrate.ts';
-import { defaultSettings } from '../convert/convert.ts';
+import { defaultSettings, settingsForNeuron } from '../convert/convert.ts';
 import { loadSnn } from '../convert/snn-file.ts';
 import type { NormMode, SnnNetwork, SnnSettings } from '../convert/snn-ir.ts';
 import { detectImagesAnn } from '../detect/ann-detect.ts';
@@ -320,7 +320,7 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
         const raw = nir
           ? nir.snn
           : calibrated
-          ? convertCalibrated(calibrated, { ...conversion, norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic, neuron: p.run.neuron as 'ibt' | 'if', ...(p.run.neuron !== 'ibt' ? { sigmaDelta: false } : {}) }).snn
+          ? convertCalibrated(calibrated, settingsForNeuron({ ...conversion, norm: p.run.norm as NormMode, statistic: p.run.statistic ?? defaultSettings({ norm: p.run.norm as NormMode }).statistic }, p.run.neuron as 'ibt' | 'if')).snn
           : loadSnn(o.model.model!);
         const tuned = p.run.thresholds ? applyThresholdsFile(raw, p.run.thresholds) : undefined;
         for (const w of tuned?.warnings ?? []) progress(`warning: ${w}`);
