@@ -2,7 +2,8 @@
  * Probe (development tool): per SNN layer, the value it transmits in a window of ticks
  * (Σ_c (pos − neg)·λ_c / window) against the ANN's Σ activations of the layer it implements.
  * Shows where the start-up lag builds up.
- *   node --import tsx scripts/probe/layer-lag.ts PHOTO [--vinit 0.5] [--settings JSON] [--calib a.jpg ...] (--calib last)
+ *   node --import tsx scripts/probe/layer-lag.ts PHOTO [--vinit 0.5] [--settings JSON] [--ends 16,32,64,128,256] [--calib a.jpg ...] (--calib last)
+ * `--ends` sets the windows' end ticks (each window starts where the previous ended).
  */
 import { createAnnEngine } from '../../src/ann/engine.ts';
 import { calibrateModel, convertCalibrated } from '../../src/convert/from-model.ts';
@@ -22,7 +23,8 @@ const x = preprocess(model.net, img);
 const annOut = (await createAnnEngine(model.net, 'wasm')).forward(x);
 const sim = await createSimulator(snn, { seed: 1 });
 sim.reset(x);
-const windows = [[0, 16], [16, 32], [32, 64], [64, 128], [128, 256]];
+const ends = flag('ends', '16,32,64,128,256').split(',').map(Number);
+const windows = ends.map((b, i) => [i ? ends[i - 1] : 0, b]);
 const snap: Record<number, ReturnType<typeof sim.counts>> = {};
 let t = 0;
 snap[0] = sim.counts();
