@@ -16,6 +16,12 @@ const photo = args[0];
 const flag = (n: string, d: string) => (args.indexOf(`--${n}`) >= 0 ? args[args.indexOf(`--${n}`) + 1] : d);
 const calibIdx = args.indexOf('--calib');
 const calib = calibIdx >= 0 ? args.slice(calibIdx + 1).filter((x) => !x.startsWith('--')) : undefined;
+const ends = flag('ends', '16,32,64,128,256').split(',').map(Number);
+if (!ends.every((b, i) => Number.isInteger(b) && b > (i ? ends[i - 1] : 0))) {
+  console.error(`--ends ${flag('ends', '')}: give increasing positive tick counts, e.g. 16,32,64,128,256`);
+  process.exit(2);
+}
+const windows = ends.map((b, i) => [i ? ends[i - 1] : 0, b]);
 const model = calibrateModel({ model: 'face' }, { calib });
 const snn = convertCalibrated(model, { vInit: Number(flag('vinit', '0')), ...JSON.parse(flag('settings', '{}')) }).snn;
 const img = loadImage(photo);
@@ -23,8 +29,6 @@ const x = preprocess(model.net, img);
 const annOut = (await createAnnEngine(model.net, 'wasm')).forward(x);
 const sim = await createSimulator(snn, { seed: 1 });
 sim.reset(x);
-const ends = flag('ends', '16,32,64,128,256').split(',').map(Number);
-const windows = ends.map((b, i) => [i ? ends[i - 1] : 0, b]);
 const snap: Record<number, ReturnType<typeof sim.counts>> = {};
 let t = 0;
 snap[0] = sim.counts();
