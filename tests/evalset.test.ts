@@ -8,9 +8,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
 import { runFaceApi } from './helpers/faceapi-ref.ts';
-import { evalSetDir, evalSetManifest, evalSetPhotos, expandImageList } from '../src/model/evalset.ts';
+import { defaultFaceCalibration, describeCalibration, evalSetDir, evalSetManifest, evalSetPaths, evalSetPhotos, expandImageList } from '../src/model/evalset.ts';
+import { faceSamplePhotos } from '../src/model/faceapi.ts';
 import { loadImage } from '../src/image/decode.ts';
 import { loadModel } from '../src/model/load.ts';
 import { detectImagesAnn } from '../src/detect/ann-detect.ts';
@@ -36,6 +39,44 @@ test('manifest: at least 40 photos, each with package, version, path, sha256 and
   }
 });
 
+/** Runs f with the evaluation set read from dir (NEUROEMU_EVALSET_DIR), then restores it. */
+function withEvalSetDir<T>(dir: string, f: () => T): T {
+  const before = process.env.NEUROEMU_EVALSET_DIR;
+  process.env.NEUROEMU_EVALSET_DIR = dir;
+  try {
+    return f();
+  } finally {
+    if (before === undefined) delete process.env.NEUROEMU_EVALSET_DIR;
+    else process.env.NEUROEMU_EVALSET_DIR = before;
+  }
+}
+
+test('halves follow the manifest order, not what was fetched; the default calibration falls back to the six samples and says so', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'neuroemu-evalset-'));
+  try {
+    // only the manifest's second photo (position 1: the test half) is present
+    const second = manifest[1];
+    mkdirSync(join(dir, 'photos'));
+    writeFileSync(join(dir, 'photos', `${second.id}${extname(second.path).toLowerCase()}`), 'x');
+    withEvalSetDir(dir, () => {
+      assert.equal(evalSetPhotos('tune'), []);
+      assert.equal(evalSetPhotos('test'), [join(dir, 'photos', `${second.id}${extname(second.path).toLowerCase()}`)]);
+      assert.is(evalSetPaths('tune').length, Math.ceil(manifest.length / 2));
+      assert.is(evalSetPaths('test').length, Math.floor(manifest.length / 2));
+      const calib = defaultFaceCalibration();
+      assert.equal(calib, faceSamplePhotos(), 'tune half incomplete: the six sample photos alone');
+      assert.is(describeCalibration(calib), '6 calibration photos: the 6 face-api sample photos (the default adds @evalset:tune when it is fetched: node scripts/fetch-evalset.mjs)');
+      assert.is(
+        describeCalibration([faceSamplePhotos()[0], evalSetPaths('test')[0], '/elsewhere/x.jpg']),
+        '3 calibration photos: 1 face-api sample photo + 1 of @evalset:test (held-out photos: not held out any more) + 1 other',
+      );
+      assert.is(describeCalibration(['/elsewhere/x.jpg']), '1 calibration photo');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 if (!photos) {
   test('evaluation photos: not fetched (run node scripts/fetch-evalset.mjs; npm test does it first) — skipped', () => {
     console.log(`  SKIP: no photos under ${evalSetDir()}/photos`);
@@ -57,6 +98,17 @@ if (!photos) {
     assert.ok(Math.abs(tune.length - heldOut.length) <= 1);
     assert.ok(existsSync(tune[0]));
   });
+
+  if (complete) {
+    test('the face detector\'s default calibration: the six sample photos and the whole tune half (29), none of the test half', () => {
+      const calib = defaultFaceCalibration();
+      const tune = expandImageList(['@evalset:tune'], '--calib')!, heldOut = expandImageList(['@evalset:test'], '--images')!;
+      assert.equal(calib, [...faceSamplePhotos(), ...tune]);
+      assert.is(calib.length, 6 + Math.ceil(manifest.length / 2));
+      assert.ok(calib.every((f) => !heldOut.includes(f)));
+      assert.is(describeCalibration(calib), `${calib.length} calibration photos: the 6 face-api sample photos + the ${tune.length} of @evalset:tune`);
+    });
+  }
 
   test('our ANN equals face-api (tfjs CPU) on every evaluation photo at score > 0.3: count, boxes ≤ 0.5 px, scores ≤ 1e-4', async () => {
     const net = loadModel({ model: 'face' });

@@ -1,3 +1,4 @@
+import { describeCalibration } from '../model/evalset.ts';
 import type { CommandModule } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
 import { calibrateModel } from '../convert/from-model.ts';
@@ -45,7 +46,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
   builder: (y) =>
     modelOptions(y)
       .option('images', { type: 'string', array: true, describe: 'images to detect on (default: the six face-api sample photos)' })
-      .option('calib', { type: 'string', array: true, describe: 'calibration images (default: the face-api sample photos for the face model, else --images)' })
+      .option('calib', { type: 'string', array: true, describe: 'calibration images (default for the face model: the six face-api sample photos and @evalset:tune, 29 photos; else --images)' })
       .option('timesteps', { type: 'number', default: 1024, describe: 'ticks per image' })
       .option('truth', { type: 'string', describe: 'ground truth (VOC/YOLO/COCO); default: the ANN\'s own detections' })
       .option('candidate-threshold', { type: 'number', default: 0.05, describe: 'score threshold of the SNN candidates scored for AP' })
@@ -94,7 +95,7 @@ export const convergenceCommand: CommandModule<object, ConvergenceArgs> = {
       `neuroemu convergence — model ${model.net.name}, input ${model.net.input.w}x${model.net.input.h}, ${images.length} images, ${T} ticks, seed ${res.seed}\n` +
         `AP@0.5 (VOC all-point) against ${res.truth === 'ann' ? 'the ANN\'s own detections (ANN AP = 1 by definition)' : `${res.truth} (ANN AP = ${res.annAp.toFixed(4)})`}; ` +
         `SNN candidates at score > ${args['candidate-threshold']}; F1 at the operating point score > ${res.threshold} against the ANN's ${res.annDetections} detections there (IoU >= 0.5); ` +
-        `λ from ${model.calib.length} calibration images; statistic (${base.statistic === 'max' ? 'max' : `p${base.statistic}`}) ${describeDynamics(base)}, linear convs ${args['fuse-linear'] ? 'fused' : 'kept as signed neurons'}\n\n`,
+        `λ from ${describeCalibration(model.calib)}; statistic (${base.statistic === 'max' ? 'max' : `p${base.statistic}`}) ${describeDynamics(base)}, linear convs ${args['fuse-linear'] ? 'fused' : 'kept as signed neurons'}\n\n`,
     );
     // AP at an eighth and a half of the run, and at its end
     const ticksRun = res.curves[0].points.map(([t]) => t);

@@ -1,3 +1,4 @@
+import { describeCalibration } from '../model/evalset.ts';
 import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { calibrate } from '../convert/calibrate.ts';
@@ -97,7 +98,7 @@ export const convertCommand: CommandModule<object, ConvertArgs> = {
       `neuroemu convert — model ${net.name} (${net.source}), input ${net.input.w}x${net.input.h}\n` +
         `settings: ${describeSettings(settings)} (λ_in = 1), ` +
         `fuse-linear ${settings.fuseLinear}, vth ${settings.vth}\n` +
-        `calibration: ${calib.length} image${calib.length === 1 ? '' : 's'} in ${calibS.toFixed(2)} s; percentiles from log histograms, nearest rank over non-zero values, ≤0.5 % error\n\n`,
+        `calibration: ${describeCalibration(calib)} in ${calibS.toFixed(2)} s; percentiles from log histograms, nearest rank over non-zero values, ≤0.5 % error\n\n`,
     );
     const rows = report.map((r) => {
       const l = snn.layers[r.snnIndex];

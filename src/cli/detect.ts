@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { loadAnnModel, snnFromModel } from '../convert/from-model.ts';
 import { detectImagesAnn, toDetectionsFile } from '../detect/ann-detect.ts';
 import { describeSettings } from '../convert/convert.ts';
+import { describeCalibration } from '../model/evalset.ts';
 import { evaluate } from '../detect/map.ts';
 import { defaultCheckpoints, detectImagesSnn } from '../detect/snn-detect.ts';
 import { loadTruth } from '../detect/truth.ts';
@@ -133,7 +134,7 @@ export const detectCommand: CommandModule<object, DetectArgs> = {
     }
     const s = snn.settings;
     if (tuned) process.stdout.write(`\n${tuned.description}`);
-    process.stdout.write(`\nsnn: ${T} ticks, ${describeSettings(s)}, seed ${args.seed}\n`);
+    process.stdout.write(`\nsnn: ${T} ticks, ${describeSettings(s)}, seed ${args.seed}; λ from ${describeCalibration(snn.calibration.images)}\n`);
     if (args.json) {
       const file = {
         ...toDetectionsFile(snn.ann, 'snn', atOperatingPoint(res.images)),

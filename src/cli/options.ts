@@ -34,7 +34,7 @@ export function snnOptions<T>(y: Argv<T>) {
     .option('norm', { type: 'string', choices: ['channel', 'layer', 'percentile'], default: 'channel', describe: 'weight normalization when converting on the fly (ignored for a .snn model)' })
     .option('statistic', { type: 'string', describe: 'λ statistic: max or a percentile such as 99.9 (default: max; 99.9 for --norm percentile)' })
     .option('neuron', { type: 'string', choices: ['ibt', 'if'], default: 'ibt', describe: 'leaky layers: ibt (signed, imbalanced threshold) or if (positive spikes only)' })
-    .option('calib', { type: 'string', array: true, describe: 'calibration images for on-the-fly conversion (default: the face-api sample photos for the face model, else the input images)' })
+    .option('calib', { type: 'string', array: true, describe: 'calibration images for on-the-fly conversion (default for the face model: the six face-api sample photos and @evalset:tune, 29 photos; else the input images)' })
     .option('pool', { type: 'string', choices: ['gate', 'max'], describe: `spike max-pool: max (the output's count follows the window's highest count) or gate (forwards the current winner's spikes, Rueckauer 2017) (default ${DEFAULT_POOL}; ignored for a .snn model)` })
     .option('lambda-headroom', { type: 'number', describe: 'every λ × this, in [1, 100]: unseen photos clip less, the rate code is coarser (default 1; ignored for a .snn model)' })
     .option('lambda-floor', { type: 'number', describe: `channel-wise λ floor as a fraction of the layer's largest λ, in [0, 1] (default ${DEFAULT_LAMBDA_FLOOR}; ignored for a .snn model)` })

@@ -1,3 +1,4 @@
+import { describeCalibration } from '../model/evalset.ts';
 import { describeSettings } from '../convert/convert.ts';
 import type { CommandModule } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
@@ -206,7 +207,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     process.stdout.write(
       `neuroemu run — ${net.name} ${net.input.w}x${net.input.h} (${shortenPaths(net.source)}), ${images.length} frames × ${T} ticks, seed ${args.seed}\n` +
         `spiking network: ${describeSettings(s)}; ` +
-        `λ from ${snn.calibration.images.length} calibration images\n` +
+        `λ from ${describeCalibration(snn.calibration.images)}\n` +
         (tuned ? `${tuned.description}\n` : '') +
         (alreadyFixed ? 'note: the network file is already fixed-point (quantized); "float" below means "as stored"\n' : '') +
         `ANN baseline: ${macs.toLocaleString('en-US')} MACs × ${Number(baseline.perMacPj.toPrecision(6))} pJ (${baseline.name}: ${baseline.source}) = ${si(baseline.energyJ, 'J')} per frame; ${GPU_BASELINE_NOTE}\n` +

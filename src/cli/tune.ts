@@ -1,3 +1,4 @@
+import { describeCalibration } from '../model/evalset.ts';
 import { describeSettings } from '../convert/convert.ts';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
@@ -299,7 +300,7 @@ export const tuneCommand: CommandModule<object, TuneArgs> = {
         model: `model ${net.name}, input ${net.input.w}x${net.input.h}`,
         description:
           `conversion: ${describeSettings(s)}, ` +
-          `linear layers ${s.fuseLinear ? 'fused' : 'signed'}; λ from ${snn.calibration.images.length} calibration images${args.calib?.length ? '' : ' (the tuning images)'}; ANN reference at score > ${annThreshold}, SNN candidates at > ${args['candidate-threshold']}`,
+          `linear layers ${s.fuseLinear ? 'fused' : 'signed'}; λ from ${describeCalibration(snn.calibration.images)}${args.calib?.length ? '' : ' (the tuning images)'}; ANN reference at score > ${annThreshold}, SNN candidates at > ${args['candidate-threshold']}`,
       }, energy),
     );
     process.stdout.write(`wrote ${[args.out, args.csv, args.svg].filter(Boolean).join(', ')}\n`);

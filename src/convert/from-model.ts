@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Network } from '../model/ir.ts';
 import { loadModel, type ModelSpec } from '../model/load.ts';
-import { faceSamplePhotos } from '../model/faceapi.ts';
+import { defaultFaceCalibration } from '../model/evalset.ts';
 import { fail } from '../util/errors.ts';
 import { calibrate, sha256Hex, type ActivationStats } from './calibrate.ts';
 import { calibrationCacheDir, calibrationKey, readCachedStats, writeCachedStats } from './calib-cache.ts';
@@ -25,11 +25,12 @@ export interface SnnSource {
 }
 
 /**
- * Calibration images when none are given: the face-api sample photos for the face detector;
- * for other models the images being processed (say so in reports).
+ * Calibration images when none are given: for the face detector the face-api sample photos and the
+ * evaluation set's tune half (`defaultFaceCalibration`); for other models the images being
+ * processed (reports say which: `describeCalibration`).
  */
 export function defaultCalibration(net: Network, images: string[]): string[] {
-  return net.format === 'face-api' ? faceSamplePhotos() : images;
+  return net.format === 'face-api' ? defaultFaceCalibration() : images;
 }
 
 export function isSnnModel(model: string | undefined): boolean {

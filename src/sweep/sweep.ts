@@ -11,7 +11,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { calibrateModel, convertCalibrated, isSnnModel, loadAnnModel } from '../convert/from-model.ts';
+import { calibrateModel, convertCalibrated, defaultCalibration, isSnnModel, loadAnnModel } from '../convert/from-model.ts';
+import { describeCalibration } from '../model/evalset.ts';
 import { sha256Hex } from '../convert/calibrate.ts';
 import { defaultSettings, settingsForNeuron } from '../convert/convert.ts';
 import { loadSnn } from '../convert/snn-file.ts';
@@ -213,10 +214,12 @@ export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>
   // the run fields that are not varied (a varied field's default does not define the sweep)
   const fixedRun = Object.fromEntries(Object.entries(o.fixed).filter(([k]) => !axes.some((a) => a.path === k)));
   const conversion = o.conversion ?? {};
-  const fixedShown = { ...fixedRun, ...(Object.keys(conversion).length ? { conversion } : {}), images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? 'default', auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
+  // the default calibration is named by its photos' bytes: what 'default' means may change
+  const calibUsed = snnFile ? undefined : o.calib?.length ? o.calib : defaultCalibration(net0, images);
+  const fixedShown = { ...fixedRun, ...(Object.keys(conversion).length ? { conversion } : {}), images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? (calibUsed ? `default (${describeCalibration(calibUsed)})` : 'default'), auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
   const definition = {
     version: 1, chip: baseName, chipSpec: base.spec, axes: axes.map((a) => [a.path, a.values]), model: modelShown,
-    fixed: { ...fixedShown, images: imageHashes, calib: o.calib?.map((f) => sha256Hex(readFileSync(f))) ?? 'default' }, seed: o.seed,
+    fixed: { ...fixedShown, images: imageHashes, calib: calibUsed?.map((f) => sha256Hex(readFileSync(f))) ?? 'default' }, seed: o.seed,
     thresholds: thresholdFiles.map((t) => [t, sha256Hex(readFileSync(t))]),
   };
   return {
