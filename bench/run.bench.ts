@@ -25,7 +25,7 @@
  *              + the core's NoC tally (tallyNoc), + the host (the emulation's NocTally.record and
  *              Accountant.tick: the full tick above minus the rest). Measured after peak RSS.
  * The conversion is the default one of `neuroemu run` (channel-wise, IBT, analog input, V₀ = θ/2,
- * calibrated on the six face-api sample photos; yolov2-tiny-voc on sample1.jpg alone).
+ * calibrated as `run` does by default: the six face-api sample photos and @evalset:tune; yolov2-tiny-voc on sample1.jpg alone).
  */
 import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
