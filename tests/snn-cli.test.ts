@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { evalSetPaths } from '../src/model/evalset.ts';
 import { faceSamplePhotos } from '../src/model/faceapi.ts';
 import { runBin } from './helpers/cli.ts';
 
@@ -17,6 +18,7 @@ test('detect --engine snn: detections JSON with engine, timesteps, checkpoints, 
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /per checkpoint tick: AP@0\.5 \(VOC all-point, SNN candidates at score > 0\.05\); at the operating point score > 0\.5: precision, recall, F1/);
   assert.match(r.out, /tick\s+AP@0\.5\s+P\s+R\s+F1\s+matched\s+bias mean\s+bias worst/);
+  assert.match(r.out, /; λ from 2 calibration photos: 2 face-api sample photos\n/);
   const d = JSON.parse(readFileSync(snn, 'utf8'));
   assert.is(d.engine, 'snn');
   assert.is(d.timesteps, 48);
@@ -41,6 +43,16 @@ test('detect --engine snn: detections JSON with engine, timesteps, checkpoints, 
   const snn2 = join(dir, 'snn2.json');
   run('detect', photos[0], photos[1], '--size', '128', '--engine', 'snn', '--timesteps', '48', '--checkpoints', '8,16', '--reference', ann, '--json', snn2, '--calib', photos[0], photos[1]);
   assert.is(readFileSync(snn2, 'utf8'), readFileSync(snn, 'utf8'));
+});
+
+test('detect --engine snn without --calib: the report names the default calibration (the samples and @evalset:tune when it is fetched)', () => {
+  const r = run('detect', photos[0], '--size', '128', '--engine', 'snn', '--timesteps', '8');
+  assert.is(r.code, 0, r.err);
+  const tune = evalSetPaths('tune');
+  const want = tune.every((f) => existsSync(f))
+    ? `λ from ${6 + tune.length} calibration photos: the 6 face-api sample photos + the ${tune.length} of @evalset:tune\n`
+    : 'λ from 6 calibration photos: the 6 face-api sample photos (the default adds @evalset:tune when it is fetched: node scripts/fetch-evalset.mjs)\n';
+  assert.ok(r.out.includes(want), r.out.split('\n').filter((l) => l.includes('λ from')).join('\n'));
 });
 
 test('detect --engine snn: flag errors are one line, exit 2', () => {

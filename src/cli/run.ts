@@ -147,7 +147,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('trace', { type: 'string', describe: 'record the per-tick per-core counters (traces/README.md); with several chips, CHIP is inserted before the extension' })
       .example('$0 run', 'the built-in default: face detector, six sample photos, TrueNorth and Loihi, 128 ticks')
       .example('$0 run --chip loihi --timesteps 256 --until-f1 0.95', 'each frame priced at the tick where it reaches F1 0.95 against the ANN (at most 256)')
-      .example('$0 run --images @evalset:test --calib @samples @evalset:tune --threshold 0.3', 'photos the conversion never saw, calibrated on 29 others, judged at score 0.3')
+      .example('$0 run --images @evalset:test --threshold 0.3', 'photos the conversion never saw (the default calibration is the samples and @evalset:tune, 29 others), judged at score 0.3')
       .example('$0 run --precision chip', 'each chip at its own weight and membrane bits (TrueNorth 9/20, Loihi 9/24): the AP it costs against float')
       .example('$0 run --chip loihi@sana-fe odin --timesteps 128 --json run.json', 'other chip models, more ticks, JSON out')
       .example('$0 run --model yolov2-tiny-voc --weights synthetic:1 --images dog.jpg --chip truenorth loihi', 'Tiny YOLO v2 itself on multi-chip boards')
