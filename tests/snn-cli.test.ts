@@ -1,9 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evalSetPaths } from '../src/model/evalset.ts';
+import { evalSetPaths, evalSetTuneFetched } from '../src/model/evalset.ts';
 import { faceSamplePhotos } from '../src/model/faceapi.ts';
 import { runBin } from './helpers/cli.ts';
 
@@ -49,7 +49,7 @@ test('detect --engine snn without --calib: the report names the default calibrat
   const r = run('detect', photos[0], '--size', '128', '--engine', 'snn', '--timesteps', '8');
   assert.is(r.code, 0, r.err);
   const tune = evalSetPaths('tune');
-  const want = tune.every((f) => existsSync(f))
+  const want = evalSetTuneFetched()
     ? `λ from ${6 + tune.length} calibration photos: the 6 face-api sample photos + the ${tune.length} of @evalset:tune\n`
     : 'λ from 6 calibration photos: the 6 face-api sample photos (the default adds @evalset:tune when it is fetched: node scripts/fetch-evalset.mjs)\n';
   assert.ok(r.out.includes(want), r.out.split('\n').filter((l) => l.includes('λ from')).join('\n'));

@@ -34,20 +34,35 @@ export function evalSetManifest(): EvalPhoto[] {
   return [...m.photos].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+type EvalSetPart = 'all' | 'tune' | 'test';
+
 /**
- * The paths of a part of the set (in id order), fetched or not. The halves are the even / odd
- * positions of the manifest's id order, so a photo's half never depends on which others were fetched.
+ * Whether the photo at position i of the manifest's id order is in `part`: the halves are the even
+ * (tune) and odd (test) positions, so a photo's half never depends on which others were fetched.
  */
-export function evalSetPaths(part: 'all' | 'tune' | 'test' = 'all'): string[] {
+function inPart(i: number, part: EvalSetPart): boolean {
+  return part === 'all' || (i % 2 === 0) === (part === 'tune');
+}
+
+/** The paths of a part of the set (in id order), fetched or not. */
+export function evalSetPaths(part: EvalSetPart = 'all'): string[] {
   const dir = join(evalSetDir(), 'photos');
-  const all = evalSetManifest().map((p) => join(dir, `${p.id}${extname(p.path).toLowerCase()}`));
-  return part === 'all' ? all : all.filter((_, i) => (i % 2 === 0) === (part === 'tune'));
+  return evalSetManifest()
+    .map((p) => join(dir, `${p.id}${extname(p.path).toLowerCase()}`))
+    .filter((_, i) => inPart(i, part));
 }
 
 /** The fetched photos of a part (in id order), or null when none of the set has been fetched. */
-export function evalSetPhotos(part: 'all' | 'tune' | 'test' = 'all'): string[] | null {
-  if (!evalSetPaths('all').some((f) => existsSync(f))) return null;
-  return evalSetPaths(part).filter((f) => existsSync(f));
+export function evalSetPhotos(part: EvalSetPart = 'all'): string[] | null {
+  const all = evalSetPaths('all');
+  const present = all.map((f) => existsSync(f));
+  if (!present.some(Boolean)) return null;
+  return all.filter((_, i) => present[i] && inPart(i, part));
+}
+
+/** True when every photo of the tune half is fetched (the default face calibration needs them all). */
+export function evalSetTuneFetched(): boolean {
+  return evalSetPaths('tune').every((f) => existsSync(f));
 }
 
 /** Expands @evalset, @evalset:tune, @evalset:test and @samples in an image list (other entries stay). */
@@ -75,8 +90,7 @@ export function expandImageList(list: readonly string[] | undefined, flag: strin
  * in every report.
  */
 export function defaultFaceCalibration(): string[] {
-  const tune = evalSetPaths('tune');
-  return tune.every((f) => existsSync(f)) ? [...faceSamplePhotos(), ...tune] : faceSamplePhotos();
+  return evalSetTuneFetched() ? [...faceSamplePhotos(), ...evalSetPaths('tune')] : faceSamplePhotos();
 }
 
 /**
@@ -85,23 +99,24 @@ export function defaultFaceCalibration(): string[] {
  */
 export function describeCalibration(calib: readonly string[]): string {
   const samples = new Set(faceSamplePhotos().map((f) => resolve(f)));
-  const tune = new Set(evalSetPaths('tune').map((f) => resolve(f)));
-  const test = new Set(evalSetPaths('test').map((f) => resolve(f)));
+  const halfOf = new Map(evalSetPaths('all').map((f, i) => [resolve(f), inPart(i, 'tune') ? 'tune' : 'test'] as const));
+  const tuneSize = [...halfOf.values()].filter((h) => h === 'tune').length;
   let nSamples = 0, nTune = 0, nTest = 0;
   for (const f of calib) {
-    const r = resolve(f);
+    const r = resolve(f), half = halfOf.get(r);
     if (samples.has(r)) nSamples++;
-    else if (tune.has(r)) nTune++;
-    else if (test.has(r)) nTest++;
+    else if (half === 'tune') nTune++;
+    else if (half === 'test') nTest++;
   }
   const parts: string[] = [];
   if (nSamples) parts.push(nSamples === samples.size ? `the ${nSamples} face-api sample photos` : `${nSamples} face-api sample photo${nSamples === 1 ? '' : 's'}`);
-  if (nTune) parts.push(nTune === tune.size ? `the ${nTune} of @evalset:tune` : `${nTune} of @evalset:tune`);
+  if (nTune) parts.push(nTune === tuneSize ? `the ${nTune} of @evalset:tune` : `${nTune} of @evalset:tune`);
   if (nTest) parts.push(`${nTest} of @evalset:test (held-out photos: not held out any more)`);
   const other = calib.length - nSamples - nTune - nTest;
   if (other) parts.push(`${other} other`);
   const head = `${calib.length} calibration photo${calib.length === 1 ? '' : 's'}`;
   const known = nSamples + nTune + nTest > 0 ? `${head}: ${parts.join(' + ')}` : head;
-  const missing = nSamples > 0 && nTune === 0 && calib.length === nSamples && !evalSetPaths('tune').every((f) => existsSync(f));
-  return missing ? `${known} (the default adds @evalset:tune when it is fetched: node scripts/fetch-evalset.mjs)` : known;
+  // only sample photos, and the tune half missing: what the default falls back to
+  const fallback = nSamples > 0 && calib.length === nSamples && !evalSetTuneFetched();
+  return fallback ? `${known} (the default adds @evalset:tune when it is fetched: node scripts/fetch-evalset.mjs)` : known;
 }

@@ -216,7 +216,7 @@ export function sweepIdentity(o: Omit<SweepOptions, 'shard' | 'out' | 'workers'>
   const conversion = o.conversion ?? {};
   // the default calibration is named by its photos' bytes: what 'default' means may change
   const calibUsed = snnFile ? undefined : o.calib?.length ? o.calib : defaultCalibration(net0, images);
-  const fixedShown = { ...fixedRun, ...(Object.keys(conversion).length ? { conversion } : {}), images: images.map((f) => shortenPaths(f)), calib: o.calib?.map((f) => shortenPaths(f)) ?? (calibUsed ? `default (${describeCalibration(calibUsed)})` : 'default'), auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
+  const fixedShown = { ...fixedRun, ...(Object.keys(conversion).length ? { conversion } : {}), images: images.map((f) => shortenPaths(f)), calib: o.calib?.length ? o.calib.map((f) => shortenPaths(f)) : calibUsed ? `default (${describeCalibration(calibUsed)})` : 'default', auto_board: o.autoBoard, candidate_threshold: o.candidateThreshold };
   const definition = {
     version: 1, chip: baseName, chipSpec: base.spec, axes: axes.map((a) => [a.path, a.values]), model: modelShown,
     fixed: { ...fixedShown, images: imageHashes, calib: calibUsed?.map((f) => sha256Hex(readFileSync(f))) ?? 'default' }, seed: o.seed,
