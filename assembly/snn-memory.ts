@@ -75,6 +75,15 @@ export const N_RECTOUCHED = 18;
 export const N_NRECTOUCHED = 19;
 /** address of the NoC tally block (NOC_* below), or 0: the host tallies the touched routes itself */
 export const N_NOC = 20;
+/**
+ * When a spike's cost record is added to the counters: 0 (auto) per source, from the hits per record
+ * of its last counted tick (A_ATSPIKE); 1 always at the end of the tick (hits counted); 2 always at
+ * the spike. Integer sums: the counters are the same either way.
+ */
+export const N_RECRULE = 21;
+export const RECORDS_AUTO = 0;
+export const RECORDS_AT_TICK = 1;
+export const RECORDS_AT_SPIKE = 2;
 
 // NoC tally block (i32 words): route legs → per-link loads on the mesh (src/hw/account.ts NocTally
 // is the same computation in TypeScript, and its reference)
@@ -149,6 +158,13 @@ export const A_ACTOFF = 51;
 export const A_ACTPAIRS = 52;
 /** max-pool: i32[H·W·C] tick of the last input event of each pool neuron (accounting only) */
 export const A_PSTAMP = 53;
+/**
+ * Rule RECORDS_AUTO: 1 when this source's spikes add their cost records at the spike. Set on every
+ * 16th tick, which counts hits: at the spike when its spikes hit fewer than 1.5 per record (records
+ * hit about once a tick, TrueNorth's small cores: the record is read once, while in cache, instead
+ * of again at the end of the tick), else by hits (records shared by many spikes: Loihi).
+ */
+export const A_ATSPIKE = 54;
 
 // per-core counter kinds (N_CORECNT: CORE_KINDS i32 per core)
 /** synaptic events in the core: input spikes × synapses reached (+ relay synops at an accumulator) */

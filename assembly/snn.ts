@@ -44,8 +44,9 @@
  *     every spike is looked up ONCE in its producer's route table: key = KEY_BASE + (y·W + x)·nb +
  *     blockOf[c] → a cost record; the record's header is added to the source core's counters
  *     (spikes, packets, hops, crossings, relay synops), each entry's synaptic events to its
- *     destination core, and each route (packet leg) is counted for the link load and NoC drain.
- *     Route and upsample layers pass spikes on without a lookup: the producer's table already
+ *     destination core, and each route (packet leg) is counted for the link load and NoC drain:
+ *     at the spike, or by hit counts added once per hit record at the end of the tick (N_RECRULE;
+ *     by default per source, from its spikes per record hit: A_ATSPIKE). Route and upsample layers pass spikes on without a lookup: the producer's table already
  *     includes their wiring.
  *   - a neuron unit (conv: output pixel × group, max-pool: output neuron) that receives its first
  *     input event of the tick adds its neurons (copies and partial sums included) to the active
@@ -57,9 +58,9 @@
  * tick: `beginTick`, `layerStep`, `scatter`, `fire`, `inputTick`, `accountSpikes`.
  */
 import {
-  A_ACTOFF, A_ACTPAIRS, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
+  A_ACTOFF, A_ACTPAIRS, A_ATSPIKE, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
-  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
+  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECRULE, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_BURST, C_CING, C_SDE, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_LEAK, C_RULE, C_SYN, C_SYNBIAS, C_SYNGAIN, C_SYNLEAK, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
@@ -70,7 +71,7 @@ import {
   NOC_COLMARK, NOC_COLS, NOC_DE, NOC_DN, NOC_DS, NOC_DW, NOC_GEN, NOC_H, NOC_NOFF, NOC_NON, NOC_NROUTES, NOC_NUSED, NOC_ROWMARK, NOC_ROWS,
   NOC_SEG, NOC_SHAPEMARK, NOC_TILESX, NOC_TILESY, NOC_TOP, NOC_TOPOFF, NOC_TOPON, NOC_TOTAL, NOC_USED, NOC_W,
   P_COUNT, P_EMIT, P_PAD, P_RULE, P_SIZE, P_SRC, P_STRIDE, POOL_MAX,
-  R_NSRC, R_SRCS, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
+  R_NSRC, R_SRCS, RECORDS_AT_SPIKE, RECORDS_AUTO, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
   U_SRC, U_STRIDE,
 } from './snn-memory';
 
@@ -893,7 +894,22 @@ export function accountSpikes(net: usize, d: usize): void {
   const cmask = (1 << cb) - 1, xmask = (1 << xb) - 1, ysh = 1 + cb + xb;
   const list = fa(d, L_LIST);
   const keySig = fa(net, N_KEYSIG), sigData = fa(net, N_SIGDATA), recTouched = fa(net, N_RECTOUCHED);
-  let nRec = fi(net, N_NRECTOUCHED);
+  const rule = fi(net, N_RECRULE);
+  if (rule == RECORDS_AT_SPIKE || (rule == RECORDS_AUTO && fi(d, A_ATSPIKE) != 0 && (fi(net, N_TICK) & 15) != 0)) {
+    // each spike adds its record's costs now, while the record is in cache
+    const cnt = fa(net, N_CORECNT), routeCnt = fa(net, N_ROUTECNT), touched = fa(net, N_TOUCHED);
+    let nTouched = fi(net, N_NTOUCHED);
+    for (let i = 0; i < n; i++) {
+      const code = load<i32>(list + (<usize>i << 2));
+      const c = (code >>> 1) & cmask, x = (code >>> (1 + cb)) & xmask, y = code >>> ysh;
+      const key = keyBase + (y * w + x) * nb + load<i32>(blockOf + (<usize>c << 2));
+      nTouched = applyRecord(cnt, routeCnt, touched, nTouched, sigData + (<usize>load<i32>(keySig + (<usize>key << 2)) << 2), 1);
+    }
+    si(net, N_NTOUCHED, nTouched);
+    return;
+  }
+  const nRec0 = fi(net, N_NRECTOUCHED);
+  let nRec = nRec0;
   for (let i = 0; i < n; i++) {
     const code = load<i32>(list + (<usize>i << 2));
     const c = (code >>> 1) & cmask, x = (code >>> (1 + cb)) & xmask, y = code >>> ysh;
@@ -908,6 +924,8 @@ export function accountSpikes(net: usize, d: usize): void {
     store<i32>(h, hits + 1);
   }
   si(net, N_NRECTOUCHED, nRec);
+  // fewer than 1.5 spikes per record hit: apply them at the spike until the next counted tick
+  if (rule == RECORDS_AUTO) si(d, A_ATSPIKE, 2 * n < 3 * (nRec - nRec0) ? 1 : 0);
 }
 
 /**
@@ -926,39 +944,48 @@ export function flushRecords(net: usize): void {
     const r = sigData + (<usize>load<i32>(recTouched + (<usize>j << 2)) << 2);
     const hits = load<i32>(r + (SIG_HITS << 2));
     store<i32>(r + (SIG_HITS << 2), 0);
-    const src = load<i32>(r + (SIG_SRC << 2));
-    if (src >= 0) {
-      const p = cnt + (<usize>(src * CORE_KINDS) << 2);
-      addI32(p + (CK_SPIKES << 2), hits * load<i32>(r + (SIG_SPIKES << 2)));
-      addI32(p + (CK_PACKETS << 2), hits * load<i32>(r + (SIG_PACKETS << 2)));
-      addI32(p + (CK_HOPS_TILE << 2), hits * load<i32>(r + (SIG_HOPS_TILE << 2)));
-      addI32(p + (CK_HOPS_EW << 2), hits * load<i32>(r + (SIG_HOPS_EW << 2)));
-      addI32(p + (CK_HOPS_NS << 2), hits * load<i32>(r + (SIG_HOPS_NS << 2)));
-      addI32(p + (CK_CROSSINGS << 2), hits * load<i32>(r + (SIG_CROSSINGS << 2)));
-      addI32(p + (CK_SYNOPS << 2), hits * load<i32>(r + (SIG_RELAY_SYNOPS << 2)));
-    }
-    const ne = load<i32>(r + (SIG_NENT << 2)), nr = load<i32>(r + (SIG_NROUTES << 2));
-    let e = r + (SIG_HEAD << 2);
-    const eEnd = e + (<usize>ne << 3);
-    while (e < eEnd) {
-      addI32(cnt + ((<usize>load<i32>(e) * CORE_KINDS + CK_SYNOPS) << 2), hits * load<i32>(e, 4));
-      e += 8;
-    }
-    const rEnd = e + (<usize>nr << 2);
-    while (e < rEnd) {
-      const id = load<i32>(e);
-      const a = routeCnt + (<usize>id << 2);
-      const v = load<i32>(a);
-      if (v == 0) {
-        store<i32>(touched + (<usize>nTouched << 2), id);
-        nTouched++;
-      }
-      store<i32>(a, v + hits);
-      e += 4;
-    }
+    nTouched = applyRecord(cnt, routeCnt, touched, nTouched, r, hits);
   }
   si(net, N_NTOUCHED, nTouched);
   si(net, N_NRECTOUCHED, 0);
+}
+
+/**
+ * Adds cost record r's costs × hits to the per-core counters (header to the source core, synaptic
+ * events to each destination) and its packets to each route; returns the touched-route count.
+ */
+@inline function applyRecord(cnt: usize, routeCnt: usize, touched: usize, nTouched: i32, r: usize, hits: i32): i32 {
+  const src = load<i32>(r + (SIG_SRC << 2));
+  if (src >= 0) {
+    const p = cnt + (<usize>(src * CORE_KINDS) << 2);
+    addI32(p + (CK_SPIKES << 2), hits * load<i32>(r + (SIG_SPIKES << 2)));
+    addI32(p + (CK_PACKETS << 2), hits * load<i32>(r + (SIG_PACKETS << 2)));
+    addI32(p + (CK_HOPS_TILE << 2), hits * load<i32>(r + (SIG_HOPS_TILE << 2)));
+    addI32(p + (CK_HOPS_EW << 2), hits * load<i32>(r + (SIG_HOPS_EW << 2)));
+    addI32(p + (CK_HOPS_NS << 2), hits * load<i32>(r + (SIG_HOPS_NS << 2)));
+    addI32(p + (CK_CROSSINGS << 2), hits * load<i32>(r + (SIG_CROSSINGS << 2)));
+    addI32(p + (CK_SYNOPS << 2), hits * load<i32>(r + (SIG_RELAY_SYNOPS << 2)));
+  }
+  const ne = load<i32>(r + (SIG_NENT << 2)), nr = load<i32>(r + (SIG_NROUTES << 2));
+  let e = r + (SIG_HEAD << 2);
+  const eEnd = e + (<usize>ne << 3);
+  while (e < eEnd) {
+    addI32(cnt + ((<usize>load<i32>(e) * CORE_KINDS + CK_SYNOPS) << 2), hits * load<i32>(e, 4));
+    e += 8;
+  }
+  const rEnd = e + (<usize>nr << 2);
+  while (e < rEnd) {
+    const id = load<i32>(e);
+    const a = routeCnt + (<usize>id << 2);
+    const v = load<i32>(a);
+    if (v == 0) {
+      store<i32>(touched + (<usize>nTouched << 2), id);
+      nTouched++;
+    }
+    store<i32>(a, v + hits);
+    e += 4;
+  }
+  return nTouched;
 }
 
 // ---------------------------------------------------------------------------------------------

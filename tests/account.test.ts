@@ -550,4 +550,36 @@ test('the core\'s NoC tally (tallyNoc) gives the host\'s NocTally records tick b
   }
 });
 
+test('a spike\'s cost record added at the spike, at the end of the tick, or chosen per source: the same counters and link loads tick by tick (TrueNorth, Loihi)', async () => {
+  const { faceSamplePhotos } = await import('../src/model/faceapi.ts');
+  const { calibrateModel, convertCalibrated } = await import('../src/convert/from-model.ts');
+  const { loadImage } = await import('../src/image/decode.ts');
+  const { preprocess } = await import('../src/image/preprocess.ts');
+  const photo = faceSamplePhotos()[1];
+  const snn = convertCalibrated(calibrateModel({ model: 'face', size: 128 }, { calib: [photo] })).snn;
+  const input = preprocess(snn.ann, loadImage(photo));
+  for (const name of ['truenorth', 'loihi']) {
+    const tables = buildAcctTables(mapNetwork(snn, loadChip(name).params, { autoBoard: true }));
+    const ticks = async (recordsAt: 'auto' | 'tick' | 'spike') => {
+      const sim = await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: 1, recordsAt });
+      const tally = new NocTally(tables.routes);
+      const out: string[] = [];
+      sim.onTick((c) => {
+        const r = tally.record(c);
+        out.push(JSON.stringify([Array.from(c.core), Array.from(r.drain), Array.from(r.linksOn), Array.from(r.linksOff), tally.lastLinkPackets]));
+      });
+      sim.reset(input);
+      sim.run(40);
+      return out;
+    };
+    const atTick = await ticks('tick'), atSpike = await ticks('spike'), auto = await ticks('auto');
+    assert.ok(atTick.length >= 40);
+    assert.ok(atTick.some((t) => JSON.parse(t)[0].some((v: number) => v > 0)), `${name}: counters were non-zero`);
+    for (let t = 0; t < atTick.length; t++) {
+      assert.ok(atSpike[t] === atTick[t], `${name} tick ${t + 1}: at the spike`);
+      assert.ok(auto[t] === atTick[t], `${name} tick ${t + 1}: auto`);
+    }
+  }
+});
+
 test.run();

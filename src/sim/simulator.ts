@@ -35,7 +35,7 @@ import { ReferenceSnn } from './reference.ts';
 import type { Mapping } from '../hw/mapper.ts';
 import type { ActiveUpdateRule } from '../hw/chip-schema.ts';
 import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
-import { WasmSnn, instantiateSnn, loadSnnModule, type AcctCounts } from './wasm.ts';
+import { WasmSnn, instantiateSnn, loadSnnModule, type AcctCounts, type RecordsAt } from './wasm.ts';
 
 export type { SimCounts, LayerCounts, CountTotals } from './counters.ts';
 export type { SnnEngineKind } from './engine.ts';
@@ -60,6 +60,8 @@ export interface SimulatorOptions extends PlanOptions {
   biasOnset?: BiasOnset;
   /** with accounting: the core turns route counts into link loads (default true); false: the host does (tests compare the two) */
   nocInCore?: boolean;
+  /** with accounting: when the core adds a spike's cost record (default 'auto'; the counters do not depend on it, tests compare) */
+  recordsAt?: RecordsAt;
   /** per-core accounting: which neuron updates count as active (the chip's energy.active_update; default 'input') */
   activeRule?: ActiveUpdateRule;
 }
@@ -286,7 +288,7 @@ export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}
     acct = buildAcctTables(opts.mapping);
   }
   if (acct && engine !== 'wasm') throw new Error('per-core accounting (a mapping) needs the wasm engine');
-  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct, opts.activeRule ?? 'input', opts.nocInCore ?? true);
+  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct, opts.activeRule ?? 'input', opts.nocInCore ?? true, opts.recordsAt ?? 'auto');
   const biasOnset = opts.biasOnset ?? 'input';
   if (!BIAS_ONSETS.includes(biasOnset)) throw new Error(`bias onset must be one of ${BIAS_ONSETS.join(', ')}, got ${biasOnset}`);
   return new SimulatorImpl(net, core, seed, biasOnset);

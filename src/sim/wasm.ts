@@ -30,6 +30,9 @@ import type { AcctTables, TickCounters } from './acct.ts';
 /** Of the accounting tables, what the tick reads after loading: the core count and the packet routes. */
 export type AcctCounts = Pick<AcctTables, 'cores' | 'routes'>;
 
+/** when the core adds a spike's cost record to the per-core counters (WasmSnn's `recordsAt`) */
+export type RecordsAt = 'auto' | 'tick' | 'spike';
+
 /** build/snn.wasm, relative to the project root */
 export const SNN_WASM_PATH = fileURLToPath(new URL('../../build/snn.wasm', import.meta.url));
 
@@ -159,10 +162,14 @@ export class WasmSnn implements SnnEngine {
   private listener: ((c: TickCounters) => void) | null = null;
 
   /**
+   * `recordsAt`: when the core adds a spike's cost record to the counters (the same counters
+   * either way, tests compare them): 'tick' counts hits and adds each hit record once at the end
+   * of the tick, 'spike' adds it at the spike, 'auto' (default) chooses per source from its hits
+   * per record (assembly/snn-memory.ts A_ATSPIKE).
    * `nocInCore` (default true): the core also turns the route counts into link loads (tallyNoc);
    * false leaves that to the host (NocTally.record on the touched routes), as tests compare.
    */
-  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, activeRule: 'input' | 'nonzero' = 'input', nocInCore = true) {
+  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, activeRule: 'input' | 'nonzero' = 'input', nocInCore = true, recordsAt: RecordsAt = 'auto') {
     this.plan = plan;
     this.kernels = kernels;
     const layers = plan.layers;
@@ -374,7 +381,8 @@ export class WasmSnn implements SnnEngine {
       i32.set(acct.sigData, a.sigData / 4);
       put(this.net, [[M.N_ACCT, 1], [M.N_ACTRULE, activeRule === 'nonzero' ? 1 : 0], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
         [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2],
-        [M.N_RECTOUCHED, a.recTouched], [M.N_NRECTOUCHED, 0], [M.N_NOC, a.noc]]);
+        [M.N_RECTOUCHED, a.recTouched], [M.N_NRECTOUCHED, 0], [M.N_NOC, a.noc],
+        [M.N_RECRULE, recordsAt === 'spike' ? M.RECORDS_AT_SPIKE : recordsAt === 'tick' ? M.RECORDS_AT_TICK : M.RECORDS_AUTO]]);
       if (a.noc) {
         const r = acct.routes, q = a.nocArrays;
         i32.set(r.seg, q[0] / 4);
