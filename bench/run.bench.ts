@@ -17,6 +17,8 @@
  *              mapping (mapNetwork) + route tables (buildAcctTables) + simulator creation, timed once.
  *   synaptic events/s: the chip's synaptic events (on-chip, counted by the accounting) per second of
  *              the timed ticks. SOPs/s: the network's SOPs per second.
+ *   page faults: the minor page faults (first touches of fresh memory) during the fixed cost, and
+ *              their time at this machine's measured cost of one (freshPageS).
  *   peak RSS: the child process's maximum resident set (process.resourceUsage().maxRSS), the whole
  *              case included (model, calibration, mapping, simulation).
  *   split:     where a chip's tick goes, each part the difference of two runs of the same ticks:
@@ -60,12 +62,27 @@ interface CaseResult {
   fixedCostS: number | null;
   mapS: number | null;
   tablesS: number | null;
+  /** minor page faults during the fixed cost (first touches of fresh memory), and their estimated time */
+  fixedPageFaults?: number;
+  fixedPageFaultS?: number;
   cores: number | null;
   peakRssMiB: number;
   wasmMemoryMiB: number | null;
   perLayerMs?: { layer: string; ms: number }[];
   /** where a chip's tick goes beyond the bare tick, ms per tick (measured after peakRssMiB) */
   split?: { bareMs: number; coreRecordsMs: number; coreNocMs: number; hostMs: number };
+}
+
+/**
+ * This machine's cost of touching one fresh 4 KiB page (a minor page fault), measured on 64 MiB of
+ * new memory: on the Firecracker VM it is about 10 µs, which makes first touches a large part of
+ * any fixed cost (2 GB/s of sequential writes become 0.3–0.4 GB/s).
+ */
+function freshPageS(): number {
+  const f0 = process.resourceUsage().minorPageFault, t0 = nowS();
+  const a = new Int32Array(16 << 20);
+  for (let i = 0; i < a.length; i += 1024) a[i] = 1;
+  return (nowS() - t0) / Math.max(1, process.resourceUsage().minorPageFault - f0);
 }
 
 function modelSpec(model: string) {
@@ -116,6 +133,8 @@ async function runCase(name: string): Promise<CaseResult> {
     };
   }
   const chip = loadChip(chipName).params;
+  const faults = () => process.resourceUsage().minorPageFault;
+  const f0 = faults();
   const t0 = nowS();
   const mapping = mapNetwork(snn, chip, { autoBoard: true });
   const t1 = nowS();
@@ -123,6 +142,7 @@ async function runCase(name: string): Promise<CaseResult> {
   const t2 = nowS();
   const sim = await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: chip.timing.layerDelayTicks, activeRule: chip.energy.activeUpdate });
   const t3 = nowS();
+  const fixedFaults = faults() - f0;
   void sim;
   const once = async (T: number) => {
     const a = nowS();
@@ -156,6 +176,7 @@ async function runCase(name: string): Promise<CaseResult> {
   return {
     case: name, model, chip: chipName, msPerTick: round((dt / ticks) * 1e3), ticksPerS: round(ticks / dt), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / dt / 1e9),
     synapticEventsPerS: round(events / dt), fixedCostS: round(t3 - t0), mapS: round(t1 - t0), tablesS: round(t2 - t1), cores: mapping.coresUsed,
+    fixedPageFaults: fixedFaults, fixedPageFaultS: round(fixedFaults * freshPageS()),
     peakRssMiB, wasmMemoryMiB, split,
   };
 }
@@ -190,6 +211,7 @@ if (caseIdx >= 0) {
     for (const r of summary.cases) {
       console.log(`${r.case.padEnd(26)}${r.msPerTick.toFixed(2).padStart(9)}${(r.vsBare === null ? '-' : r.vsBare.toFixed(2)).padStart(8)}${r.ticksPerS.toFixed(1).padStart(9)}${r.gsopsPerS.toFixed(2).padStart(8)}${(r.synapticEventsPerS === null ? '-' : (r.synapticEventsPerS / 1e6).toFixed(0) + ' M').padStart(11)}${(r.fixedCostS === null ? '-' : r.fixedCostS.toFixed(2)).padStart(9)}${String(r.cores ?? '-').padStart(8)}${r.peakRssMiB.toFixed(0).padStart(9)}`);
       if (r.perLayerMs) for (const p of r.perLayerMs) console.log(`    ${p.layer.padEnd(48)}${p.ms.toFixed(3).padStart(9)} ms`);
+      if (r.fixedPageFaults) console.log(`    fixed cost: map ${r.mapS!.toFixed(2)} s + tables ${r.tablesS!.toFixed(2)} s + simulator ${(r.fixedCostS! - r.mapS! - r.tablesS!).toFixed(2)} s; ${r.fixedPageFaults} page faults (${(r.fixedPageFaults * 4 / 1024).toFixed(0)} MiB first touched) ≈ ${r.fixedPageFaultS!.toFixed(2)} s of it`);
       if (r.split) console.log(`    where the tick goes: bare ${r.split.bareMs.toFixed(1)} ms + core cost records ${r.split.coreRecordsMs.toFixed(1)} + core NoC tally ${r.split.coreNocMs.toFixed(1)} + host (tally record, accountant) ${r.split.hostMs.toFixed(1)}`);
     }
     console.log(`peer: SANA-FE ${summary.peer.synapticEventsPerSPerThread.map((x) => x / 1e6).join('–')} M synaptic events/s per thread (${summary.peer.source})`);
