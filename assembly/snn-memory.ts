@@ -85,6 +85,18 @@ export const RECORDS_AUTO = 0;
 export const RECORDS_AT_TICK = 1;
 export const RECORDS_AT_SPIKE = 2;
 
+// two threads per tick (runPart; only with N_DELAY = 1, where the layers of a tick are independent)
+/** address of the shared words: barrier count, barrier generation, next layer to claim (i32 each) */
+export const N_SYNC = 22;
+/** i32[n]: the conv and max-pool layer descriptors in the order the threads claim them */
+export const N_CLAIM = 23;
+export const N_NCLAIM = 24;
+/** i32 triples (source descriptor, shadow descriptor, the source's other list) swapped every tick */
+export const N_SWAPS = 25;
+export const N_NSWAPS = 26;
+/** part 0's descriptor: the address of part 1's copy of it (its own scratch; the tick copied in) */
+export const N_PEER = 27;
+
 // NoC tally block (i32 words): route legs → per-link loads on the mesh (src/hw/account.ts NocTally
 // is the same computation in TypeScript, and its reference)
 export const NOC_W = 0;

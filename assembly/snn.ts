@@ -67,7 +67,7 @@ import {
   I_EVCODES, I_EVOFF, I_EVTICKS, I_POISSON, I_RATES, INPUT_EVENTS,
   KIND_CONV, KIND_POOL, KIND_ROUTE, KIND_UPSAMPLE,
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
-  N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NLAYERS, N_NOC, N_RNG, N_SCRATCH, N_TICK,
+  N_CLAIM, N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NCLAIM, N_NLAYERS, N_NOC, N_NSWAPS, N_PEER, N_RNG, N_SCRATCH, N_SWAPS, N_SYNC, N_TICK,
   NOC_COLMARK, NOC_COLS, NOC_DE, NOC_DN, NOC_DS, NOC_DW, NOC_GEN, NOC_H, NOC_NOFF, NOC_NON, NOC_NROUTES, NOC_NUSED, NOC_ROWMARK, NOC_ROWS,
   NOC_SEG, NOC_SHAPEMARK, NOC_TILESX, NOC_TILESY, NOC_TOP, NOC_TOPOFF, NOC_TOPON, NOC_TOTAL, NOC_USED, NOC_W,
   P_COUNT, P_EMIT, P_PAD, P_RULE, P_SIZE, P_SRC, P_STRIDE, POOL_MAX,
@@ -760,15 +760,16 @@ export function pool(net: usize, d: usize): void {
               for (let xx = xa; xx < xb2; xx++) m = max(m, load<i32>(rp + <usize>xx * pixB));
             }
           }
+          // branch-free (whether the max moved is data-dependent): the code is always written,
+          // the list advances only when the window emits
           const ea = emitted + (<usize>((oy * outW + ox) * C + c) << 2);
           const e = load<i32>(ea);
-          if (m != e) {
-            const down = i32(m < e);
-            store<i32>(ea, e + 1 - (down << 1));
-            store<i32>(out, encode(oy, ox, c, down, cb, xb));
-            out += 4;
-            addF64(down ? negTot : posTot, c, 1.0);
-          }
+          const up = i32(m > e), down = i32(m < e);
+          store<i32>(ea, e + up - down);
+          store<i32>(out, encode(oy, ox, c, down, cb, xb));
+          out += <usize>((up | down) << 2);
+          addF64(posTot, c, <f64>up);
+          addF64(negTot, c, <f64>down);
           continue;
         }
         let win = 1;
@@ -1221,6 +1222,94 @@ export function run(net: usize, n: i32): void {
       if (kind == KIND_CONV || kind == KIND_POOL) layerStep(net, d);
     }
     if (fi(net, N_ACCT)) endAccountedTick(net);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// two threads per tick (a build with shared memory: build/snn-mt.wasm)
+
+/** Waits until `parts` threads have arrived (sync words: count, generation); spins, then sleeps. */
+function barrier(sync: usize, parts: i32): void {
+  const gen = atomic.load<i32>(sync, 4);
+  if (atomic.add<i32>(sync, 1) == parts - 1) {
+    atomic.store<i32>(sync, 0);
+    atomic.add<i32>(sync, 1, 4);
+    atomic.notify(sync + 4, parts);
+    return;
+  }
+  let spins = 0;
+  while (atomic.load<i32>(sync, 4) == gen) {
+    if (++spins > 4096) memory.atomic.wait32(sync + 4, gen, -1);
+  }
+}
+
+/**
+ * n ticks on two threads, this one being `part` (0 or 1; part 1 passes its copy of the net
+ * descriptor, N_PEER). Only with N_DELAY = 1: a neuron layer then reads its source's list of the
+ * tick before, so the conv and max-pool layers of a tick are independent. Per tick:
+ *   part 0   t += 1, the input, route and upsample layers (they read last tick's lists), then every
+ *            source list read by a conv or max-pool is handed to its shadow descriptor (the
+ *            consumers read the shadow) and the source writes this tick's spikes into its other
+ *            list (N_SWAPS);
+ *   both     claim the conv and max-pool layers one by one (N_CLAIM order, an atomic counter) and
+ *            run them; each layer's state, counters and cores are its own, each thread has its own
+ *            scratch (the channel sort), so the result is the sequential tick's bit for bit;
+ *   part 0   accounting: every list is looked up in its route table (integer sums: the order does
+ *            not matter), the records flushed, the NoC tallied.
+ */
+export function runPart(net: usize, part: i32, n: i32): void {
+  const sync = fa(net, N_SYNC), claim = fa(net, N_CLAIM), nClaim = fi(net, N_NCLAIM);
+  const nl = fi(net, N_NLAYERS), layers = fa(net, N_LAYERS);
+  for (let t = 0; t < n; t++) {
+    if (part == 0) {
+      si(net, N_TICK, fi(net, N_TICK) + 1);
+      si(fa(net, N_PEER), N_TICK, fi(net, N_TICK));
+      inputTick(net);
+      if (fi(net, N_ACCT)) {
+        const cnt = fa(net, N_CORECNT), pairs = fa(net, N_CONSTACT), np = fi(net, N_NCONSTACT);
+        for (let i = 0; i < np; i++) {
+          const p = pairs + (<usize>i << 3);
+          addI32(cnt + ((<usize>load<i32>(p) * CORE_KINDS + CK_ACTIVE) << 2), load<i32>(p, 4));
+        }
+      }
+      for (let i = 0; i < nl; i++) {
+        const d = <usize>load<i32>(layers + (<usize>i << 2));
+        const kind = fi(d, L_KIND);
+        if (kind == KIND_ROUTE) route(d);
+        else if (kind == KIND_UPSAMPLE) upsample(d);
+      }
+      const sw = fa(net, N_SWAPS), ns = fi(net, N_NSWAPS);
+      for (let i = 0; i < ns; i++) {
+        const e = sw + <usize>i * 12;
+        const src = <usize>load<i32>(e), shadow = <usize>load<i32>(e, 4), other = load<i32>(e, 8);
+        const cur = fi(src, L_LIST);
+        si(shadow, L_LIST, cur);
+        si(shadow, L_COUNT, fi(src, L_COUNT));
+        si(src, L_LIST, other);
+        store<i32>(e, cur, 8);
+      }
+      atomic.store<i32>(sync, 0, 8);
+    }
+    barrier(sync, 2);
+    while (true) {
+      const k = atomic.add<i32>(sync, 1, 8);
+      if (k >= nClaim) break;
+      const d = <usize>load<i32>(claim + (<usize>k << 2));
+      if (fi(d, L_KIND) == KIND_CONV) {
+        const leak = fa(d, C_LEAK), syn = fa(d, C_SYN);
+        if (leak) leakStep(d, leak, fa(d, C_V));
+        if (syn) leakStep(d, fa(d, C_SYNLEAK), syn);
+        scatter(net, d);
+        if (syn) synapseStep(d, syn);
+        fire(net, d);
+      } else pool(net, d);
+    }
+    barrier(sync, 2);
+    if (part == 0 && fi(net, N_ACCT)) {
+      accountSpikes(net, fa(net, N_INPUT));
+      for (let i = nl - 1; i >= 0; i--) accountSpikes(net, <usize>load<i32>(layers + (<usize>i << 2)));
+      endAccountedTick(net);
+    }
   }
 }
 

@@ -34,4 +34,6 @@ export interface SnnEngine {
    */
   setBiasOn(layer: number, on: boolean): void;
   counts(): SimCounts;
+  /** releases what the engine holds beyond its memory (WASM with two threads: the worker) */
+  close?(): void;
 }

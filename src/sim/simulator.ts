@@ -35,7 +35,9 @@ import { ReferenceSnn } from './reference.ts';
 import type { Mapping } from '../hw/mapper.ts';
 import type { ActiveUpdateRule } from '../hw/chip-schema.ts';
 import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
-import { WasmSnn, instantiateSnn, loadSnnModule, type AcctCounts, type RecordsAt } from './wasm.ts';
+import { WasmSnn, instantiateSnn, loadSnnModule, type AcctCounts, type RecordsAt, type SnnKernels } from './wasm.ts';
+import { PartThread, loadSnnMtModule, sharedSnnMemory } from './threads.ts';
+import { instantiateWasm } from '../util/wasm-module.ts';
 
 export type { SimCounts, LayerCounts, CountTotals } from './counters.ts';
 export type { SnnEngineKind } from './engine.ts';
@@ -62,6 +64,12 @@ export interface SimulatorOptions extends PlanOptions {
   nocInCore?: boolean;
   /** with accounting: when the core adds a spike's cost record (default 'auto'; the counters do not depend on it, tests compare) */
   recordsAt?: RecordsAt;
+  /**
+   * wasm: threads per tick (default 1). 2 shares each tick's conv and max-pool layers between this
+   * thread and a worker (the same result bit for bit; tests compare); only with a layer delay of 1,
+   * else one thread. Call close() when done.
+   */
+  threads?: number;
   /** per-core accounting: which neuron updates count as active (the chip's energy.active_update; default 'input') */
   activeRule?: ActiveUpdateRule;
 }
@@ -74,6 +82,8 @@ export interface Simulator {
   readonly net: SnnNetwork;
   readonly plan: SimPlan;
   readonly seed: number;
+  /** ends a two-thread simulator's worker (no-op otherwise); the simulator cannot run afterwards */
+  close(): void;
   /**
    * readout ticks done since the last reset. With a layer delay (SimulatorOptions.layerDelay) the
    * first run() after reset() first runs the plan's fillTicks (the ticks before the readout's first
@@ -149,6 +159,10 @@ class SimulatorImpl implements AccountingSimulator {
     this.engine = core.kind;
     this.seed = seed;
     this.accounting = core instanceof WasmSnn ? core.accounting : null;
+  }
+
+  close(): void {
+    this.core.close?.();
   }
 
   onTick(fn: ((c: TickCounters) => void) | null): void {
@@ -274,10 +288,21 @@ class SimulatorImpl implements AccountingSimulator {
 
 /** Validates and lays out the network once; the state is then sized for any number of frames. */
 export async function createSimulator(net: SnnNetwork, opts: SimulatorOptions = {}): Promise<AccountingSimulator> {
+  if ((opts.threads ?? 1) > 1 && opts.layerDelay === 1 && (opts.engine ?? 'wasm') === 'wasm') {
+    // two threads per tick: the core with shared memory, its second instance in a worker
+    const module = loadSnnMtModule(), memory = sharedSnnMemory();
+    const kernels = instantiateWasm<SnnKernels>(module, 'snn-mt.wasm', { memory });
+    return simulatorOn(net, opts, kernels, await PartThread.start(module, memory));
+  }
   return createSimulatorSync(net, opts);
 }
 
+/** createSimulator without waiting: always one thread per tick (SimulatorOptions.threads is not used). */
 export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}): AccountingSimulator {
+  return simulatorOn(net, opts, null, undefined);
+}
+
+function simulatorOn(net: SnnNetwork, opts: SimulatorOptions, kernels: SnnKernels | null, thread: PartThread | undefined): AccountingSimulator {
   const seed = opts.seed ?? 1;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed must be an integer in [0, 2^32), got ${seed}`);
   const plan = planSimulation(net, opts);
@@ -288,7 +313,8 @@ export function createSimulatorSync(net: SnnNetwork, opts: SimulatorOptions = {}
     acct = buildAcctTables(opts.mapping);
   }
   if (acct && engine !== 'wasm') throw new Error('per-core accounting (a mapping) needs the wasm engine');
-  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan) : new WasmSnn(plan, instantiateSnn(opts.module ?? loadSnnModule()), acct, opts.activeRule ?? 'input', opts.nocInCore ?? true, opts.recordsAt ?? 'auto');
+  const core: SnnEngine = engine === 'reference' ? new ReferenceSnn(plan)
+    : new WasmSnn(plan, kernels ?? instantiateSnn(opts.module ?? loadSnnModule()), acct, { activeRule: opts.activeRule, nocInCore: opts.nocInCore, recordsAt: opts.recordsAt, thread });
   const biasOnset = opts.biasOnset ?? 'input';
   if (!BIAS_ONSETS.includes(biasOnset)) throw new Error(`bias onset must be one of ${BIAS_ONSETS.join(', ')}, got ${biasOnset}`);
   return new SimulatorImpl(net, core, seed, biasOnset);

@@ -26,6 +26,7 @@ import { expandGroups, layerTotals, networkTotals, type LayerCounts, type SimCou
 import type { MembraneView, SnnEngine } from './engine.ts';
 import { analogDrive, eventCodes, poissonRates, rngState, type ConvPlan, type LayerPlan, type SimPlan } from './plan.ts';
 import type { AcctTables, TickCounters } from './acct.ts';
+import type { PartThread } from './threads.ts';
 
 /** Of the accounting tables, what the tick reads after loading: the core count and the packet routes. */
 export type AcctCounts = Pick<AcctTables, 'cores' | 'routes'>;
@@ -47,6 +48,22 @@ export interface SnnKernels {
   fire(net: number, desc: number): void;
   inputTick(net: number): void;
   accountSpikes(net: number, desc: number): void;
+  runPart(net: number, part: number, n: number): void;
+}
+
+export interface WasmSnnOptions {
+  /** per-core accounting: which neuron updates count as active (default 'input') */
+  activeRule?: 'input' | 'nonzero';
+  /** the core turns route counts into link loads (default true); false leaves that to the host, as tests compare */
+  nocInCore?: boolean;
+  /** when the core adds a spike's cost record (default 'auto'; see the constructor) */
+  recordsAt?: RecordsAt;
+  /**
+   * a second thread (kernels of build/snn-mt.wasm on a shared memory, the worker on the same
+   * memory): each tick's conv and max-pool layers are shared between the two (runPart). Needs a
+   * layer delay of 1.
+   */
+  thread?: PartThread;
 }
 
 /** Compiles build/snn.wasm (or `path`) once per process. */
@@ -146,6 +163,8 @@ export class WasmSnn implements SnnEngine {
   private i32!: Int32Array;
   private f32!: Float32Array;
   private f64!: Float64Array;
+  /** two threads per tick: the worker, part 1's net descriptor, the shadow descriptors (zeroed by reset) */
+  private readonly threaded: null | { thread: PartThread; net1: number; shadows: number[] } = null;
   /** accounting memory (null without a mapping) */
   private readonly acct: null | {
     /** what the tick needs of the tables after loading them (not the records: the core holds them, and the host's copy can go) */
@@ -169,7 +188,9 @@ export class WasmSnn implements SnnEngine {
    * `nocInCore` (default true): the core also turns the route counts into link loads (tallyNoc);
    * false leaves that to the host (NocTally.record on the touched routes), as tests compare.
    */
-  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, activeRule: 'input' | 'nonzero' = 'input', nocInCore = true, recordsAt: RecordsAt = 'auto') {
+  constructor(plan: SimPlan, kernels: SnnKernels = instantiateSnn(), acct?: AcctTables, opts: WasmSnnOptions = {}) {
+    const { activeRule = 'input', nocInCore = true, recordsAt = 'auto', thread } = opts;
+    if (thread && plan.layerDelay !== 1) throw new Error('two threads per tick need a layer delay of 1 (the layers of a tick are then independent)');
     this.plan = plan;
     this.kernels = kernels;
     const layers = plan.layers;
@@ -249,6 +270,15 @@ export class WasmSnn implements SnnEngine {
     }
     const scratch = take(4 * (scratchCap + LIST_SLACK));
     const hist = take(4 * histCap);
+    // two threads: part 1's descriptor and scratch, the shared words, the claim order, and for every
+    // list a conv or max-pool reads, a shadow descriptor (last tick's list) and a second list
+    const isNeuronLayer = (i: number) => i >= 0 && (layers[i].layer.kind === 'conv' || layers[i].layer.kind === 'maxpool');
+    const shadowed = layers.map((_, s) => !!thread && isNeuronLayer(s) && layers.some((lp, j) => isNeuronLayer(j) && !(lp.conv?.analog) && lp.sources[0] === s));
+    const T = thread ? {
+      net1: take(DESC_BYTES), sync: take(64), scratch: take(4 * (scratchCap + LIST_SLACK)), hist: take(4 * histCap),
+      claim: take(4 * layers.length), swaps: take(12 * layers.length),
+      shadow: shadowed.map((on) => (on ? take(DESC_BYTES) : 0)), other: shadowed.map((on, i) => (on ? take(4 * (layers[i].listCap + LIST_SLACK)) : 0)),
+    } : null;
     // accounting tables and counters
     let A: null | {
       keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
@@ -313,6 +343,8 @@ export class WasmSnn implements SnnEngine {
       [M.I_EVCODES, this.evCodes], [M.I_EVOFF, this.evOff], [M.I_EVTICKS, plan.events]]);
     this.input = { desc: inputDesc, list: inputList, ...inTot };
     const srcDesc = (s: number) => (s < 0 ? inputDesc : descs[s]);
+    // a conv or max-pool reads last tick's list: with two threads, from the source's shadow
+    const inDesc = (s: number) => (T && s >= 0 && T.shadow[s] ? T.shadow[s] : srcDesc(s));
 
     for (const [i, lp] of layers.entries()) {
       const d = descs[i], m = mems[i], o = lp.out;
@@ -327,7 +359,7 @@ export class WasmSnn implements SnnEngine {
           const pt = phaseTab[i];
           cp.phaseOffsets.forEach((v, j) => (i32[pt / 4 + j] = v));
           const rule = l.rule === 'if' ? M.RULE_IF : l.rule === 'integrate' ? M.RULE_INTEGRATE : M.RULE_SIGNED;
-          put(d, [[M.L_KIND, M.KIND_CONV], [M.C_SRC, cp.analog ? 0 : srcDesc(lp.sources[0])], [M.C_V, cm.V], [M.C_CP, cm.cp],
+          put(d, [[M.L_KIND, M.KIND_CONV], [M.C_SRC, cp.analog ? 0 : inDesc(lp.sources[0])], [M.C_V, cm.V], [M.C_CP, cm.cp],
             [M.C_K, l.size], [M.C_STRIDE, l.stride], [M.C_PAD, l.pad], [M.C_GROUPS, l.groups], [M.C_CING, cp.cinG], [M.C_COUTG, cp.coutG],
             [M.C_TAPW, cm.tapW], [M.C_W, cm.W], [M.C_PHASE, pt], [M.C_DRIVE, cm.drive], [M.C_BIAS, cm.bias], [M.C_RULE, rule],
             [M.C_RESET, l.reset === 'zero' ? M.RESET_ZERO : M.RESET_SUBTRACT], [M.C_STAMP, cm.stamp], [M.C_TAPS, cm.taps], [M.C_ACTIVE, cm.active],
@@ -354,7 +386,7 @@ export class WasmSnn implements SnnEngine {
         }
         case 'maxpool': {
           const pl = l as SnnMaxPoolLayer;
-          put(d, [[M.L_KIND, M.KIND_POOL], [M.P_SRC, srcDesc(lp.sources[0])], [M.P_SIZE, pl.size], [M.P_STRIDE, pl.stride], [M.P_PAD, pl.padBegin], [M.P_COUNT, m.poolCount!],
+          put(d, [[M.L_KIND, M.KIND_POOL], [M.P_SRC, inDesc(lp.sources[0])], [M.P_SIZE, pl.size], [M.P_STRIDE, pl.stride], [M.P_PAD, pl.padBegin], [M.P_COUNT, m.poolCount!],
             [M.P_RULE, pl.rule === 'max' ? M.POOL_MAX : M.POOL_GATE], [M.P_EMIT, m.poolEmit ?? 0]]);
           break;
         }
@@ -409,6 +441,28 @@ export class WasmSnn implements SnnEngine {
         tables: { cores: acct.cores, routes: acct.routes }, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched, noc: a.noc,
         stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)),
       };
+    }
+    if (T && thread) {
+      let ns = 0;
+      shadowed.forEach((on, i) => {
+        if (!on) return;
+        // the header a consumer reads (kind, list, count, shape, code bits, totals); list and count follow every tick
+        i32.copyWithin(T.shadow[i] / 4, descs[i] / 4, descs[i] / 4 + M.L_NEG_TOT + 1);
+        i32.set([descs[i], T.shadow[i], T.other[i]], T.swaps / 4 + 3 * ns++);
+      });
+      // claimed largest first (neurons passed over, plus synaptic work at a nominal rate), so the
+      // two threads finish a tick close together
+      const cost = (i: number) => {
+        const lp = layers[i], o = lp.out, l = lp.layer;
+        const inN = l.kind === 'conv' && !lp.conv!.analog ? l.inShape.c * l.inShape.h * l.inShape.w : 0;
+        return l.kind === 'conv' ? o.c * o.h * o.w + (inN * l.size * l.size * lp.conv!.coutG) / 16 : 2 * l.inShape.c * l.inShape.h * l.inShape.w;
+      };
+      const order = layers.map((_, i) => i).filter(isNeuronLayer).sort((a, b) => cost(b) - cost(a) || a - b);
+      i32.set(order.map((i) => descs[i]), T.claim / 4);
+      put(this.net, [[M.N_SYNC, T.sync], [M.N_CLAIM, T.claim], [M.N_NCLAIM, order.length], [M.N_SWAPS, T.swaps], [M.N_NSWAPS, ns], [M.N_PEER, T.net1]]);
+      i32.copyWithin(T.net1 / 4, this.net / 4, this.net / 4 + M.DESC_INTS);
+      put(T.net1, [[M.N_SCRATCH, T.scratch], [M.N_HIST, T.hist]]);
+      this.threaded = { thread, net1: T.net1, shadows: T.shadow.filter((d) => d > 0) };
     }
   }
 
@@ -506,6 +560,7 @@ export class WasmSnn implements SnnEngine {
     i32[this.net / 4 + M.N_RNG] = rngState(seed) | 0;
     i32[this.input.desc / 4 + M.L_COUNT] = 0;
     for (const m of this.mems) i32[m.desc / 4 + M.L_COUNT] = 0;
+    if (this.threaded) for (const d of this.threaded.shadows) i32[d / 4 + M.L_COUNT] = 0;
     if (this.acct) {
       const a = this.acct;
       i32.fill(0, a.coreCnt / 4, a.coreCnt / 4 + a.tables.cores * M.CORE_KINDS);
@@ -546,14 +601,26 @@ export class WasmSnn implements SnnEngine {
     if (!Number.isInteger(ticks) || ticks < 0) throw new Error(`run: ticks must be a non-negative integer, got ${ticks}`);
     if (ticks <= 0) return;
     if (!this.acct) {
-      this.kernels.run(this.net, ticks);
+      this.ticks(ticks);
       return;
     }
     // accounting: one tick per call, the counters drained after each
     for (let t = 0; t < ticks; t++) {
-      this.kernels.run(this.net, 1);
+      this.ticks(1);
       this.drainTick();
     }
+  }
+
+  /** n ticks in one call of the core (two threads: one call on each) */
+  private ticks(n: number): void {
+    const th = this.threaded;
+    if (!th) this.kernels.run(this.net, n);
+    else th.thread.run(th.net1, n, () => this.kernels.runPart(this.net, 0, n));
+  }
+
+  /** Ends the second thread of a two-thread simulator (nothing to do otherwise); it cannot run afterwards. */
+  close(): void {
+    this.threaded?.thread.close();
   }
 
   /** Writes the layer's biases (or zeros) into its bias array, which the tick adds every tick. */
@@ -588,8 +655,9 @@ export class WasmSnn implements SnnEngine {
   spikeCodes(layer: number): Int32Array {
     this.views();
     const m = layer < 0 ? this.input : this.mems[layer];
-    const n = this.i32[m.desc / 4 + M.L_COUNT];
-    return this.i32.subarray(m.list / 4, m.list / 4 + n);
+    // the descriptor's list: with two threads a layer alternates between two lists
+    const n = this.i32[m.desc / 4 + M.L_COUNT], at = this.i32[m.desc / 4 + M.L_LIST] / 4;
+    return this.i32.subarray(at, at + n);
   }
 
   counts(): SimCounts {

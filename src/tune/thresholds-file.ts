@@ -255,6 +255,7 @@ class ScheduledSimulator implements Simulator {
   readout(): Float32Array[] { return this.sim.readout(); }
   membrane(layer: number): Float32Array { return this.sim.membrane(layer); }
   counts(): SimCounts { return this.sim.counts(); }
+  close(): void { this.sim.close(); }
   setThresholds(layer: number, vthPos: number, vthNeg: number): void { this.sim.setThresholds(layer, vthPos, vthNeg); }
   thresholds(layer: number): { vthPos: number; vthNeg: number } { return this.sim.thresholds(layer); }
 

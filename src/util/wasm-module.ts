@@ -16,10 +16,11 @@ export function loadWasmModule(path: string, what: string): WebAssembly.Module {
   return mod;
 }
 
-/** A fresh instance (its own memory) with the AssemblyScript abort import reporting `name`. */
-export function instantiateWasm<T>(module: WebAssembly.Module, name: string): T {
+/** A fresh instance (its own memory, or the `env.memory` given) with the AssemblyScript abort import reporting `name`. */
+export function instantiateWasm<T>(module: WebAssembly.Module, name: string, env: Record<string, WebAssembly.ImportValue> = {}): T {
   const imports = {
     env: {
+      ...env,
       abort(_msg: number, _file: number, line: number, col: number): never {
         throw new Error(`${name}: abort at ${line}:${col}`);
       },
