@@ -96,6 +96,8 @@ export const N_SWAPS = 25;
 export const N_NSWAPS = 26;
 /** part 0's descriptor: the address of part 1's copy of it (its own scratch; the tick copied in) */
 export const N_PEER = 27;
+/** cores × CORE_KINDS (a multiple of 4: the counter array is padded), for merging part 1's counters */
+export const N_NCOREWORDS = 28;
 
 // NoC tally block (i32 words): route legs → per-link loads on the mesh (src/hw/account.ts NocTally
 // is the same computation in TypeScript, and its reference)

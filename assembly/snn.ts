@@ -60,7 +60,7 @@
 import {
   A_ACTOFF, A_ACTPAIRS, A_ATSPIKE, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
-  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECRULE, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
+  N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_NCOREWORDS, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECRULE, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
   SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_BURST, C_CING, C_SDE, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_LEAK, C_RULE, C_SYN, C_SYNBIAS, C_SYNGAIN, C_SYNLEAK, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
@@ -1253,24 +1253,27 @@ function barrier(sync: usize, parts: i32): void {
  *            list (N_SWAPS);
  *   both     claim the conv and max-pool layers one by one (N_CLAIM order, an atomic counter) and
  *            run them; each layer's state, counters and cores are its own, each thread has its own
- *            scratch (the channel sort), so the result is the sequential tick's bit for bit;
- *   part 0   accounting: every list is looked up in its route table (integer sums: the order does
- *            not matter), the records flushed, the NoC tallied.
+ *            scratch (the channel sort), so the result is the sequential tick's bit for bit; with
+ *            accounting, each thread looks up the lists of the layers it ran and flushes their
+ *            records into its own per-core counters and route counts (part 1's: N_PEER's arrays);
+ *   part 0   adds part 1's counters into its own (integer sums: the counters do not depend on who
+ *            counted what), then tallies the NoC.
  */
 export function runPart(net: usize, part: i32, n: i32): void {
   const sync = fa(net, N_SYNC), claim = fa(net, N_CLAIM), nClaim = fi(net, N_NCLAIM);
-  const nl = fi(net, N_NLAYERS), layers = fa(net, N_LAYERS);
+  const nl = fi(net, N_NLAYERS), layers = fa(net, N_LAYERS), acct = fi(net, N_ACCT) != 0;
   for (let t = 0; t < n; t++) {
     if (part == 0) {
       si(net, N_TICK, fi(net, N_TICK) + 1);
       si(fa(net, N_PEER), N_TICK, fi(net, N_TICK));
       inputTick(net);
-      if (fi(net, N_ACCT)) {
+      if (acct) {
         const cnt = fa(net, N_CORECNT), pairs = fa(net, N_CONSTACT), np = fi(net, N_NCONSTACT);
         for (let i = 0; i < np; i++) {
           const p = pairs + (<usize>i << 3);
           addI32(cnt + ((<usize>load<i32>(p) * CORE_KINDS + CK_ACTIVE) << 2), load<i32>(p, 4));
         }
+        accountSpikes(net, fa(net, N_INPUT));
       }
       for (let i = 0; i < nl; i++) {
         const d = <usize>load<i32>(layers + (<usize>i << 2));
@@ -1303,14 +1306,44 @@ export function runPart(net: usize, part: i32, n: i32): void {
         if (syn) synapseStep(d, syn);
         fire(net, d);
       } else pool(net, d);
+      if (acct) accountSpikes(net, d);
     }
+    if (acct) flushRecords(net);
     barrier(sync, 2);
-    if (part == 0 && fi(net, N_ACCT)) {
-      accountSpikes(net, fa(net, N_INPUT));
-      for (let i = nl - 1; i >= 0; i--) accountSpikes(net, <usize>load<i32>(layers + (<usize>i << 2)));
-      endAccountedTick(net);
+    if (part == 0 && acct) {
+      mergePeerCounters(net, fa(net, N_PEER));
+      if (fa(net, N_NOC)) tallyNoc(net);
     }
   }
+}
+
+/**
+ * Part 1's per-core counters and route counts (its own arrays: the accounting of the layers it ran,
+ * integer sums) added into part 0's, and zeroed.
+ */
+function mergePeerCounters(net: usize, peer: usize): void {
+  const cnt = fa(net, N_CORECNT), cnt1 = fa(peer, N_CORECNT), nw = fi(net, N_NCOREWORDS);
+  for (let i = 0; i < nw; i += 4) {
+    const a = cnt + (<usize>i << 2), b = cnt1 + (<usize>i << 2);
+    v128.store(a, i32x4.add(v128.load(a), v128.load(b)));
+    v128.store(b, i32x4.splat(0));
+  }
+  const rc = fa(net, N_ROUTECNT), rc1 = fa(peer, N_ROUTECNT), touched = fa(net, N_TOUCHED), touched1 = fa(peer, N_TOUCHED);
+  let nt = fi(net, N_NTOUCHED);
+  const nt1 = fi(peer, N_NTOUCHED);
+  for (let j = 0; j < nt1; j++) {
+    const id = load<i32>(touched1 + (<usize>j << 2));
+    const a = rc + (<usize>id << 2), b = rc1 + (<usize>id << 2);
+    const v = load<i32>(a);
+    if (v == 0) {
+      store<i32>(touched + (<usize>nt << 2), id);
+      nt++;
+    }
+    store<i32>(a, v + load<i32>(b));
+    store<i32>(b, 0);
+  }
+  si(net, N_NTOUCHED, nt);
+  si(peer, N_NTOUCHED, 0);
 }
 
 /** the records' costs into the counters, then (when the host loaded the legs) the link loads */

@@ -138,7 +138,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         type: 'string', choices: ['neuron', 'layer'], default: 'neuron',
         describe: 'with --precision chip: one fixed-point step per neuron (its own threshold in whole levels, the default) or one per layer (max |weight| of the layer on the top level)',
       })
-      .option('workers', { type: 'number', default: 2, describe: 'worker threads (one WASM instance each): one per chip, a chip\'s frames split over the rest; 0: in this thread. The output does not depend on it' })
+      .option('workers', { type: 'number', default: 2, describe: 'worker threads (one WASM instance each): one per chip, a chip\'s frames split over the rest, and with fewer jobs than workers (one photo, one chip) two threads share each tick; 0: in this thread. The output does not depend on it' })
       .option('json', { type: 'string', describe: 'write one object per chip (energy, baseline, latency, counts, mapping, accuracy)' })
       .option('csv', { type: 'string', describe: 'write one row per chip and frame' })
       .option('map-svg', { type: 'string', describe: 'write each chip\'s placement as a heat map of energy per core (FILE, or FILE-CHIP.svg for several chips)' })
@@ -248,6 +248,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
     // does not leave a worker idle (parts merged in frame order: the same bytes whatever --workers is)
     const workers = args.workers;
     const partsPerChip = workers > 0 && chips.length < 2 * workers ? workers : 1;
+    // fewer jobs than workers (one photo on one chip): the spare cores share each job's ticks
+    const jobs = chips.length * Math.min(partsPerChip, inputs.length);
+    const threads = workers > jobs ? Math.min(2, Math.floor(workers / jobs)) : 1;
     const t0 = performance.now();
     const outcomes: EmulateOutcome[] = [];
     const lane = new Lanes(Math.max(1, workers));
@@ -256,7 +259,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const net = pr ? pr.snn : snn, schedule = pr ? pr.schedule : tuned?.schedule;
       outcomes[ci] = workers > 0
         ? await emulateSplit(
-          { snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule, biasOnset, stop: stopRule ? { rule: stopRule, sizes } : undefined },
+          { snn: net, chip: chips[ci], inputs, timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), schedule, biasOnset, stop: stopRule ? { rule: stopRule, sizes } : undefined, threads },
           partsPerChip, (job) => lane.run(() => emulateInWorker(job, progress)))
         : await emulateFrames(net, chipParams[ci], inputs, {
           timesteps: T, seed: args.seed, autoBoard: args['auto-board'], placement: args.placement as PlacementOrder, trace: traceFor(ci), onProgress: progress, biasOnset,

@@ -41,6 +41,8 @@ export interface EmulateJob {
   /** this job is frames offset.. of a run of framesInRun frames (emulateSplit) */
   frameOffset?: number;
   framesInRun?: number;
+  /** threads per tick in the worker (emulateFrames threads; default 1) */
+  threads?: number;
 }
 
 export interface EmulateOutcome {
@@ -114,7 +116,7 @@ async function workerMain(job: EmulateJob): Promise<void> {
     const s = job.schedule;
     const em = await emulateFrames(job.snn, chip, job.inputs, {
       timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.trace, biasOnset: job.biasOnset,
-      frameOffset: job.frameOffset, framesInRun: job.framesInRun, tickStops: job.tickStops, inputEvents: job.inputEvents,
+      frameOffset: job.frameOffset, framesInRun: job.framesInRun, tickStops: job.tickStops, inputEvents: job.inputEvents, threads: job.threads,
       onProgress: (line) => post({ kind: 'progress', line }),
       wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       stop: job.stop ? { every: job.stop.rule.every, check: stopCheck(job.stop.rule, job.snn, job.stop.sizes) } : undefined,

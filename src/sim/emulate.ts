@@ -58,6 +58,8 @@ export interface EmulateOptions {
   frameOffset?: number;
   /** the whole run's frame count, for progress lines (default: offset + inputs.length) */
   framesInRun?: number;
+  /** threads per tick (SimulatorOptions.threads; default 1): 2 puts a second core on every tick, the same bytes out */
+  threads?: number;
   /**
    * ticks (counted from each frame's reset, fill ticks included, ascending) at which to read the
    * frame's energy and latency so far: EmulationResult.atTicks (what onTick would give, summed in
@@ -108,7 +110,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   let acct: AcctTables | null = opts.accounting ?? buildAcctTables(mapping);
   // the chip's layer delay: a readout D neuron layers deep gets its first input D − 1 ticks later;
   // those fill ticks run (and are priced) before each frame's T readout ticks
-  const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate, inputEvents: opts.inputEvents });
+  const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate, inputEvents: opts.inputEvents, threads: opts.threads });
   const routes = acct.routes;
   acct = null;
   const fill = sim.fillTicks;
@@ -186,6 +188,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
     throw e;
   } finally {
     sim.onTick(null);
+    sim.close();
   }
 }
 

@@ -177,6 +177,8 @@ export class WasmSnn implements SnnEngine {
     routePackets: Int32Array;
     /** the core's NoC tally block (0: the host tallies) */
     noc: number;
+    /** two threads: part 1's accounting arrays (zeroed by reset) */
+    peer: null | { coreCnt: number; routeCnt: number; touched: number; recTouched: number };
   } = null;
   private listener: ((c: TickCounters) => void) | null = null;
 
@@ -284,6 +286,8 @@ export class WasmSnn implements SnnEngine {
       keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
       coreCnt: number; routeCnt: number; touched: number; constAct: number; recTouched: number;
       noc: number; nocArrays: number[];
+      /** two threads: part 1's per-core counters, route counts, touched routes and hit records */
+      peer: null | { coreCnt: number; routeCnt: number; touched: number; recTouched: number };
     } = null;
     if (acct) {
       if (acct.rows.length !== layers.length + 1) throw new Error(`accounting tables have ${acct.rows.length - 1} layers, the network ${layers.length}`);
@@ -299,6 +303,10 @@ export class WasmSnn implements SnnEngine {
         constAct: take(acct.constActive.byteLength),
         recTouched: take(4 * Math.max(1, acct.records)),
         noc: 0, nocArrays: [],
+        peer: thread ? {
+          coreCnt: take(acct.cores * M.CORE_KINDS * 4), routeCnt: take(4 * Math.max(1, acct.routes.count)),
+          touched: take(4 * Math.max(1, acct.routes.count)), recTouched: take(4 * Math.max(1, acct.records)),
+        } : null,
       };
       const r = acct.routes;
       if (nocInCore && r.count > 0) {
@@ -414,7 +422,8 @@ export class WasmSnn implements SnnEngine {
       put(this.net, [[M.N_ACCT, 1], [M.N_ACTRULE, activeRule === 'nonzero' ? 1 : 0], [M.N_CORECNT, a.coreCnt], [M.N_KEYSIG, a.keySig], [M.N_SIGDATA, a.sigData], [M.N_ROUTECNT, a.routeCnt],
         [M.N_TOUCHED, a.touched], [M.N_NTOUCHED, 0], [M.N_CONSTACT, a.constAct], [M.N_NCONSTACT, acct.constActive.length / 2],
         [M.N_RECTOUCHED, a.recTouched], [M.N_NRECTOUCHED, 0], [M.N_NOC, a.noc],
-        [M.N_RECRULE, recordsAt === 'spike' ? M.RECORDS_AT_SPIKE : recordsAt === 'tick' ? M.RECORDS_AT_TICK : M.RECORDS_AUTO]]);
+        [M.N_RECRULE, recordsAt === 'spike' ? M.RECORDS_AT_SPIKE : recordsAt === 'tick' ? M.RECORDS_AT_TICK : M.RECORDS_AUTO],
+        [M.N_NCOREWORDS, acct.cores * M.CORE_KINDS]]);
       if (a.noc) {
         const r = acct.routes, q = a.nocArrays;
         i32.set(r.seg, q[0] / 4);
@@ -439,7 +448,7 @@ export class WasmSnn implements SnnEngine {
       });
       this.acct = {
         tables: { cores: acct.cores, routes: acct.routes }, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched, noc: a.noc,
-        stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)),
+        stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)), peer: a.peer,
       };
     }
     if (T && thread) {
@@ -462,6 +471,8 @@ export class WasmSnn implements SnnEngine {
       put(this.net, [[M.N_SYNC, T.sync], [M.N_CLAIM, T.claim], [M.N_NCLAIM, order.length], [M.N_SWAPS, T.swaps], [M.N_NSWAPS, ns], [M.N_PEER, T.net1]]);
       i32.copyWithin(T.net1 / 4, this.net / 4, this.net / 4 + M.DESC_INTS);
       put(T.net1, [[M.N_SCRATCH, T.scratch], [M.N_HIST, T.hist]]);
+      const q = A?.peer;
+      if (q) put(T.net1, [[M.N_CORECNT, q.coreCnt], [M.N_ROUTECNT, q.routeCnt], [M.N_TOUCHED, q.touched], [M.N_NTOUCHED, 0], [M.N_RECTOUCHED, q.recTouched], [M.N_NRECTOUCHED, 0]]);
       this.threaded = { thread, net1: T.net1, shadows: T.shadow.filter((d) => d > 0) };
     }
   }
@@ -567,9 +578,17 @@ export class WasmSnn implements SnnEngine {
       i32.fill(0, a.routeCnt / 4, a.routeCnt / 4 + a.tables.routes.count);
       i32[this.net / 4 + M.N_NTOUCHED] = 0;
       // records hit by a tick that was not finished (a benchmark driving the parts of a tick)
-      const rt = i32[this.net / 4 + M.N_RECTOUCHED] / 4, sd = i32[this.net / 4 + M.N_SIGDATA] / 4;
-      for (let i = 0; i < i32[this.net / 4 + M.N_NRECTOUCHED]; i++) i32[sd + i32[rt + i] + M.SIG_HITS] = 0;
-      i32[this.net / 4 + M.N_NRECTOUCHED] = 0;
+      const sd = i32[this.net / 4 + M.N_SIGDATA] / 4;
+      for (const net of this.threaded && a.peer ? [this.net, this.threaded.net1] : [this.net]) {
+        const rt = i32[net / 4 + M.N_RECTOUCHED] / 4;
+        for (let i = 0; i < i32[net / 4 + M.N_NRECTOUCHED]; i++) i32[sd + i32[rt + i] + M.SIG_HITS] = 0;
+        i32[net / 4 + M.N_NRECTOUCHED] = 0;
+      }
+      if (this.threaded && a.peer) {
+        i32.fill(0, a.peer.coreCnt / 4, a.peer.coreCnt / 4 + a.tables.cores * M.CORE_KINDS);
+        i32.fill(0, a.peer.routeCnt / 4, a.peer.routeCnt / 4 + a.tables.routes.count);
+        i32[this.threaded.net1 / 4 + M.N_NTOUCHED] = 0;
+      }
       for (const [at, bytes] of a.stamps) i32.fill(0, at / 4, (at + bytes) / 4);
     }
     let scale = 1;
