@@ -1,12 +1,13 @@
 /**
  * Emulation throughput: the bare spiking tick against the tick with a chip's per-core accounting,
  * the fixed cost before the first tick, and peak memory, for the default face network at 416 and
- * yolov2-tiny-voc at 416 (synthetic weights). Single thread per case; each case runs in its own
- * child process so its peak RSS is its own.
+ * yolov2-tiny-voc at 416 (synthetic weights), on one thread per tick and on two (a case
+ * MODEL:CHIP:2: the tick's layers shared with a worker, SimulatorOptions.threads); each case runs
+ * in its own child process so its peak RSS is its own.
  *
  *   npm run bench:run                  table on stdout, progress on stderr
  *   npm run -s bench:run -- --json     only a JSON summary on stdout
- *   options: --ticks N (timed ticks, default 64)  --cases face:bare,face:loihi,...  --out FILE
+ *   options: --ticks N (timed ticks, default 64)  --cases face:bare,face:loihi:2,...  --out FILE
  *            --layers (per-layer ms of the bare face tick)
  *
  * How each figure is measured (one frame, sample1.jpg from @vladmandic/face-api):
@@ -53,6 +54,8 @@ const round = (x: number, p = 4) => Number(x.toPrecision(p));
 interface CaseResult {
   case: string;
   model: string;
+  /** threads per tick */
+  threads: number;
   chip: string;
   msPerTick: number;
   ticksPerS: number;
@@ -92,12 +95,14 @@ function modelSpec(model: string) {
 }
 
 async function runCase(name: string): Promise<CaseResult> {
-  const [model, chipName] = name.split(':');
+  // model:chip[:threads] — threads per tick (2: the tick's layers shared with a worker)
+  const [model, chipName, threadsArg] = name.split(':');
+  const threads = threadsArg ? Number(threadsArg) : 1;
   const { spec, calib } = modelSpec(model);
   const snn = snnFromModel(spec, { calib, images: calib }).snn;
   const input = preprocess(snn.ann, loadImage(SAMPLE1));
   if (chipName === 'bare') {
-    const sim = await createSimulator(snn, { seed: 1, layerDelay: 1 });
+    const sim = await createSimulator(snn, { seed: 1, layerDelay: 1, threads });
     sim.reset(input);
     sim.run(WARM);
     const c0 = sim.counts().totals.sops;
@@ -106,7 +111,7 @@ async function runCase(name: string): Promise<CaseResult> {
     const s = nowS() - t0;
     const sops = (sim.counts().totals.sops - c0) / ticks;
     let perLayerMs: CaseResult['perLayerMs'];
-    if (argv.includes('--layers')) {
+    if (argv.includes('--layers') && threads === 1) {
       // the parts of a tick, layer by layer (in the undelayed order: a profile, not the semantics)
       const core = sim.core as WasmSnn;
       const acc = new Float64Array(snn.layers.length);
@@ -127,7 +132,7 @@ async function runCase(name: string): Promise<CaseResult> {
       }))];
     }
     return {
-      case: name, model, chip: 'none', msPerTick: round((s / ticks) * 1e3), ticksPerS: round(ticks / s), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / s / 1e9),
+      case: name, model, threads, chip: 'none', msPerTick: round((s / ticks) * 1e3), ticksPerS: round(ticks / s), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / s / 1e9),
       synapticEventsPerS: null, fixedCostS: null, mapS: null, tablesS: null, cores: null,
       peakRssMiB: round(process.resourceUsage().maxRSS / 1024), wasmMemoryMiB: round(sim.peakMemoryBytes / 2 ** 20), perLayerMs,
     };
@@ -140,13 +145,13 @@ async function runCase(name: string): Promise<CaseResult> {
   const t1 = nowS();
   const tables = buildAcctTables(mapping);
   const t2 = nowS();
-  const sim = await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: chip.timing.layerDelayTicks, activeRule: chip.energy.activeUpdate });
+  const sim = await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: chip.timing.layerDelayTicks, activeRule: chip.energy.activeUpdate, threads });
   const t3 = nowS();
   const fixedFaults = faults() - f0;
   void sim;
   const once = async (T: number) => {
     const a = nowS();
-    const r = await emulateFrames(snn, chip, [input], { timesteps: T, seed: 1, mapping, accounting: tables });
+    const r = await emulateFrames(snn, chip, [input], { timesteps: T, seed: 1, mapping, accounting: tables, threads });
     return { s: nowS() - a, r };
   };
   const short = await once(WARM);
@@ -160,8 +165,8 @@ async function runCase(name: string): Promise<CaseResult> {
   // the counters are handed to nobody) — the core's cost records only, then its NoC tally too; the
   // rest of the full run's tick is the host's (NocTally.record, Accountant.tick)
   const msPerTickOf = async (opts: { accounting?: typeof tables; nocInCore?: boolean }) => {
-    const s2 = opts.accounting ? (opts.nocInCore === false ? await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: chip.timing.layerDelayTicks, activeRule: chip.energy.activeUpdate, nocInCore: false }) : sim)
-      : await createSimulator(snn, { seed: 1, layerDelay: chip.timing.layerDelayTicks });
+    const s2 = opts.accounting ? (opts.nocInCore === false ? await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: chip.timing.layerDelayTicks, activeRule: chip.energy.activeUpdate, nocInCore: false, threads }) : sim)
+      : await createSimulator(snn, { seed: 1, layerDelay: chip.timing.layerDelayTicks, threads });
     s2.reset(input);
     s2.run(WARM);
     const a = nowS();
@@ -174,7 +179,7 @@ async function runCase(name: string): Promise<CaseResult> {
   const fullMs = (dt / ticks) * 1e3;
   const split = { bareMs: round(bareMs), coreRecordsMs: round(recordsMs - bareMs), coreNocMs: round(nocMs - recordsMs), hostMs: round(fullMs - nocMs) };
   return {
-    case: name, model, chip: chipName, msPerTick: round((dt / ticks) * 1e3), ticksPerS: round(ticks / dt), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / dt / 1e9),
+    case: name, model, threads, chip: chipName, msPerTick: round((dt / ticks) * 1e3), ticksPerS: round(ticks / dt), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / dt / 1e9),
     synapticEventsPerS: round(events / dt), fixedCostS: round(t3 - t0), mapS: round(t1 - t0), tablesS: round(t2 - t1), cores: mapping.coresUsed,
     fixedPageFaults: fixedFaults, fixedPageFaultS: round(fixedFaults * freshPageS()),
     peakRssMiB, wasmMemoryMiB, split,
@@ -187,7 +192,8 @@ if (caseIdx >= 0) {
   process.stdout.write(JSON.stringify(await runCase(argv[caseIdx + 1])) + '\n');
 } else {
   const ci = argv.indexOf('--cases');
-  const cases = ci >= 0 ? argv[ci + 1].split(',') : ['face:bare', 'face:loihi', 'face:truenorth', 'yolov2-tiny-voc:bare', 'yolov2-tiny-voc:loihi'];
+  const cases = ci >= 0 ? argv[ci + 1].split(',') : ['face:bare', 'face:loihi', 'face:truenorth', 'yolov2-tiny-voc:bare', 'yolov2-tiny-voc:loihi',
+    'face:bare:2', 'face:loihi:2', 'face:truenorth:2', 'yolov2-tiny-voc:bare:2', 'yolov2-tiny-voc:loihi:2'];
   const machine = { ...machineInfo(), loadAvg1mAtEnd: 0 };
   progress(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)}`);
   const self = fileURLToPath(import.meta.url);
@@ -198,12 +204,13 @@ if (caseIdx >= 0) {
     rows.push(JSON.parse(out.trim().split('\n').pop()!));
   }
   machine.loadAvg1mAtEnd = loadavg()[0];
-  const bare = new Map(rows.filter((r) => r.chip === 'none').map((r) => [r.model, r.msPerTick]));
+  // × bare: against the bare tick of the same model on as many threads
+  const bare = new Map(rows.filter((r) => r.chip === 'none').map((r) => [`${r.model}:${r.threads}`, r.msPerTick]));
   const summary = {
-    benchmark: 'run', command: 'npm run -s bench:run -- --json', machine, threads: 1, timedTicks: ticks,
+    benchmark: 'run', command: 'npm run -s bench:run -- --json', machine, timedTicks: ticks,
     // SANA-FE on this machine class, its Loihi DVS-gesture example (18,678 neurons, 1000 steps), as the issue quotes it
     peer: { name: 'SANA-FE', synapticEventsPerSPerThread: [3.8e6, 6.1e6], source: 'issue 11: SANA-FE Loihi DVS-gesture example, detailed/simple timing, this machine class' },
-    cases: rows.map((r) => ({ ...r, vsBare: bare.has(r.model) && r.chip !== 'none' ? round(r.msPerTick / bare.get(r.model)!, 3) : null })),
+    cases: rows.map((r) => ({ ...r, vsBare: bare.has(`${r.model}:${r.threads}`) && r.chip !== 'none' ? round(r.msPerTick / bare.get(`${r.model}:${r.threads}`)!, 3) : null })),
   };
   if (!emitSummary(summary)) {
     console.log(`emulation, single thread per case — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)} at start, ${machine.loadAvg1mAtEnd.toFixed(2)} at end; ${ticks} timed ticks`);
