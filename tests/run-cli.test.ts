@@ -147,4 +147,23 @@ test('run --workers: the frames of a chip split over workers give the same bytes
   assert.equal(readdirSync(dir).filter((f) => f.includes('.part')), [], 'no part traces left behind');
 });
 
+test('run with one photo on one chip and two workers: two threads per tick, the same bytes as one thread (report, JSON, CSV, trace; a stopping rule)', () => {
+  const photo = faceSamplePhotos()[3];
+  const outs = [0, 2].map((w) => {
+    const json = join(dir, `t${w}.json`), csv = join(dir, `t${w}.csv`), trace = join(dir, `t${w}.trace`);
+    const r = run('run', '--size', '128', '--timesteps', '32', '--check-every', '8', '--until-stable', '0.01', '--images', photo, '--calib', photo,
+      '--chip', 'truenorth', '--workers', String(w), '--json', json, '--csv', csv);
+    assert.is(r.code, 0, r.err);
+    assert.is(/two threads per tick/.test(r.err), w === 2, r.err);
+    // a trace needs every frame to run the same ticks: its own run, without the stopping rule
+    const rt = run('run', '--size', '128', '--timesteps', '16', '--images', photo, '--calib', photo, '--chip', 'truenorth', '--workers', String(w), '--trace', trace);
+    assert.is(rt.code, 0, rt.err);
+    return { out: r.out, json: readFileSync(json, 'utf8'), csv: readFileSync(csv, 'utf8'), trace: readFileSync(trace) };
+  });
+  assert.is(outs[1].out, outs[0].out);
+  assert.is(outs[1].json, outs[0].json);
+  assert.is(outs[1].csv, outs[0].csv);
+  assert.ok(Buffer.compare(outs[1].trace, outs[0].trace) === 0, 'the same trace bytes');
+});
+
 test.run();

@@ -111,6 +111,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   // the chip's layer delay: a readout D neuron layers deep gets its first input D − 1 ticks later;
   // those fill ticks run (and are priced) before each frame's T readout ticks
   const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate, inputEvents: opts.inputEvents, threads: opts.threads });
+  if ((opts.threads ?? 1) > 1 && chip.timing.layerDelayTicks === 1) progress(`emulate ${mapping.chipName}: two threads per tick (the tick's layers shared with a worker)`);
   const routes = acct.routes;
   acct = null;
   const fill = sim.fillTicks;

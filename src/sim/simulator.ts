@@ -65,7 +65,7 @@ export interface SimulatorOptions extends PlanOptions {
   /** with accounting: when the core adds a spike's cost record (default 'auto'; the counters do not depend on it, tests compare) */
   recordsAt?: RecordsAt;
   /**
-   * wasm: threads per tick (default 1). 2 shares each tick's conv and max-pool layers between this
+   * wasm: threads per tick, 1 (default) or 2. 2 shares each tick's conv and max-pool layers between this
    * thread and a worker (the same result bit for bit; tests compare); only with a layer delay of 1,
    * else one thread. Call close() when done.
    */
@@ -288,6 +288,7 @@ class SimulatorImpl implements AccountingSimulator {
 
 /** Validates and lays out the network once; the state is then sized for any number of frames. */
 export async function createSimulator(net: SnnNetwork, opts: SimulatorOptions = {}): Promise<AccountingSimulator> {
+  if (opts.threads !== undefined && opts.threads !== 1 && opts.threads !== 2) throw new Error(`threads per tick must be 1 or 2, got ${opts.threads}`);
   if ((opts.threads ?? 1) > 1 && opts.layerDelay === 1 && (opts.engine ?? 'wasm') === 'wasm') {
     // two threads per tick: the core with shared memory, its second instance in a worker
     const module = loadSnnMtModule(), memory = sharedSnnMemory();
