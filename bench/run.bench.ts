@@ -72,6 +72,9 @@ interface CaseResult {
   peakRssMiB: number;
   wasmMemoryMiB: number | null;
   perLayerMs?: { layer: string; ms: number }[];
+  /** a chip case: the fill ticks of a frame, and a 500-tick frame's time: fixed cost + (500 + fill) × ms per tick */
+  fillTicks?: number;
+  frame500S?: number;
   /** where a chip's tick goes beyond the bare tick, ms per tick (measured after peakRssMiB) */
   split?: { bareMs: number; coreRecordsMs: number; coreNocMs: number; hostMs: number };
 }
@@ -182,6 +185,7 @@ async function runCase(name: string): Promise<CaseResult> {
     case: name, model, threads, chip: chipName, msPerTick: round((dt / ticks) * 1e3), ticksPerS: round(ticks / dt), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / dt / 1e9),
     synapticEventsPerS: round(events / dt), fixedCostS: round(t3 - t0), mapS: round(t1 - t0), tablesS: round(t2 - t1), cores: mapping.coresUsed,
     fixedPageFaults: fixedFaults, fixedPageFaultS: round(fixedFaults * freshPageS()),
+    fillTicks: sim.fillTicks, frame500S: round(t3 - t0 + ((500 + sim.fillTicks) * dt) / ticks),
     peakRssMiB, wasmMemoryMiB, split,
   };
 }
@@ -213,13 +217,17 @@ if (caseIdx >= 0) {
     cases: rows.map((r) => ({ ...r, vsBare: bare.has(`${r.model}:${r.threads}`) && r.chip !== 'none' ? round(r.msPerTick / bare.get(`${r.model}:${r.threads}`)!, 3) : null })),
   };
   if (!emitSummary(summary)) {
-    console.log(`emulation, single thread per case — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)} at start, ${machine.loadAvg1mAtEnd.toFixed(2)} at end; ${ticks} timed ticks`);
+    console.log(`emulation, one thread per tick (cases MODEL:CHIP:2: two) — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)} at start, ${machine.loadAvg1mAtEnd.toFixed(2)} at end; ${ticks} timed ticks`);
     console.log(`${'case'.padEnd(26)}${'ms/tick'.padStart(9)}${'× bare'.padStart(8)}${'ticks/s'.padStart(9)}${'GSOP/s'.padStart(8)}${'syn ev/s'.padStart(11)}${'fixed s'.padStart(9)}${'cores'.padStart(8)}${'RSS MiB'.padStart(9)}`);
     for (const r of summary.cases) {
       console.log(`${r.case.padEnd(26)}${r.msPerTick.toFixed(2).padStart(9)}${(r.vsBare === null ? '-' : r.vsBare.toFixed(2)).padStart(8)}${r.ticksPerS.toFixed(1).padStart(9)}${r.gsopsPerS.toFixed(2).padStart(8)}${(r.synapticEventsPerS === null ? '-' : (r.synapticEventsPerS / 1e6).toFixed(0) + ' M').padStart(11)}${(r.fixedCostS === null ? '-' : r.fixedCostS.toFixed(2)).padStart(9)}${String(r.cores ?? '-').padStart(8)}${r.peakRssMiB.toFixed(0).padStart(9)}`);
       if (r.perLayerMs) for (const p of r.perLayerMs) console.log(`    ${p.layer.padEnd(48)}${p.ms.toFixed(3).padStart(9)} ms`);
       if (r.fixedPageFaults) console.log(`    fixed cost: map ${r.mapS!.toFixed(2)} s + tables ${r.tablesS!.toFixed(2)} s + simulator ${(r.fixedCostS! - r.mapS! - r.tablesS!).toFixed(2)} s; ${r.fixedPageFaults} page faults (${(r.fixedPageFaults * 4 / 1024).toFixed(0)} MiB first touched) ≈ ${r.fixedPageFaultS!.toFixed(2)} s of it`);
       if (r.split) console.log(`    where the tick goes: bare ${r.split.bareMs.toFixed(1)} ms + core cost records ${r.split.coreRecordsMs.toFixed(1)} + core NoC tally ${r.split.coreNocMs.toFixed(1)} + host (tally record, accountant) ${r.split.hostMs.toFixed(1)}`);
+    }
+    // issue 11's figure: a 500-tick frame of yolov2-tiny-voc on Loihi with accounting (fill ticks included)
+    for (const r of summary.cases.filter((c) => c.model === 'yolov2-tiny-voc' && c.chip === 'loihi')) {
+      console.log(`yolov2-tiny-voc, one 500-tick frame on Loihi with accounting, ${r.threads} thread${r.threads === 1 ? '' : 's'} per tick: ${r.frame500S!.toFixed(1)} s (fixed cost + (500 + ${r.fillTicks} fill) × ms/tick; target 60 s)`);
     }
     console.log(`peer: SANA-FE ${summary.peer.synapticEventsPerSPerThread.map((x) => x / 1e6).join('–')} M synaptic events/s per thread (${summary.peer.source})`);
   }
