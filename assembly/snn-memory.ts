@@ -130,7 +130,10 @@ export const NOC_TOPOFF = 20;
 export const NOC_NOFF = 21;
 /** Σ link packets of the tick (out) */
 export const NOC_TOTAL = 22;
-export const NOC_WORDS = 24;
+/** the rows and columns listed this tick (NOC_ROWS, NOC_COLS), between the route pass and the link pass */
+export const NOC_NROWS = 23;
+export const NOC_NCOLS = 24;
+export const NOC_WORDS = 32;
 export const NOC_TOP = 16;
 
 // header common to every spike source (the input and every layer)

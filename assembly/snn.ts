@@ -69,7 +69,7 @@ import {
   L_C, L_CB, L_COUNT, L_H, L_KIND, L_LIST, L_NEG_TOT, L_POS_TOT, L_W, L_XB,
   N_CLAIM, N_DELAY, N_HIST, N_INPUT, N_LAYERS, N_NCLAIM, N_NLAYERS, N_NOC, N_NSWAPS, N_PEER, N_RNG, N_SCRATCH, N_SWAPS, N_SYNC, N_TICK,
   NOC_COLMARK, NOC_COLS, NOC_DE, NOC_DN, NOC_DS, NOC_DW, NOC_GEN, NOC_H, NOC_NOFF, NOC_NON, NOC_NROUTES, NOC_NUSED, NOC_ROWMARK, NOC_ROWS,
-  NOC_SEG, NOC_SHAPEMARK, NOC_TILESX, NOC_TILESY, NOC_TOP, NOC_TOPOFF, NOC_TOPON, NOC_TOTAL, NOC_USED, NOC_W,
+  NOC_NCOLS, NOC_NROWS, NOC_SEG, NOC_SHAPEMARK, NOC_TILESX, NOC_TILESY, NOC_TOP, NOC_TOPOFF, NOC_TOPON, NOC_TOTAL, NOC_USED, NOC_W,
   P_COUNT, P_EMIT, P_PAD, P_RULE, P_SIZE, P_SRC, P_STRIDE, POOL_MAX,
   R_NSRC, R_SRCS, RECORDS_AT_SPIKE, RECORDS_AUTO, RESET_ZERO, RULE_INTEGRATE, RULE_SIGNED,
   U_SRC, U_STRIDE,
@@ -1025,7 +1025,17 @@ function topAdd(b: usize, topField: i32, nField: i32, id: i32, v: i32): void {
  */
 export function tallyNoc(net: usize): void {
   const b = fa(net, N_NOC);
-  const W = fi(b, NOC_W), H = fi(b, NOC_H), tilesX = fi(b, NOC_TILESX), tilesY = fi(b, NOC_TILESY);
+  nocRoutes(net, b);
+  nocLinks(b, 0);
+}
+
+/**
+ * The route pass of tallyNoc: the packets of every route net counted this tick (N_ROUTECNT) onto
+ * block b's difference arrays, marks and lists of rows, columns and shapes; the counts go back to
+ * 0. With two threads each runs it on its own counts into its own block (the sums are linear).
+ */
+function nocRoutes(net: usize, b: usize): void {
+  const W = fi(b, NOC_W), H = fi(b, NOC_H);
   const W1 = W + 1, W2 = W + 2, H1 = H + 1, H2 = H + 2;
   const seg = fa(b, NOC_SEG), nRoutes = fi(b, NOC_NROUTES);
   const dE = fa(b, NOC_DE), dW = fa(b, NOC_DW), dS = fa(b, NOC_DS), dN = fa(b, NOC_DN);
@@ -1085,19 +1095,72 @@ export function tallyNoc(net: usize): void {
   }
   si(net, N_NTOUCHED, 0);
   si(b, NOC_NUSED, nUsed);
+  si(b, NOC_NROWS, nRows);
+  si(b, NOC_NCOLS, nCols);
+}
+
+/** the difference arrays' cells past a row's or column's last link: a[0], b[0] and b[1] */
+@inline function zero3(a: usize, b: usize): void {
+  store<i32>(a, 0);
+  store<i32>(b, 0);
+  store<i32>(b, 0, 4);
+}
+
+/** Appends to block b's list (words: marks, list, count field) the entries of b1's list it does not hold. */
+function unionInto(b: usize, b1: usize, markField: i32, listField: i32, nField: i32): void {
+  const g = fi(b, NOC_GEN), mark = fa(b, markField), list = fa(b, listField), list1 = fa(b1, listField);
+  let n = fi(b, nField);
+  const n1 = fi(b1, nField);
+  for (let i = 0; i < n1; i++) {
+    const v = load<i32>(list1 + (<usize>i << 2));
+    const m = mark + (<usize>v << 2);
+    if (load<i32>(m) != g) {
+      store<i32>(m, g);
+      store<i32>(list + (<usize>n << 2), v);
+      n++;
+    }
+  }
+  si(b, nField, n);
+}
+
+/**
+ * The link pass of tallyNoc over block b's rows and columns, with block b1's difference arrays
+ * added in (two threads; 0: none): each link's packets by prefix sums, the 16 most loaded on-chip
+ * and off-chip links and the Σ of link packets; the difference arrays go back to 0.
+ */
+function nocLinks(b: usize, b1: usize): void {
+  const W = fi(b, NOC_W), H = fi(b, NOC_H), tilesX = fi(b, NOC_TILESX), tilesY = fi(b, NOC_TILESY);
+  const W1 = W + 1, W2 = W + 2, H1 = H + 1, H2 = H + 2;
+  if (b1) {
+    unionInto(b, b1, NOC_SHAPEMARK, NOC_USED, NOC_NUSED);
+    unionInto(b, b1, NOC_ROWMARK, NOC_ROWS, NOC_NROWS);
+    unionInto(b, b1, NOC_COLMARK, NOC_COLS, NOC_NCOLS);
+    si(b1, NOC_NUSED, 0);
+  }
+  const dE = fa(b, NOC_DE), dW = fa(b, NOC_DW), dS = fa(b, NOC_DS), dN = fa(b, NOC_DN);
+  // the second block's arrays, or the first's again with nothing to add (read after being zeroed)
+  const two = b1 != 0;
+  const dE1 = two ? fa(b1, NOC_DE) : dE, dW1 = two ? fa(b1, NOC_DW) : dW, dS1 = two ? fa(b1, NOC_DS) : dS, dN1 = two ? fa(b1, NOC_DN) : dN;
+  const rows = fa(b, NOC_ROWS), cols = fa(b, NOC_COLS), nRows = fi(b, NOC_NROWS), nCols = fi(b, NOC_NCOLS);
   si(b, NOC_NON, 0);
   si(b, NOC_NOFF, 0);
   let total = 0;
   for (let r = 0; r < nRows; r++) {
     const y = load<i32>(rows + (<usize>r << 2));
-    const be = dE + (<usize>(y * W1) << 2), bw = dW + (<usize>(y * W2) << 2);
+    const oe = <usize>(y * W1) << 2, ow = <usize>(y * W2) << 2;
     let e = 0, w = 0;
     for (let x = 0; x < W; x++) {
-      const ea = be + (<usize>x << 2), wa = bw + (<usize>x << 2);
-      e += load<i32>(ea);
-      store<i32>(ea, 0);
-      w += load<i32>(wa);
-      store<i32>(wa, 0);
+      const xo = <usize>x << 2;
+      e += load<i32>(dE + oe + xo);
+      store<i32>(dE + oe + xo, 0);
+      w += load<i32>(dW + ow + xo);
+      store<i32>(dW + ow + xo, 0);
+      if (two) {
+        e += load<i32>(dE1 + oe + xo);
+        store<i32>(dE1 + oe + xo, 0);
+        w += load<i32>(dW1 + ow + xo);
+        store<i32>(dW1 + ow + xo, 0);
+      }
       if (e > 0) {
         total += e;
         if ((x + 1) % tilesX == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4, e);
@@ -1109,20 +1172,25 @@ export function tallyNoc(net: usize): void {
         else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 1, w);
       }
     }
-    store<i32>(be + (<usize>W << 2), 0);
-    store<i32>(bw + (<usize>W << 2), 0);
-    store<i32>(bw + (<usize>(W + 1) << 2), 0);
+    zero3(dE + oe + (<usize>W << 2), dW + ow + (<usize>W << 2));
+    if (two) zero3(dE1 + oe + (<usize>W << 2), dW1 + ow + (<usize>W << 2));
   }
   for (let cI = 0; cI < nCols; cI++) {
     const x = load<i32>(cols + (<usize>cI << 2));
-    const bs = dS + (<usize>(x * H1) << 2), bn = dN + (<usize>(x * H2) << 2);
+    const os = <usize>(x * H1) << 2, on = <usize>(x * H2) << 2;
     let sv = 0, nv = 0;
     for (let y = 0; y < H; y++) {
-      const sa = bs + (<usize>y << 2), na = bn + (<usize>y << 2);
-      sv += load<i32>(sa);
-      store<i32>(sa, 0);
-      nv += load<i32>(na);
-      store<i32>(na, 0);
+      const yo = <usize>y << 2;
+      sv += load<i32>(dS + os + yo);
+      store<i32>(dS + os + yo, 0);
+      nv += load<i32>(dN + on + yo);
+      store<i32>(dN + on + yo, 0);
+      if (two) {
+        sv += load<i32>(dS1 + os + yo);
+        store<i32>(dS1 + os + yo, 0);
+        nv += load<i32>(dN1 + on + yo);
+        store<i32>(dN1 + on + yo, 0);
+      }
       if (sv > 0) {
         total += sv;
         if ((y + 1) % tilesY == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4 + 2, sv);
@@ -1134,9 +1202,8 @@ export function tallyNoc(net: usize): void {
         else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 3, nv);
       }
     }
-    store<i32>(bs + (<usize>H << 2), 0);
-    store<i32>(bn + (<usize>H << 2), 0);
-    store<i32>(bn + (<usize>(H + 1) << 2), 0);
+    zero3(dS + os + (<usize>H << 2), dN + on + (<usize>H << 2));
+    if (two) zero3(dS1 + os + (<usize>H << 2), dN1 + on + (<usize>H << 2));
   }
   si(b, NOC_TOTAL, total);
 }
@@ -1167,17 +1234,31 @@ function synapseStep(d: usize, syn: usize): void {
   }
 }
 
-/** One layer's part of the current tick (with accounting: its spikes looked up once). */
-export function layerStep(net: usize, d: usize): void {
-  const kind = fi(d, L_KIND);
-  if (kind == KIND_CONV) {
+/** A conv layer's (leak, synaptic current, scatter, fire) or a max-pool's part of the tick. */
+@inline function neuronLayerStep(net: usize, d: usize): void {
+  if (fi(d, L_KIND) == KIND_CONV) {
     const leak = fa(d, C_LEAK), syn = fa(d, C_SYN);
     if (leak) leakStep(d, leak, fa(d, C_V));
     if (syn) leakStep(d, fa(d, C_SYNLEAK), syn);
     scatter(net, d);
     if (syn) synapseStep(d, syn);
     fire(net, d);
-  } else if (kind == KIND_POOL) pool(net, d);
+  } else pool(net, d);
+}
+
+/** Analog-input layers: every neuron receives the image current every tick (active counters). */
+function constActivity(net: usize): void {
+  const cnt = fa(net, N_CORECNT), pairs = fa(net, N_CONSTACT), np = fi(net, N_NCONSTACT);
+  for (let i = 0; i < np; i++) {
+    const p = pairs + (<usize>i << 3);
+    addI32(cnt + ((<usize>load<i32>(p) * CORE_KINDS + CK_ACTIVE) << 2), load<i32>(p, 4));
+  }
+}
+
+/** One layer's part of the current tick (with accounting: its spikes looked up once). */
+export function layerStep(net: usize, d: usize): void {
+  const kind = fi(d, L_KIND);
+  if (kind == KIND_CONV || kind == KIND_POOL) neuronLayerStep(net, d);
   else if (kind == KIND_ROUTE) route(d);
   else if (kind == KIND_UPSAMPLE) upsample(d);
   if (fi(net, N_ACCT)) accountSpikes(net, d);
@@ -1188,12 +1269,7 @@ export function beginTick(net: usize): void {
   si(net, N_TICK, fi(net, N_TICK) + 1);
   inputTick(net);
   if (fi(net, N_ACCT)) {
-    // analog-input layers: every neuron receives the image current every tick
-    const cnt = fa(net, N_CORECNT), pairs = fa(net, N_CONSTACT), np = fi(net, N_NCONSTACT);
-    for (let i = 0; i < np; i++) {
-      const p = pairs + (<usize>i << 3);
-      addI32(cnt + ((<usize>load<i32>(p) * CORE_KINDS + CK_ACTIVE) << 2), load<i32>(p, 4));
-    }
+    constActivity(net);
     accountSpikes(net, fa(net, N_INPUT));
   }
 }
@@ -1268,11 +1344,7 @@ export function runPart(net: usize, part: i32, n: i32): void {
       si(fa(net, N_PEER), N_TICK, fi(net, N_TICK));
       inputTick(net);
       if (acct) {
-        const cnt = fa(net, N_CORECNT), pairs = fa(net, N_CONSTACT), np = fi(net, N_NCONSTACT);
-        for (let i = 0; i < np; i++) {
-          const p = pairs + (<usize>i << 3);
-          addI32(cnt + ((<usize>load<i32>(p) * CORE_KINDS + CK_ACTIVE) << 2), load<i32>(p, 4));
-        }
+        constActivity(net);
         accountSpikes(net, fa(net, N_INPUT));
       }
       for (let i = 0; i < nl; i++) {
@@ -1298,21 +1370,19 @@ export function runPart(net: usize, part: i32, n: i32): void {
       const k = atomic.add<i32>(sync, 1, 8);
       if (k >= nClaim) break;
       const d = <usize>load<i32>(claim + (<usize>k << 2));
-      if (fi(d, L_KIND) == KIND_CONV) {
-        const leak = fa(d, C_LEAK), syn = fa(d, C_SYN);
-        if (leak) leakStep(d, leak, fa(d, C_V));
-        if (syn) leakStep(d, fa(d, C_SYNLEAK), syn);
-        scatter(net, d);
-        if (syn) synapseStep(d, syn);
-        fire(net, d);
-      } else pool(net, d);
+      neuronLayerStep(net, d);
       if (acct) accountSpikes(net, d);
     }
-    if (acct) flushRecords(net);
+    if (acct) {
+      flushRecords(net);
+      // each thread puts its own route counts on its own NoC block (part 1's: N_PEER's)
+      if (fa(net, N_NOC)) nocRoutes(net, fa(net, N_NOC));
+    }
     barrier(sync, 2);
     if (part == 0 && acct) {
-      mergePeerCounters(net, fa(net, N_PEER));
-      if (fa(net, N_NOC)) tallyNoc(net);
+      const peer = fa(net, N_PEER);
+      mergePeerCounters(net, peer);
+      if (fa(net, N_NOC)) nocLinks(fa(net, N_NOC), fa(peer, N_NOC));
     }
   }
 }

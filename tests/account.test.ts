@@ -516,14 +516,19 @@ test('a mapping of another network, or the reference engine, is refused', async 
   assert.is(geometryOf(m).tilesUsed, 4);
 });
 
-test('the core\'s NoC tally (tallyNoc) gives the host\'s NocTally records tick by tick: dense (TrueNorth) and sparse (Loihi) route counts', async () => {
+/** The face detector at 128, calibrated on face-api sample photo i, and that photo's input. */
+async function face128(i: number): Promise<{ snn: SnnNetwork; input: Float32Array }> {
   const { faceSamplePhotos } = await import('../src/model/faceapi.ts');
   const { calibrateModel, convertCalibrated } = await import('../src/convert/from-model.ts');
   const { loadImage } = await import('../src/image/decode.ts');
   const { preprocess } = await import('../src/image/preprocess.ts');
-  const photo = faceSamplePhotos()[0];
+  const photo = faceSamplePhotos()[i];
   const snn = convertCalibrated(calibrateModel({ model: 'face', size: 128 }, { calib: [photo] })).snn;
-  const input = preprocess(snn.ann, loadImage(photo));
+  return { snn, input: preprocess(snn.ann, loadImage(photo)) };
+}
+
+test('the core\'s NoC tally (tallyNoc) gives the host\'s NocTally records tick by tick: dense (TrueNorth) and sparse (Loihi) route counts', async () => {
+  const { snn, input } = await face128(0);
   for (const name of ['truenorth', 'loihi']) {
     const tables = buildAcctTables(mapNetwork(snn, loadChip(name).params, { autoBoard: true }));
     const records = async (nocInCore: boolean) => {
@@ -551,13 +556,7 @@ test('the core\'s NoC tally (tallyNoc) gives the host\'s NocTally records tick b
 });
 
 test('a spike\'s cost record added at the spike, at the end of the tick, or chosen per source: the same counters and link loads tick by tick (TrueNorth, Loihi)', async () => {
-  const { faceSamplePhotos } = await import('../src/model/faceapi.ts');
-  const { calibrateModel, convertCalibrated } = await import('../src/convert/from-model.ts');
-  const { loadImage } = await import('../src/image/decode.ts');
-  const { preprocess } = await import('../src/image/preprocess.ts');
-  const photo = faceSamplePhotos()[1];
-  const snn = convertCalibrated(calibrateModel({ model: 'face', size: 128 }, { calib: [photo] })).snn;
-  const input = preprocess(snn.ann, loadImage(photo));
+  const { snn, input } = await face128(1);
   for (const name of ['truenorth', 'loihi']) {
     const tables = buildAcctTables(mapNetwork(snn, loadChip(name).params, { autoBoard: true }));
     const ticks = async (recordsAt: 'auto' | 'tick' | 'spike') => {
@@ -622,13 +621,7 @@ test('two threads per tick give the one-thread tick bit for bit: state, counts, 
     }
   }
   // the face detector on the chips' mappings
-  const { faceSamplePhotos } = await import('../src/model/faceapi.ts');
-  const { calibrateModel, convertCalibrated } = await import('../src/convert/from-model.ts');
-  const { loadImage } = await import('../src/image/decode.ts');
-  const { preprocess } = await import('../src/image/preprocess.ts');
-  const photo = faceSamplePhotos()[2];
-  const snn = convertCalibrated(calibrateModel({ model: 'face', size: 128 }, { calib: [photo] })).snn;
-  const input = preprocess(snn.ann, loadImage(photo));
+  const { snn, input } = await face128(2);
   for (const name of ['truenorth', 'loihi']) {
     const tables = buildAcctTables(mapNetwork(snn, loadChip(name).params, { autoBoard: true }));
     const runOf = async (threads: number) => {

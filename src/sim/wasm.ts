@@ -286,6 +286,8 @@ export class WasmSnn implements SnnEngine {
       keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
       coreCnt: number; routeCnt: number; touched: number; constAct: number; recTouched: number;
       noc: number; nocArrays: number[];
+      /** two threads: part 1's NoC block and arrays (the route legs shared) */
+      nocPeer: number; nocPeerArrays: number[];
       /** two threads: part 1's per-core counters, route counts, touched routes and hit records */
       peer: null | { coreCnt: number; routeCnt: number; touched: number; recTouched: number };
     } = null;
@@ -302,7 +304,7 @@ export class WasmSnn implements SnnEngine {
         touched: take(4 * Math.max(1, acct.routes.count)),
         constAct: take(acct.constActive.byteLength),
         recTouched: take(4 * Math.max(1, acct.records)),
-        noc: 0, nocArrays: [],
+        noc: 0, nocArrays: [], nocPeer: 0, nocPeerArrays: [],
         peer: thread ? {
           coreCnt: take(acct.cores * M.CORE_KINDS * 4), routeCnt: take(4 * Math.max(1, acct.routes.count)),
           touched: take(4 * Math.max(1, acct.routes.count)), recTouched: take(4 * Math.max(1, acct.records)),
@@ -312,12 +314,13 @@ export class WasmSnn implements SnnEngine {
       if (nocInCore && r.count > 0) {
         // the NoC tally block and its arrays, in NOC_* field order from NOC_SEG on
         const W = r.meshWidth, H = r.meshHeight, nShapes = Math.max(1, r.shapes.length / 3);
-        A.noc = take(M.NOC_WORDS * 4);
-        A.nocArrays = [
-          take(r.seg.byteLength), 0, take(4 * H * (W + 1)), take(4 * H * (W + 2)), take(4 * W * (H + 1)), take(4 * W * (H + 2)),
-          take(4 * H), take(4 * W), take(4 * H), take(4 * W), take(4 * nShapes), take(4 * nShapes),
-        ];
-        A.nocArrays.push(take(4 * 2 * M.NOC_TOP), take(4 * 2 * M.NOC_TOP));
+        const block = (seg: number): [number, number[]] => [take(M.NOC_WORDS * 4), [
+          seg, 0, take(4 * H * (W + 1)), take(4 * H * (W + 2)), take(4 * W * (H + 1)), take(4 * W * (H + 2)),
+          take(4 * H), take(4 * W), take(4 * H), take(4 * W), take(4 * nShapes), take(4 * nShapes), take(4 * 2 * M.NOC_TOP), take(4 * 2 * M.NOC_TOP),
+        ]];
+        [A.noc, A.nocArrays] = block(take(r.seg.byteLength));
+        // two threads: each puts its own route counts on its own block (nocRoutes), part 0 adds them up
+        if (thread) [A.nocPeer, A.nocPeerArrays] = block(A.nocArrays[0]);
       }
       for (const st of A.stamps) if (st[1]) st[0] = take(st[1]);
     }
@@ -425,12 +428,14 @@ export class WasmSnn implements SnnEngine {
         [M.N_RECRULE, recordsAt === 'spike' ? M.RECORDS_AT_SPIKE : recordsAt === 'tick' ? M.RECORDS_AT_TICK : M.RECORDS_AUTO],
         [M.N_NCOREWORDS, acct.cores * M.CORE_KINDS]]);
       if (a.noc) {
-        const r = acct.routes, q = a.nocArrays;
-        i32.set(r.seg, q[0] / 4);
-        put(a.noc, [[M.NOC_W, r.meshWidth], [M.NOC_H, r.meshHeight], [M.NOC_TILESX, r.tilesX], [M.NOC_TILESY, r.tilesY],
+        const r = acct.routes;
+        i32.set(r.seg, a.nocArrays[0] / 4);
+        const fill = (b: number, q: number[]) => put(b, [[M.NOC_W, r.meshWidth], [M.NOC_H, r.meshHeight], [M.NOC_TILESX, r.tilesX], [M.NOC_TILESY, r.tilesY],
           [M.NOC_SEG, q[0]], [M.NOC_NROUTES, r.count], [M.NOC_DE, q[2]], [M.NOC_DW, q[3]], [M.NOC_DS, q[4]], [M.NOC_DN, q[5]],
           [M.NOC_ROWMARK, q[6]], [M.NOC_COLMARK, q[7]], [M.NOC_ROWS, q[8]], [M.NOC_COLS, q[9]], [M.NOC_SHAPEMARK, q[10]], [M.NOC_USED, q[11]],
           [M.NOC_NUSED, 0], [M.NOC_GEN, 0], [M.NOC_TOPON, q[12]], [M.NOC_NON, 0], [M.NOC_TOPOFF, q[13]], [M.NOC_NOFF, 0], [M.NOC_TOTAL, 0]]);
+        fill(a.noc, a.nocArrays);
+        if (a.nocPeer) fill(a.nocPeer, a.nocPeerArrays);
       }
       i32.set(acct.constActive, a.constAct / 4);
       acct.rows.forEach((r, row) => {
@@ -472,7 +477,7 @@ export class WasmSnn implements SnnEngine {
       i32.copyWithin(T.net1 / 4, this.net / 4, this.net / 4 + M.DESC_INTS);
       put(T.net1, [[M.N_SCRATCH, T.scratch], [M.N_HIST, T.hist]]);
       const q = A?.peer;
-      if (q) put(T.net1, [[M.N_CORECNT, q.coreCnt], [M.N_ROUTECNT, q.routeCnt], [M.N_TOUCHED, q.touched], [M.N_NTOUCHED, 0], [M.N_RECTOUCHED, q.recTouched], [M.N_NRECTOUCHED, 0]]);
+      if (q) put(T.net1, [[M.N_NOC, A!.nocPeer], [M.N_CORECNT, q.coreCnt], [M.N_ROUTECNT, q.routeCnt], [M.N_TOUCHED, q.touched], [M.N_NTOUCHED, 0], [M.N_RECTOUCHED, q.recTouched], [M.N_NRECTOUCHED, 0]]);
       this.threaded = { thread, net1: T.net1, shadows: T.shadow.filter((d) => d > 0) };
     }
   }
