@@ -253,6 +253,19 @@ test('one group, two workers: its frames simulated in two parts, traces joined; 
   for (const row of mine) assert.equal(row, all.find((x) => x.point === row.point));
 });
 
+test('one group, one photo, two workers: two threads per tick; the rows equal those of one thread', () => {
+  const one = ['--chip', 'loihi', '--size', '128', '--timesteps', '16', '--images', photos[0], '--calib', photos[0], '--vary', 'energy.synop_pJ=10,20'];
+  const rows = [0, 2].map((w) => {
+    const out = join(dir, `threads-w${w}.csv`);
+    const r = spawnSync(process.execPath, [bin, 'sweep', ...one, '--workers', String(w), '--out', out], { encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    assert.is(/two threads per tick/.test(r.stderr), w === 2, r.stderr);
+    return readResults(out).rows;
+  });
+  assert.is(rows[0].length, 2);
+  assert.equal(rows[1], rows[0]);
+});
+
 test('one sweep per results file: a live lock refuses a second sweep, a stale lock is taken over, duplicate rows are dropped on resume', async () => {
   const { lockResults } = await import('../src/sweep/sweep.ts');
   const out = join(dir, 'locked.csv');

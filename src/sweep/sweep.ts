@@ -386,7 +386,10 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
         snn: s.snn, schedule: s.schedule, inputs, inputEvents, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder,
         traceFile: join(tmpdir(), `neuroemu-sweep-${id}-${process.pid}-${k}.trace`),
         points: members.map((m) => ({ index: m.point.index, chip: m.params })),
+        // a lane with workers to spare and one frame (nothing to split): two threads per tick, the same rows
+        threads: parts > 1 && inputs.length === 1 ? 2 : 1,
       };
+      if (job.threads === 2 && k === 0) progress('sweep: one frame and workers to spare: each simulation runs two threads per tick (the same rows)');
       const byIndex = new Map(members.map((m) => [m.point.index, m.point]));
       let ap50: number | null = null;
       let fidelity: Fidelity | null = null;

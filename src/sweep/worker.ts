@@ -38,6 +38,8 @@ export interface GroupJob {
   points: { index: number; chip: ChipParams }[];
   /** the trace was recorded already (the simulation split over workers by the caller): price only */
   recorded?: boolean;
+  /** threads per tick of the simulation (emulateFrames threads; default 1) */
+  threads?: number;
 }
 
 export type GroupMsg =
@@ -56,7 +58,7 @@ export async function priceGroup(job: GroupJob, post: (m: GroupMsg) => void): Pr
     if (!job.recorded) try {
       const s = job.schedule;
       const em = await emulateFrames(job.snn, job.points[0].chip, job.inputs, {
-        timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.traceFile, inputEvents: job.inputEvents,
+        timesteps: job.timesteps, seed: job.seed, autoBoard: job.autoBoard, placement: job.placement, trace: job.traceFile, inputEvents: job.inputEvents, threads: job.threads,
         wrap: s ? (sim) => withThresholdSchedule(sim, s) : undefined,
       });
       readouts = em.readouts;
