@@ -46,8 +46,8 @@
  *     (spikes, packets, hops, crossings, relay synops), each entry's synaptic events to its
  *     destination core, and each route (packet leg) is counted for the link load and NoC drain:
  *     at the spike, or by hit counts added once per hit record at the end of the tick (N_RECRULE;
- *     by default per source, from its spikes per record hit: A_ATSPIKE). Route and upsample layers pass spikes on without a lookup: the producer's table already
- *     includes their wiring.
+ *     by default per source, from its spikes per record hit: A_ATSPIKE). Route and upsample
+ *     layers pass spikes on without a lookup: the producer's table already includes their wiring.
  *   - a neuron unit (conv: output pixel × group, max-pool: output neuron) that receives its first
  *     input event of the tick adds its neurons (copies and partial sums included) to the active
  *     counters of their cores; analog-input layers add all their neurons every tick.
@@ -760,16 +760,15 @@ export function pool(net: usize, d: usize): void {
               for (let xx = xa; xx < xb2; xx++) m = max(m, load<i32>(rp + <usize>xx * pixB));
             }
           }
-          // branch-free (whether the max moved is data-dependent): the code is always written,
-          // the list advances only when the window emits
           const ea = emitted + (<usize>((oy * outW + ox) * C + c) << 2);
           const e = load<i32>(ea);
-          const up = i32(m > e), down = i32(m < e);
-          store<i32>(ea, e + up - down);
-          store<i32>(out, encode(oy, ox, c, down, cb, xb));
-          out += <usize>((up | down) << 2);
-          addF64(posTot, c, <f64>up);
-          addF64(negTot, c, <f64>down);
+          if (m != e) {
+            const down = i32(m < e);
+            store<i32>(ea, e + 1 - (down << 1));
+            store<i32>(out, encode(oy, ox, c, down, cb, xb));
+            out += 4;
+            addF64(down ? negTot : posTot, c, 1.0);
+          }
           continue;
         }
         let win = 1;
