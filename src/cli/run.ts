@@ -26,6 +26,7 @@ import { emulateFrames } from '../sim/emulate.ts';
 import { BIAS_ONSETS, type BiasOnset } from '../sim/simulator.ts';
 import { createSimulator, type Simulator } from '../sim/simulator.ts';
 import { emulateInWorker, emulateSplit, type EmulateOutcome } from '../report/emulate-worker.ts';
+import { threadsPerTick } from '../sim/threads.ts';
 import { Lanes } from '../util/lanes.ts';
 import { describeStopRule, stopCheck, type StopRule } from '../report/stopping.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -249,8 +250,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const workers = args.workers;
     const partsPerChip = workers > 0 && chips.length < 2 * workers ? workers : 1;
     // fewer jobs than workers (one photo on one chip): the spare cores share each job's ticks
-    const jobs = chips.length * Math.min(partsPerChip, inputs.length);
-    const threads = workers > jobs ? Math.min(2, Math.floor(workers / jobs)) : 1;
+    const threads = threadsPerTick(workers, chips.length * Math.min(partsPerChip, inputs.length));
     const t0 = performance.now();
     const outcomes: EmulateOutcome[] = [];
     const lane = new Lanes(Math.max(1, workers));

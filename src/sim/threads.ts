@@ -20,6 +20,14 @@ export function sharedSnnMemory(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
 }
 
+/**
+ * Threads per tick for jobs sharing `workers` worker threads, `jobs` of them at once: 2 when there
+ * is a spare worker for every job (e.g. one photo on one chip with two workers), else 1.
+ */
+export function threadsPerTick(workers: number, jobs: number): 1 | 2 {
+  return jobs > 0 && workers >= 2 * jobs ? 2 : 1;
+}
+
 const REQUEST = 0, TICKS = 1, NET = 2, DONE = 3;
 
 export class PartThread {

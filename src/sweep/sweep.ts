@@ -33,6 +33,7 @@ import { loadNirSnn } from '../convert/nir-import.ts';
 import { nirInputs, type NirInputFlags, type NirInputs } from '../convert/nir-input.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { emulateInWorker, emulateSplit } from '../report/emulate-worker.ts';
+import { threadsPerTick } from '../sim/threads.ts';
 import { shortenPaths } from '../report/paths.ts';
 import { applyThresholdsFile, type ThresholdSchedule } from '../tune/thresholds-file.ts';
 import { processAlive, writeFileAtomic } from '../util/atomic.ts';
@@ -386,8 +387,8 @@ async function runSweepLocked(o: SweepOptions): Promise<SweepOutcome> {
         snn: s.snn, schedule: s.schedule, inputs, inputEvents, timesteps: first.run.timesteps, seed: o.seed, autoBoard: o.autoBoard, placement: first.run.placement as PlacementOrder,
         traceFile: join(tmpdir(), `neuroemu-sweep-${id}-${process.pid}-${k}.trace`),
         points: members.map((m) => ({ index: m.point.index, chip: m.params })),
-        // a lane with workers to spare and one frame (nothing to split): two threads per tick, the same rows
-        threads: parts > 1 && inputs.length === 1 ? 2 : 1,
+        // one frame (nothing to split) and a spare worker per lane: two threads per tick, the same rows
+        threads: inputs.length === 1 ? threadsPerTick(o.workers, nLanes) : 1,
       };
       if (job.threads === 2 && k === 0) progress('sweep: one frame and workers to spare: each simulation runs two threads per tick (the same rows)');
       const byIndex = new Map(members.map((m) => [m.point.index, m.point]));

@@ -683,8 +683,9 @@ export async function priceHoldout(r: TuneResult, o: PriceOptions): Promise<Hold
     const { emulateInWorker, emulateSplit } = await import('../report/emulate-worker.ts');
     const lanes = new Lanes(workers);
     const parts = jobs.length < 2 * workers ? workers : 1;
-    // fewer parts than workers (one frame): the spare cores share each part's ticks (the same figures)
-    const threads = workers > jobs.length * Math.min(parts, o.inputs.length) ? 2 : 1;
+    // a spare worker for every part (one frame): it shares the part's ticks (the same figures)
+    const { threadsPerTick } = await import('../sim/threads.ts');
+    const threads = threadsPerTick(workers, jobs.length * Math.min(parts, o.inputs.length));
     emulate = (j) => emulateSplit(
       { snn: j.net, chip: j.name, inputs: o.inputs, timesteps: j.horizon, seed: o.seed, autoBoard, placement: o.placement, schedule: j.schedule, tickStops: j.stops.map((t) => t + j.fill), threads },
       parts, (part) => lanes.run(() => emulateInWorker(part, (m) => log(`${j.name}, ${j.h.label}: ${m}`))));
