@@ -277,7 +277,7 @@ export class WasmSnn implements SnnEngine {
     const isNeuronLayer = (i: number) => i >= 0 && (layers[i].layer.kind === 'conv' || layers[i].layer.kind === 'maxpool');
     const shadowed = layers.map((_, s) => !!thread && isNeuronLayer(s) && layers.some((lp, j) => isNeuronLayer(j) && !(lp.conv?.analog) && lp.sources[0] === s));
     const T = thread ? {
-      net1: take(DESC_BYTES), sync: take(64), scratch: take(4 * (scratchCap + LIST_SLACK)), hist: take(4 * histCap),
+      thread, net1: take(DESC_BYTES), sync: take(64), scratch: take(4 * (scratchCap + LIST_SLACK)), hist: take(4 * histCap),
       claim: take(4 * layers.length), swaps: take(12 * layers.length),
       shadow: shadowed.map((on) => (on ? take(DESC_BYTES) : 0)), other: shadowed.map((on, i) => (on ? take(4 * (layers[i].listCap + LIST_SLACK)) : 0)),
     } : null;
@@ -286,10 +286,11 @@ export class WasmSnn implements SnnEngine {
       keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
       coreCnt: number; routeCnt: number; touched: number; constAct: number; recTouched: number;
       noc: number; nocArrays: number[];
-      /** two threads: part 1's NoC block and arrays (the route legs shared) */
-      nocPeer: number; nocPeerArrays: number[];
-      /** two threads: part 1's per-core counters, route counts, touched routes and hit records */
-      peer: null | { coreCnt: number; routeCnt: number; touched: number; recTouched: number };
+      /**
+       * two threads: part 1's per-core counters, route counts, touched routes and hit records, and
+       * its NoC block and arrays (0 / none when the host tallies; the route legs are shared)
+       */
+      peer: null | { coreCnt: number; routeCnt: number; touched: number; recTouched: number; noc: number; nocArrays: number[] };
     } = null;
     if (acct) {
       if (acct.rows.length !== layers.length + 1) throw new Error(`accounting tables have ${acct.rows.length - 1} layers, the network ${layers.length}`);
@@ -304,10 +305,10 @@ export class WasmSnn implements SnnEngine {
         touched: take(4 * Math.max(1, acct.routes.count)),
         constAct: take(acct.constActive.byteLength),
         recTouched: take(4 * Math.max(1, acct.records)),
-        noc: 0, nocArrays: [], nocPeer: 0, nocPeerArrays: [],
+        noc: 0, nocArrays: [],
         peer: thread ? {
           coreCnt: take(acct.cores * M.CORE_KINDS * 4), routeCnt: take(4 * Math.max(1, acct.routes.count)),
-          touched: take(4 * Math.max(1, acct.routes.count)), recTouched: take(4 * Math.max(1, acct.records)),
+          touched: take(4 * Math.max(1, acct.routes.count)), recTouched: take(4 * Math.max(1, acct.records)), noc: 0, nocArrays: [],
         } : null,
       };
       const r = acct.routes;
@@ -320,7 +321,7 @@ export class WasmSnn implements SnnEngine {
         ]];
         [A.noc, A.nocArrays] = block(take(r.seg.byteLength));
         // two threads: each puts its own route counts on its own block (nocRoutes), part 0 adds them up
-        if (thread) [A.nocPeer, A.nocPeerArrays] = block(A.nocArrays[0]);
+        if (A.peer) [A.peer.noc, A.peer.nocArrays] = block(A.nocArrays[0]);
       }
       for (const st of A.stamps) if (st[1]) st[0] = take(st[1]);
     }
@@ -435,7 +436,7 @@ export class WasmSnn implements SnnEngine {
           [M.NOC_ROWMARK, q[6]], [M.NOC_COLMARK, q[7]], [M.NOC_ROWS, q[8]], [M.NOC_COLS, q[9]], [M.NOC_SHAPEMARK, q[10]], [M.NOC_USED, q[11]],
           [M.NOC_NUSED, 0], [M.NOC_GEN, 0], [M.NOC_TOPON, q[12]], [M.NOC_NON, 0], [M.NOC_TOPOFF, q[13]], [M.NOC_NOFF, 0], [M.NOC_TOTAL, 0]]);
         fill(a.noc, a.nocArrays);
-        if (a.nocPeer) fill(a.nocPeer, a.nocPeerArrays);
+        if (a.peer?.noc) fill(a.peer.noc, a.peer.nocArrays);
       }
       i32.set(acct.constActive, a.constAct / 4);
       acct.rows.forEach((r, row) => {
@@ -456,7 +457,7 @@ export class WasmSnn implements SnnEngine {
         stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)), peer: a.peer,
       };
     }
-    if (T && thread) {
+    if (T) {
       let ns = 0;
       shadowed.forEach((on, i) => {
         if (!on) return;
@@ -477,8 +478,8 @@ export class WasmSnn implements SnnEngine {
       i32.copyWithin(T.net1 / 4, this.net / 4, this.net / 4 + M.DESC_INTS);
       put(T.net1, [[M.N_SCRATCH, T.scratch], [M.N_HIST, T.hist]]);
       const q = A?.peer;
-      if (q) put(T.net1, [[M.N_NOC, A!.nocPeer], [M.N_CORECNT, q.coreCnt], [M.N_ROUTECNT, q.routeCnt], [M.N_TOUCHED, q.touched], [M.N_NTOUCHED, 0], [M.N_RECTOUCHED, q.recTouched], [M.N_NRECTOUCHED, 0]]);
-      this.threaded = { thread, net1: T.net1, shadows: T.shadow.filter((d) => d > 0) };
+      if (q) put(T.net1, [[M.N_NOC, q.noc], [M.N_CORECNT, q.coreCnt], [M.N_ROUTECNT, q.routeCnt], [M.N_TOUCHED, q.touched], [M.N_NTOUCHED, 0], [M.N_RECTOUCHED, q.recTouched], [M.N_NRECTOUCHED, 0]]);
+      this.threaded = { thread: T.thread, net1: T.net1, shadows: T.shadow.filter((d) => d > 0) };
     }
   }
 
