@@ -1098,11 +1098,50 @@ function nocRoutes(net: usize, b: usize): void {
   si(b, NOC_NCOLS, nCols);
 }
 
-/** the difference arrays' cells past a row's or column's last link: a[0], b[0] and b[1] */
-@inline function zero3(a: usize, b: usize): void {
-  store<i32>(a, 0);
-  store<i32>(b, 0);
-  store<i32>(b, 0, 4);
+/**
+ * One mesh row or column of the link pass: its `len` links in the positive direction (difference
+ * array pos, len + 1 cells) and the negative one (neg, len + 2 cells), plus the second
+ * block's pos1 / neg1 when `two`, by prefix sums into the top lists of block b (a link is off-chip
+ * where it crosses a chip edge, every `tiles` routers); the arrays go back to 0. Link ids: idAt +
+ * position × idStep + code (positive direction) or code + 1. Returns the Σ of the line's link packets.
+ */
+@inline function linePass(b: usize, pos: usize, neg: usize, pos1: usize, neg1: usize, two: bool, len: i32, tiles: i32, idAt: i32, idStep: i32, code: i32): i32 {
+  let p = 0, q = 0, total = 0;
+  for (let i = 0; i < len; i++) {
+    const o = <usize>i << 2;
+    p += load<i32>(pos + o);
+    store<i32>(pos + o, 0);
+    q += load<i32>(neg + o);
+    store<i32>(neg + o, 0);
+    if (two) {
+      p += load<i32>(pos1 + o);
+      store<i32>(pos1 + o, 0);
+      q += load<i32>(neg1 + o);
+      store<i32>(neg1 + o, 0);
+    }
+    const id = idAt + i * idStep + code;
+    if (p > 0) {
+      total += p;
+      if ((i + 1) % tiles == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, id, p);
+      else topAdd(b, NOC_TOPON, NOC_NON, id, p);
+    }
+    if (q > 0) {
+      total += q;
+      if (i % tiles == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, id + 1, q);
+      else topAdd(b, NOC_TOPON, NOC_NON, id + 1, q);
+    }
+  }
+  // the cells past the last link: pos[len], neg[len] and neg[len + 1]
+  const end = <usize>len << 2;
+  store<i32>(pos + end, 0);
+  store<i32>(neg + end, 0);
+  store<i32>(neg + end, 0, 4);
+  if (two) {
+    store<i32>(pos1 + end, 0);
+    store<i32>(neg1 + end, 0);
+    store<i32>(neg1 + end, 0, 4);
+  }
+  return total;
 }
 
 /** Appends to block b's list (words: marks, list, count field) the entries of b1's list it does not hold. */
@@ -1144,65 +1183,16 @@ function nocLinks(b: usize, b1: usize): void {
   si(b, NOC_NON, 0);
   si(b, NOC_NOFF, 0);
   let total = 0;
+  // a row y's links: (y·W + x)·4 + 0 (east) / + 1 (west); a column x's: (y·W + x)·4 + 2 (south) / + 3 (north)
   for (let r = 0; r < nRows; r++) {
     const y = load<i32>(rows + (<usize>r << 2));
     const oe = <usize>(y * W1) << 2, ow = <usize>(y * W2) << 2;
-    let e = 0, w = 0;
-    for (let x = 0; x < W; x++) {
-      const xo = <usize>x << 2;
-      e += load<i32>(dE + oe + xo);
-      store<i32>(dE + oe + xo, 0);
-      w += load<i32>(dW + ow + xo);
-      store<i32>(dW + ow + xo, 0);
-      if (two) {
-        e += load<i32>(dE1 + oe + xo);
-        store<i32>(dE1 + oe + xo, 0);
-        w += load<i32>(dW1 + ow + xo);
-        store<i32>(dW1 + ow + xo, 0);
-      }
-      if (e > 0) {
-        total += e;
-        if ((x + 1) % tilesX == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4, e);
-        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4, e);
-      }
-      if (w > 0) {
-        total += w;
-        if (x % tilesX == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4 + 1, w);
-        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 1, w);
-      }
-    }
-    zero3(dE + oe + (<usize>W << 2), dW + ow + (<usize>W << 2));
-    if (two) zero3(dE1 + oe + (<usize>W << 2), dW1 + ow + (<usize>W << 2));
+    total += linePass(b, dE + oe, dW + ow, dE1 + oe, dW1 + ow, two, W, tilesX, y * W * 4, 4, 0);
   }
   for (let cI = 0; cI < nCols; cI++) {
     const x = load<i32>(cols + (<usize>cI << 2));
     const os = <usize>(x * H1) << 2, on = <usize>(x * H2) << 2;
-    let sv = 0, nv = 0;
-    for (let y = 0; y < H; y++) {
-      const yo = <usize>y << 2;
-      sv += load<i32>(dS + os + yo);
-      store<i32>(dS + os + yo, 0);
-      nv += load<i32>(dN + on + yo);
-      store<i32>(dN + on + yo, 0);
-      if (two) {
-        sv += load<i32>(dS1 + os + yo);
-        store<i32>(dS1 + os + yo, 0);
-        nv += load<i32>(dN1 + on + yo);
-        store<i32>(dN1 + on + yo, 0);
-      }
-      if (sv > 0) {
-        total += sv;
-        if ((y + 1) % tilesY == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4 + 2, sv);
-        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 2, sv);
-      }
-      if (nv > 0) {
-        total += nv;
-        if (y % tilesY == 0) topAdd(b, NOC_TOPOFF, NOC_NOFF, (y * W + x) * 4 + 3, nv);
-        else topAdd(b, NOC_TOPON, NOC_NON, (y * W + x) * 4 + 3, nv);
-      }
-    }
-    zero3(dS + os + (<usize>H << 2), dN + on + (<usize>H << 2));
-    if (two) zero3(dS1 + os + (<usize>H << 2), dN1 + on + (<usize>H << 2));
+    total += linePass(b, dS + os, dN + on, dS1 + os, dN1 + on, two, H, tilesY, x * 4, W * 4, 2);
   }
   si(b, NOC_TOTAL, total);
 }
