@@ -36,7 +36,7 @@ import type { Mapping } from '../hw/mapper.ts';
 import type { ActiveUpdateRule } from '../hw/chip-schema.ts';
 import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
 import { WasmSnn, instantiateSnn, loadSnnModule, type AcctCounts, type RecordsAt, type SnnKernels } from './wasm.ts';
-import { PartThread, loadSnnMtModule, sharedSnnMemory } from './threads.ts';
+import { PartThread, SNN_MT_WASM_PATH, sharedSnnMemory } from './threads.ts';
 import { instantiateWasm } from '../util/wasm-module.ts';
 
 export type { SimCounts, LayerCounts, CountTotals } from './counters.ts';
@@ -291,7 +291,7 @@ export async function createSimulator(net: SnnNetwork, opts: SimulatorOptions = 
   if (opts.threads !== undefined && opts.threads !== 1 && opts.threads !== 2) throw new Error(`threads per tick must be 1 or 2, got ${opts.threads}`);
   if ((opts.threads ?? 1) > 1 && opts.layerDelay === 1 && (opts.engine ?? 'wasm') === 'wasm') {
     // two threads per tick: the core with shared memory, its second instance in a worker
-    const module = loadSnnMtModule(), memory = sharedSnnMemory();
+    const module = loadSnnModule(SNN_MT_WASM_PATH), memory = sharedSnnMemory();
     const kernels = instantiateWasm<SnnKernels>(module, 'snn-mt.wasm', { memory });
     return simulatorOn(net, opts, kernels, await PartThread.start(module, memory));
   }

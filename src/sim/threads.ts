@@ -4,16 +4,10 @@
  * shared control words and runs part 0 itself; the two meet at the core's barriers every tick.
  */
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadWasmModule } from '../util/wasm-module.ts';
 
-/** build/snn-mt.wasm, relative to the project root: the SNN core with shared memory */
-export const SNN_MT_WASM_PATH = join(fileURLToPath(new URL('../..', import.meta.url)), 'build', 'snn-mt.wasm');
-
-export function loadSnnMtModule(path: string = SNN_MT_WASM_PATH): WebAssembly.Module {
-  return loadWasmModule(path, 'the compiled SNN core (shared memory)');
-}
+/** build/snn-mt.wasm: the SNN core built with shared memory (load it with wasm.ts loadSnnModule) */
+export const SNN_MT_WASM_PATH = fileURLToPath(new URL('../../build/snn-mt.wasm', import.meta.url));
 
 /** a shared memory of 256 pages that can grow to 4 GiB (what snn-mt.wasm declares) */
 export function sharedSnnMemory(): WebAssembly.Memory {
@@ -33,6 +27,7 @@ const REQUEST = 0, TICKS = 1, NET = 2, DONE = 3;
 export class PartThread {
   private readonly ctl: Int32Array;
   private closed = false;
+  // the worker is held for the simulator's lifetime; it is driven through the control words only
   private constructor(private readonly worker: Worker, control: SharedArrayBuffer) {
     this.ctl = new Int32Array(control);
   }
