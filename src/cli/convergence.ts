@@ -1,8 +1,8 @@
-import { describeCalibration } from '../model/evalset.ts';
 import type { CommandModule } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
 import { calibrateModel } from '../convert/from-model.ts';
 import { loadTruth } from '../detect/truth.ts';
+import { describeCalibration } from '../model/evalset.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { runConvergence } from '../report/convergence.ts';
 import { lineChart } from '../report/svg.ts';

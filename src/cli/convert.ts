@@ -1,4 +1,3 @@
-import { describeCalibration } from '../model/evalset.ts';
 import { statSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { calibrate } from '../convert/calibrate.ts';
@@ -7,6 +6,7 @@ import { absoluteModelSpec } from '../convert/from-model.ts';
 import { lambdaRange } from '../convert/normalize.ts';
 import { saveSnn } from '../convert/snn-file.ts';
 import { formatNirNotes, snnToNir } from '../convert/nir-export.ts';
+import { describeCalibration } from '../model/evalset.ts';
 import { isNirFile, nirReady, writeNirSync } from '../model/nir.ts';
 import { loadModel } from '../model/load.ts';
 import { formatTable, thousands } from '../report/table.ts';

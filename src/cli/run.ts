@@ -1,4 +1,3 @@
-import { describeCalibration } from '../model/evalset.ts';
 import { describeSettings } from '../convert/convert.ts';
 import type { CommandModule } from 'yargs';
 import { stringify } from 'csv-stringify/sync';
@@ -19,6 +18,7 @@ import { annBaselineJ, ANN_BASELINES, GPU_BASELINE_NOTE } from '../hw/power.ts';
 import { chipReportJson, chipReportText, formatRatio, si } from '../hw/report.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
+import { describeCalibration } from '../model/evalset.ts';
 import { faceSamplePhotos } from '../model/faceapi.ts';
 import { networkStats } from '../model/stats.ts';
 import { shortenPaths } from '../report/paths.ts';

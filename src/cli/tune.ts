@@ -1,4 +1,3 @@
-import { describeCalibration } from '../model/evalset.ts';
 import { describeSettings } from '../convert/convert.ts';
 import { availableParallelism } from 'node:os';
 import type { CommandModule } from 'yargs';
@@ -8,6 +7,7 @@ import { loadChip, type Chip } from '../hw/chip-schema.ts';
 import { imageKey, truthFromDetections, type TruthImage } from '../detect/map.ts';
 import { loadImage } from '../image/decode.ts';
 import { preprocess } from '../image/preprocess.ts';
+import { describeCalibration } from '../model/evalset.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { fail, UserError } from '../util/errors.ts';
 import {
