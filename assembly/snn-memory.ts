@@ -197,6 +197,31 @@ export const CK_HOPS_NS = 6;
 export const CK_CROSSINGS = 7;
 export const CORE_KINDS = 8;
 
+// per-core tally block (i32 words; f64 arrays): the per-core half of pricing a tick, the loop of
+// src/hw/account.ts Accountant.tick run on the core's counters (tallyCores; the TypeScript loop is
+// its reference). busy = Σ_k counts_k · coef_k with idle = neurons − active as kind CORE_KINDS.
+/** cores */
+export const TL_CORES = 0;
+/** address of the counters tallied (cores × CORE_KINDS i32: N_CORECNT) */
+export const TL_COUNTS = 1;
+/** address: i32 per core, its neurons (copies and partial sums included) */
+export const TL_NEURONS = 2;
+/** address: f64 × TALLY_KINDS, busy seconds per event of each kind */
+export const TL_COEF = 3;
+/** address: f64 × cores × TALLY_KINDS, each core's events over the run */
+export const TL_TOT = 4;
+/** address: f64 per core, its busiest tick's busy seconds */
+export const TL_MAXBUSY = 5;
+/** address: f64 × TALLY_KINDS, this tick's events summed over the cores (out) */
+export const TL_TICK = 6;
+/** 1: the core's stages overlap (busy = max of synaptic, neuron and the rest) */
+export const TL_OVERLAP = 7;
+/** out: the first core with more active updates than neurons, or −1 */
+export const TL_BAD = 8;
+/** CORE_KINDS + the idle updates */
+export const TALLY_KINDS = 9;
+export const TL_WORDS = 16;
+
 // a cost record in N_SIGDATA (i32 words): the route table header of a key, then its entries
 export const SIG_SRC = 0;
 export const SIG_SPIKES = 1;

@@ -61,6 +61,7 @@ import {
   A_ACTOFF, A_ACTPAIRS, A_ATSPIKE, A_BLOCKOF, A_KEYBASE, A_NB, A_PSTAMP,
   CK_ACTIVE, CK_CROSSINGS, CK_HOPS_EW, CK_HOPS_NS, CK_HOPS_TILE, CK_PACKETS, CK_SPIKES, CK_SYNOPS, CORE_KINDS,
   N_ACCT, N_ACTRULE, N_CONSTACT, N_CORECNT, N_NCOREWORDS, N_KEYSIG, N_NCONSTACT, N_NRECTOUCHED, N_NTOUCHED, N_RECRULE, N_RECTOUCHED, N_ROUTECNT, N_SIGDATA, N_TOUCHED,
+  TALLY_KINDS, TL_BAD, TL_COEF, TL_CORES, TL_COUNTS, TL_MAXBUSY, TL_NEURONS, TL_OVERLAP, TL_TICK, TL_TOT,
   SIG_CROSSINGS, SIG_HEAD, SIG_HITS, SIG_HOPS_EW, SIG_HOPS_NS, SIG_HOPS_TILE, SIG_NENT, SIG_NROUTES, SIG_PACKETS, SIG_RELAY_SYNOPS, SIG_SPIKES, SIG_SRC,
   C_ACTIVE, C_BIAS, C_BURST, C_CING, C_SDE, C_COUTG, C_CP, C_DRIVE, C_GROUPS, C_K, C_NEG_TICK, C_PAD, C_PHASE, C_POS_TICK, C_RESET,
   C_CLAMP, C_LEAK, C_RULE, C_SYN, C_SYNBIAS, C_SYNGAIN, C_SYNLEAK, C_SORT, C_SRC, C_STAMP, C_STRIDE, C_TAPS, C_TAPW, C_V, C_VTH_NEG, C_VTH_POS, C_W,
@@ -986,6 +987,54 @@ export function flushRecords(net: usize): void {
     e += 4;
   }
   return nTouched;
+}
+
+/**
+ * The per-core half of pricing a tick (block b, TL_* fields): each core's counters added to its
+ * run totals, the idle updates (neurons − active) as kind CORE_KINDS; its busy seconds, a linear
+ * form of those counts (or, with overlapping stages, the longest of synaptic, neuron and the
+ * rest), kept if its busiest tick; this tick's sums over the cores. Returns the busiest core's busy
+ * seconds (TL_BAD ≥ 0 names a core with more active updates than neurons; the tally stops there).
+ * The f64 operations of src/hw/account.ts Accountant.tick in the same order, so the same bits.
+ */
+export function tallyCores(b: usize): f64 {
+  const n = fi(b, TL_CORES), cc = fa(b, TL_COUNTS), nb = fa(b, TL_NEURONS), coef = fa(b, TL_COEF);
+  const tot = fa(b, TL_TOT), maxB = fa(b, TL_MAXBUSY), tc = fa(b, TL_TICK), overlap = fi(b, TL_OVERLAP) != 0;
+  const cIdle = load<f64>(coef + (CORE_KINDS << 3)), cSyn = load<f64>(coef + (CK_SYNOPS << 3)), cAct = load<f64>(coef + (CK_ACTIVE << 3));
+  for (let k = 0; k < TALLY_KINDS; k++) store<f64>(tc + (<usize>k << 3), 0);
+  si(b, TL_BAD, -1);
+  let maxBusy: f64 = 0;
+  for (let core = 0; core < n; core++) {
+    const o = cc + ((<usize>core * CORE_KINDS) << 2), t = tot + ((<usize>core * TALLY_KINDS) << 3);
+    let busy: f64 = 0;
+    for (let k = 0; k < CORE_KINDS; k++) {
+      const v = load<i32>(o + (<usize>k << 2));
+      if (v == 0) continue;
+      const x = <f64>v, a = tc + (<usize>k << 3), q = t + (<usize>k << 3);
+      store<f64>(a, load<f64>(a) + x);
+      store<f64>(q, load<f64>(q) + x);
+      busy += x * load<f64>(coef + (<usize>k << 3));
+    }
+    const active = load<i32>(o + (CK_ACTIVE << 2));
+    const idle = load<i32>(nb + (<usize>core << 2)) - active;
+    if (idle < 0) {
+      si(b, TL_BAD, core);
+      return 0;
+    }
+    const x = <f64>idle, a = tc + (CORE_KINDS << 3), q = t + (CORE_KINDS << 3);
+    store<f64>(a, load<f64>(a) + x);
+    store<f64>(q, load<f64>(q) + x);
+    busy += x * cIdle;
+    if (overlap) {
+      const syn = <f64>load<i32>(o + (CK_SYNOPS << 2)) * cSyn;
+      const neu = <f64>active * cAct + x * cIdle;
+      busy = max(max(syn, neu), busy - syn - neu);
+    }
+    if (busy > maxBusy) maxBusy = busy;
+    const m = maxB + (<usize>core << 3);
+    if (busy > load<f64>(m)) store<f64>(m, busy);
+  }
+  return maxBusy;
 }
 
 // ---------------------------------------------------------------------------------------------

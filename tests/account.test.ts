@@ -593,6 +593,58 @@ function snapshot(sim: import('../src/sim/simulator.ts').AccountingSimulator): s
   return JSON.stringify(parts);
 }
 
+test('the core\'s per-core tally (tallyCores) gives the Accountant\'s own loop bit for bit: every tick, two frames, the run\'s per-core totals (TrueNorth, Loihi, overlapping stages), and the same error for a core over its neurons', async () => {
+  const { snn, input } = await face128(3);
+  const loihi = loadChip('loihi').params;
+  const chips: [string, ChipParams][] = [['truenorth', loadChip('truenorth').params], ['loihi', loihi], ['loihi overlap', { ...loihi, timing: { ...loihi.timing, coreWork: 'overlap' } }]];
+  for (const [name, chip] of chips) {
+    const m = mapNetwork(snn, chip, { autoBoard: true });
+    const tables = buildAcctTables(m);
+    const sim = await createSimulator(snn, { seed: 1, accounting: tables, layerDelay: 1 });
+    const geo = geometryOf(m);
+    const tally = sim.coreTally();
+    const inCore = new Accountant(chip, geo, { coreTally: tally }), onHost = new Accountant(chip, geo);
+    const noc = new NocTally(tables.routes);
+    let ticks = 0;
+    sim.onTick((c) => {
+      const rec = noc.record(c);
+      assert.ok(tally.reads(rec.core), `${name}: the tally reads the live counters`);
+      assert.equal(inCore.tick(rec), onHost.tick(rec), `${name} tick ${++ticks}`);
+    });
+    for (let frame = 0; frame < 2; frame++) {
+      sim.reset(input);
+      sim.run(10);
+      assert.equal(inCore.endFrame(), onHost.endFrame(), `${name} frame ${frame}`);
+    }
+    const a = inCore.state(), b = onHost.state();
+    assert.ok(b.coreTot.some((v) => v > 0) && b.coreMaxBusy.some((v) => v > 0), `${name}: events were counted`);
+    assert.equal([...a.coreTot], [...b.coreTot], `${name}: per-core totals`);
+    assert.equal([...a.coreMaxBusy], [...b.coreMaxBusy], `${name}: busiest ticks`);
+    assert.equal(inCore.result({ timesteps: 10 }), onHost.result({ timesteps: 10 }), `${name}: result`);
+    assert.ok(!tally.reads(new Int32Array(geo.cores * CORE_KINDS)), 'another array is not the core\'s');
+    if (name !== 'truenorth') continue;
+    // a core with more active updates than neurons: the same error from both
+    const few = { ...geo, coreNeurons: new Int32Array(geo.cores) };
+    const A = new Accountant(chip, few, { coreTally: sim.coreTally() }), B = new Accountant(chip, few);
+    const errs: string[] = [];
+    sim.onTick((c) => {
+      const rec = noc.record(c);
+      for (const acc of [A, B]) {
+        try {
+          acc.tick(rec);
+          errs.push('none');
+        } catch (e) {
+          errs.push((e as Error).message);
+        }
+      }
+    });
+    sim.reset(input);
+    sim.run(3);
+    assert.ok(/^core \d+: \d+ active neuron updates, but the core has 0 neurons$/.test(errs[errs.length - 1]), errs[errs.length - 1]);
+    for (let i = 0; i < errs.length; i += 2) assert.is(errs[i], errs[i + 1], `tick ${i / 2 + 1}`);
+  }
+});
+
 test('two threads per tick give the one-thread tick bit for bit: state, counts, spike lists and per-core counters, tick by tick (route, upsample, Poisson, analog; TrueNorth, Loihi)', async () => {
   // a network with route and upsample layers, both input codings, two frames
   for (const coding of ['analog', 'poisson'] as const) {

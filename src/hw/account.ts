@@ -121,6 +121,8 @@ export class NocTally {
   private readonly shapeMark: Int32Array;
   /** every shape in the Pareto sweep's order (bySweep), made when a tick first uses many */
   private sweepOrder: Int32Array | null = null;
+  /** the used shapes of a tick in that order */
+  private sweepScratch: Int32Array | null = null;
   private gen = 0;
   /** Σ over links of packets in the last tick (= Σ E-W + N-S hops of its packets) */
   lastLinkPackets = 0;
@@ -141,7 +143,7 @@ export class NocTally {
     if (c.noc) {
       // the core tallied the links: only the drain front is left to find
       this.lastLinkPackets = c.noc.linkPackets;
-      return { tick: c.tick, core: c.core, drain: this.front(Array.from(c.noc.usedShapes), null), linksOn: c.noc.linksOn, linksOff: c.noc.linksOff };
+      return { tick: c.tick, core: c.core, drain: this.front(c.noc.usedShapes, null), linksOn: c.noc.linksOn, linksOff: c.noc.linksOff };
     }
     const g = ++this.gen;
     const { seg, shapes } = this.r;
@@ -245,19 +247,27 @@ export class NocTally {
    * else read off the order of all shapes (made once) by their marks (`g`: this tick's mark, or
    * null: mark them here).
    */
-  private front(used: number[], g: number | null): Int32Array {
-    const shapes = this.r.shapes, nShapes = shapes.length / 3, mark = this.shapeMark;
-    let ord: number[];
-    if (used.length * 8 > nShapes) {
-      if (g === null) {
-        g = ++this.gen;
-        for (const sh of used) mark[sh] = g;
-      }
-      if (!this.sweepOrder) this.sweepOrder = Int32Array.from({ length: nShapes }, (_, i) => i).sort(bySweep(shapes));
-      ord = [];
-      for (const sh of this.sweepOrder) if (mark[sh] === g) ord.push(sh);
-    } else ord = used.sort(bySweep(shapes));
-    return paretoFront(shapes, ord);
+  private front(used: ArrayLike<number>, g: number | null): Int32Array {
+    const shapes = this.r.shapes, nShapes = shapes.length / 3, mark = this.shapeMark, nUsed = used.length;
+    if (nUsed * 8 <= nShapes) {
+      const ord = Int32Array.from(used).sort(bySweep(shapes));
+      return paretoFront(shapes, ord, nUsed);
+    }
+    if (g === null) {
+      g = ++this.gen;
+      for (let i = 0; i < nUsed; i++) mark[used[i]] = g;
+    }
+    if (!this.sweepOrder) {
+      this.sweepOrder = Int32Array.from({ length: nShapes }, (_, i) => i).sort(bySweep(shapes));
+      this.sweepScratch = new Int32Array(nShapes);
+    }
+    const so = this.sweepOrder, ord = this.sweepScratch!;
+    let n = 0;
+    for (let i = 0; i < nShapes; i++) {
+      const sh = so[i];
+      if (mark[sh] === g) ord[n++] = sh;
+    }
+    return paretoFront(shapes, ord, n);
   }
 }
 
@@ -296,15 +306,16 @@ class TopLinks {
 /** the Pareto sweep's order: E-W hops descending, then N-S, then crossings descending */
 const bySweep = (shapes: Int32Array) => (a: number, b: number) => shapes[3 * b] - shapes[3 * a] || shapes[3 * b + 1] - shapes[3 * a + 1] || shapes[3 * b + 2] - shapes[3 * a + 2];
 
-/** `ord`: the used shapes in bySweep order */
-function paretoFront(shapes: Int32Array, ord: number[]): Int32Array {
+/** `ord[0 … n)`: the used shapes in bySweep order */
+function paretoFront(shapes: Int32Array, ord: Int32Array, n: number): Int32Array {
   // sweep by E-W hops descending (then N-S, crossings descending): a shape is dominated iff an
   // earlier one has ≥ N-S hops and ≥ crossings; best[c] = max N-S hops seen with crossings ≥ c
   let maxCr = 0;
-  for (const s of ord) maxCr = Math.max(maxCr, shapes[3 * s + 2]);
+  for (let i = 0; i < n; i++) maxCr = Math.max(maxCr, shapes[3 * ord[i] + 2]);
   const best = new Int32Array(maxCr + 1).fill(-1);
   const front: number[] = [];
-  for (const s of ord) {
+  for (let i = 0; i < n; i++) {
+    const s = ord[i];
     const ew = shapes[3 * s], ns = shapes[3 * s + 1], cr = shapes[3 * s + 2];
     const local = ew === 0 && ns === 0 && cr === 0;
     if (!local && best[cr] >= ns) continue;
@@ -477,6 +488,8 @@ export interface AccountantOptions {
   onTick?: (t: TickResult) => void;
   /** the number of the first frame this accountant prices (a later part of a run split over workers) */
   frameOffset?: number;
+  /** the per-core loop done by the SNN core for the live ticks (CoreTally) */
+  coreTally?: CoreTally;
 }
 
 /**
@@ -491,6 +504,26 @@ export interface AccountantState {
   links: LinkLoad[];
 }
 
+/**
+ * The per-core loop of Accountant.tick done where a live run's counters are (the WASM core:
+ * assembly/snn.ts tallyCores), the same f64 operations in the same order, so the same bits; on
+ * TrueNorth's 52,833 cores it saves the host about 3 ms a tick. The Accountant uses it for the
+ * ticks whose counters it reads (reads()); other records (a replayed trace) take the loop here.
+ */
+export interface CoreTally {
+  /**
+   * Loads the busy seconds per event of each kind (KINDS: the core counter kinds, then idle
+   * updates), the neurons of each core and the overlap rule, and zeroes the totals; returns the
+   * per-core totals over the run (cores × KINDS) and each core's busiest tick, which the tally
+   * fills (the Accountant's own arrays from then on).
+   */
+  begin(busyCoef: Float64Array, coreNeurons: Int32Array, overlap: boolean): { coreTot: Float64Array; coreMaxBusy: Float64Array };
+  /** whether `counts` are the counters this tally reads (the live tick's) */
+  reads(counts: Int32Array): boolean;
+  /** tallies the counters: this tick's sums over the cores into tickCounts; the busiest core's busy seconds, or −1 − core for a core with more active updates than neurons */
+  tally(tickCounts: Float64Array): number;
+}
+
 /** Prices TickRecords on one chip (see the module comment). */
 export class Accountant {
   readonly chip: ChipParams;
@@ -500,6 +533,7 @@ export class Accountant {
   /** per core × KINDS, over the run */
   private readonly coreTot: Float64Array;
   private readonly coreMaxBusy: Float64Array;
+  private readonly coreTally: CoreTally | null;
   private readonly frames: FrameResult[] = [];
   private frameTicks = 0;
   private frameWall = 0;
@@ -524,8 +558,16 @@ export class Accountant {
       this.busyCoef[k] = busyS(chip, countsOf(v));
     }
     this.barrier = chip.timing.tick.rule === 'barrier' ? barrierS(chip, geo.tilesUsed, geo.chipsUsed) : 0;
-    this.coreTot = new Float64Array(geo.cores * KINDS);
-    this.coreMaxBusy = new Float64Array(geo.cores);
+    this.coreTally = opts.coreTally ?? null;
+    if (this.coreTally) {
+      const a = this.coreTally.begin(this.busyCoef, geo.coreNeurons, chip.timing.coreWork === 'overlap');
+      if (a.coreTot.length !== geo.cores * KINDS || a.coreMaxBusy.length !== geo.cores) throw new Error(`Accountant: the core tally holds ${a.coreMaxBusy.length} cores, the geometry ${geo.cores}`);
+      this.coreTot = a.coreTot;
+      this.coreMaxBusy = a.coreMaxBusy;
+    } else {
+      this.coreTot = new Float64Array(geo.cores * KINDS);
+      this.coreMaxBusy = new Float64Array(geo.cores);
+    }
     this.frameOffset = opts.frameOffset ?? 0;
   }
 
@@ -563,35 +605,15 @@ export class Accountant {
   /** Prices one tick of the current frame. */
   tick(rec: TickRecord): TickResult {
     const geo = this.geo, chip = this.chip;
-    const cc = rec.core, nb = geo.coreNeurons, bc = this.busyCoef, tot = this.coreTot, tc = this.tickCounts;
+    const cc = rec.core, nb = geo.coreNeurons, tc = this.tickCounts;
     if (cc.length !== geo.cores * CORE_KINDS) throw new Error(`tick record has ${cc.length / CORE_KINDS} cores, the geometry ${geo.cores}`);
-    tc.fill(0);
-    let maxBusy = 0;
+    let maxBusy: number;
     const overlap = chip.timing.coreWork === 'overlap';
-    for (let core = 0; core < geo.cores; core++) {
-      const o = core * CORE_KINDS, t = core * KINDS;
-      let busy = 0;
-      for (let k = 0; k < CORE_KINDS; k++) {
-        const v = cc[o + k];
-        if (v === 0) continue;
-        tc[k] += v;
-        tot[t + k] += v;
-        busy += v * bc[k];
-      }
-      const idle = nb[core] - cc[o + CK.active];
-      if (idle < 0) throw new Error(`core ${core}: ${cc[o + CK.active]} active neuron updates, but the core has ${nb[core]} neurons`);
-      tc[IDLE] += idle;
-      tot[t + IDLE] += idle;
-      busy += idle * bc[IDLE];
-      if (overlap) {
-        // pipelined stages (SANA-FE): synaptic, neuron and output work overlap; the longest sets the pace
-        const syn = cc[o + CK.synops] * bc[CK.synops];
-        const neu = cc[o + CK.active] * bc[CK.active] + idle * bc[IDLE];
-        busy = Math.max(syn, neu, busy - syn - neu);
-      }
-      if (busy > maxBusy) maxBusy = busy;
-      if (busy > this.coreMaxBusy[core]) this.coreMaxBusy[core] = busy;
-    }
+    const bad = (core: number) => new Error(`core ${core}: ${cc[core * CORE_KINDS + CK.active]} active neuron updates, but the core has ${nb[core]} neurons`);
+    if (this.coreTally?.reads(cc)) {
+      maxBusy = this.coreTally.tally(tc);
+      if (maxBusy < 0) throw bad(-1 - maxBusy);
+    } else maxBusy = this.tallyCores(cc, overlap, bad);
     let drain = 0;
     const d = rec.drain;
     for (let i = 0; i < d.length; i += 3) drain = Math.max(drain, packetLatencyS(chip, d[i], d[i + 1], d[i + 2]));
@@ -608,6 +630,38 @@ export class Accountant {
     const res: TickResult = { tick: rec.tick, maxBusyS: maxBusy, drainS: drain, stepS: tt.stepS, tickS: tt.tickS, overrun: tt.overrun, energyJ: e.total };
     this.opts.onTick?.(res);
     return res;
+  }
+
+  /** The per-core loop (the reference of CoreTally): each core's counters into its totals and this tick's sums; the busiest core's busy seconds. */
+  private tallyCores(cc: Int32Array, overlap: boolean, bad: (core: number) => Error): number {
+    const geo = this.geo, nb = geo.coreNeurons, bc = this.busyCoef, tot = this.coreTot, tc = this.tickCounts;
+    tc.fill(0);
+    let maxBusy = 0;
+    for (let core = 0; core < geo.cores; core++) {
+      const o = core * CORE_KINDS, t = core * KINDS;
+      let busy = 0;
+      for (let k = 0; k < CORE_KINDS; k++) {
+        const v = cc[o + k];
+        if (v === 0) continue;
+        tc[k] += v;
+        tot[t + k] += v;
+        busy += v * bc[k];
+      }
+      const idle = nb[core] - cc[o + CK.active];
+      if (idle < 0) throw bad(core);
+      tc[IDLE] += idle;
+      tot[t + IDLE] += idle;
+      busy += idle * bc[IDLE];
+      if (overlap) {
+        // pipelined stages (SANA-FE): synaptic, neuron and output work overlap; the longest sets the pace
+        const syn = cc[o + CK.synops] * bc[CK.synops];
+        const neu = cc[o + CK.active] * bc[CK.active] + idle * bc[IDLE];
+        busy = Math.max(syn, neu, busy - syn - neu);
+      }
+      if (busy > maxBusy) maxBusy = busy;
+      if (busy > this.coreMaxBusy[core]) this.coreMaxBusy[core] = busy;
+    }
+    return maxBusy;
   }
 
   private noteLinks(pairs: Int32Array, offchip: boolean, tickS: number): void {

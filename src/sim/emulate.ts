@@ -137,7 +137,7 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
       nextStop++;
     }
   };
-  const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, frameOffset: offset, onTick });
+  const accountant = new Accountant(chip, geo, { topLinks: opts.topLinks, topCores: opts.topCores, frameOffset: offset, onTick, coreTally: sim.coreTally() });
   const tally = new NocTally(routes);
   const trace = opts.trace ? TraceWriter.create(opts.trace, { mapping, geometry: geo, routes, timesteps: T, fillTicks: fill, seed, autoBoard: !!opts.autoBoard }) : null;
   try {

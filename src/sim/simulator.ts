@@ -34,6 +34,7 @@ import { membraneFrom, planSimulation, readoutFrom, type PlanOptions, type SimPl
 import { ReferenceSnn } from './reference.ts';
 import type { Mapping } from '../hw/mapper.ts';
 import type { ActiveUpdateRule } from '../hw/chip-schema.ts';
+import type { CoreTally } from '../hw/account.ts';
 import { buildAcctTables, type AcctTables, type TickCounters } from './acct.ts';
 import { WasmSnn, instantiateSnn, loadSnnModule, type AcctCounts, type RecordsAt, type SnnKernels } from './wasm.ts';
 import { PartThread, SNN_MT_WASM_PATH, sharedSnnMemory } from './threads.ts';
@@ -128,6 +129,8 @@ export interface AccountingSimulator extends Simulator {
    * WASM memory, valid during the call only); null removes it. Without accounting: an error.
    */
   onTick(fn: ((c: TickCounters) => void) | null): void;
+  /** With accounting: the per-core half of pricing a tick, done by the core (for an Accountant's coreTally). */
+  coreTally(): CoreTally;
 }
 
 class SimulatorImpl implements AccountingSimulator {
@@ -168,6 +171,11 @@ class SimulatorImpl implements AccountingSimulator {
   onTick(fn: ((c: TickCounters) => void) | null): void {
     if (!(this.core instanceof WasmSnn) || !this.accounting) throw new Error('onTick: this simulator was created without a mapping (no accounting)');
     this.core.setTickListener(fn);
+  }
+
+  coreTally(): CoreTally {
+    if (!(this.core instanceof WasmSnn) || !this.accounting) throw new Error('coreTally: this simulator was created without a mapping (no accounting)');
+    return this.core.coreTally();
   }
 
   get tick(): number {

@@ -27,6 +27,7 @@ import type { MembraneView, SnnEngine } from './engine.ts';
 import { analogDrive, eventCodes, poissonRates, rngState, type ConvPlan, type LayerPlan, type SimPlan } from './plan.ts';
 import type { AcctTables, TickCounters } from './acct.ts';
 import type { PartThread } from './threads.ts';
+import type { CoreTally } from '../hw/account.ts';
 
 /** Of the accounting tables, what the tick reads after loading: the core count and the packet routes. */
 export type AcctCounts = Pick<AcctTables, 'cores' | 'routes'>;
@@ -49,6 +50,7 @@ export interface SnnKernels {
   inputTick(net: number): void;
   accountSpikes(net: number, desc: number): void;
   runPart(net: number, part: number, n: number): void;
+  tallyCores(block: number): number;
 }
 
 export interface WasmSnnOptions {
@@ -179,6 +181,8 @@ export class WasmSnn implements SnnEngine {
     noc: number;
     /** two threads: part 1's accounting arrays (zeroed by reset) */
     peer: null | { coreCnt: number; routeCnt: number; touched: number; recTouched: number };
+    /** the per-core tally block (TL_*; coreTally) */
+    tally: number;
   } = null;
   private listener: ((c: TickCounters) => void) | null = null;
 
@@ -286,6 +290,8 @@ export class WasmSnn implements SnnEngine {
       keySig: number; sigData: number; rows: number[]; act: [number, number][]; stamps: [number, number][];
       coreCnt: number; routeCnt: number; touched: number; constAct: number; recTouched: number;
       noc: number; nocArrays: number[];
+      /** the per-core tally block and its arrays (neurons, coefficients, totals, busiest ticks, this tick's sums) */
+      tally: number; tallyArrays: number[];
       /**
        * two threads: part 1's per-core counters, route counts, touched routes and hit records, and
        * its NoC block and arrays (0 / none when the host tallies; the route legs are shared)
@@ -306,6 +312,8 @@ export class WasmSnn implements SnnEngine {
         constAct: take(acct.constActive.byteLength),
         recTouched: take(4 * Math.max(1, acct.records)),
         noc: 0, nocArrays: [],
+        tally: take(M.TL_WORDS * 4),
+        tallyArrays: [take(4 * acct.cores), take(8 * M.TALLY_KINDS), take(8 * acct.cores * M.TALLY_KINDS), take(8 * acct.cores), take(8 * M.TALLY_KINDS)],
         peer: thread ? {
           coreCnt: take(acct.cores * M.CORE_KINDS * 4), routeCnt: take(4 * Math.max(1, acct.routes.count)),
           touched: take(4 * Math.max(1, acct.routes.count)), recTouched: take(4 * Math.max(1, acct.records)), noc: 0, nocArrays: [],
@@ -454,8 +462,10 @@ export class WasmSnn implements SnnEngine {
       });
       this.acct = {
         tables: { cores: acct.cores, routes: acct.routes }, coreCnt: a.coreCnt, routeCnt: a.routeCnt, touched: a.touched, noc: a.noc,
-        stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)), peer: a.peer,
+        stamps: a.stamps.filter((st) => st[1] > 0), routePackets: new Int32Array(Math.max(1, acct.routes.count)), peer: a.peer, tally: a.tally,
       };
+      const [nb, coef, tot, maxBusy, tick] = a.tallyArrays;
+      put(a.tally, [[M.TL_CORES, acct.cores], [M.TL_COUNTS, a.coreCnt], [M.TL_NEURONS, nb], [M.TL_COEF, coef], [M.TL_TOT, tot], [M.TL_MAXBUSY, maxBusy], [M.TL_TICK, tick], [M.TL_BAD, -1]]);
     }
     if (T) {
       let ns = 0;
@@ -486,6 +496,41 @@ export class WasmSnn implements SnnEngine {
   /** the counts of the accounting tables loaded (null without a mapping) */
   get accounting(): AcctCounts | null {
     return this.acct?.tables ?? null;
+  }
+
+  /**
+   * The per-core loop of pricing a tick done here, on the counters a tick listener gets
+   * (src/hw/account.ts CoreTally; accounting only). Its totals live in this core's memory.
+   */
+  coreTally(): CoreTally {
+    const a = this.acct;
+    if (!a) throw new Error('coreTally: this core was created without accounting tables');
+    const i32 = () => (this.views(), this.i32);
+    const f64 = () => (this.views(), this.f64);
+    const field = (f: number) => i32()[a.tally / 4 + f];
+    const cores = a.tables.cores;
+    return {
+      begin: (busyCoef, coreNeurons, overlap) => {
+        if (busyCoef.length !== M.TALLY_KINDS || coreNeurons.length !== cores) throw new Error(`coreTally: ${busyCoef.length} coefficients for ${coreNeurons.length} cores, the core tallies ${M.TALLY_KINDS} kinds of ${cores} cores`);
+        i32().set(coreNeurons, field(M.TL_NEURONS) / 4);
+        f64().set(busyCoef, field(M.TL_COEF) / 8);
+        i32()[a.tally / 4 + M.TL_OVERLAP] = overlap ? 1 : 0;
+        const coreTot = f64().subarray(field(M.TL_TOT) / 8, field(M.TL_TOT) / 8 + cores * M.TALLY_KINDS);
+        const coreMaxBusy = f64().subarray(field(M.TL_MAXBUSY) / 8, field(M.TL_MAXBUSY) / 8 + cores);
+        coreTot.fill(0);
+        coreMaxBusy.fill(0);
+        return { coreTot, coreMaxBusy };
+      },
+      reads: (counts) => counts.buffer === i32().buffer && counts.byteOffset === a.coreCnt && counts.length === cores * M.CORE_KINDS,
+      tally: (tickCounts) => {
+        const busy = this.kernels.tallyCores(a.tally);
+        const bad = field(M.TL_BAD);
+        if (bad >= 0) return -1 - bad;
+        const t = field(M.TL_TICK) / 8;
+        tickCounts.set(f64().subarray(t, t + M.TALLY_KINDS));
+        return busy;
+      },
+    };
   }
 
   /** called after every tick with that tick's per-core counters (accounting only) */
