@@ -1037,6 +1037,15 @@ export function tallyCores(b: usize): f64 {
   return maxBusy;
 }
 
+/**
+ * Benchmarks: one read-modify-write pass over `bytes` at p (v += 1 in f32x4 lanes), the shape of a
+ * membrane pass with nothing else in it: this machine's floor for the dense part of a tick.
+ */
+export function streamProbe(p: usize, bytes: usize): void {
+  const one = f32x4.splat(1);
+  for (let a = p, e = p + bytes; a < e; a += 16) v128.store(a, f32x4.add(v128.load(a), one));
+}
+
 // ---------------------------------------------------------------------------------------------
 // NoC tally (with a mapping whose route legs the host loaded: N_NOC)
 

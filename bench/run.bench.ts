@@ -20,6 +20,10 @@
  *              the timed ticks. SOPs/s: the network's SOPs per second.
  *   page faults: the minor page faults (first touches of fresh memory) during the fixed cost, and
  *              their time at this machine's measured cost of one (freshPageS).
+ *   memory floor: a bare case's bytes that a tick must move at least (every conv membrane with a
+ *              constant current, a bias or the analog drive, is read and written each tick; the
+ *              drive is read), at this machine's streaming rate (streamGBps, measured once by the
+ *              parent: the core's own f32x4 read-modify-write pass over 256 MiB).
  *   peak RSS: the child process's maximum resident set (process.resourceUsage().maxRSS), the whole
  *              case included (model, calibration, mapping, simulation).
  *   split:     where a chip's tick goes, each part the difference of two runs of the same ticks:
@@ -44,7 +48,7 @@ import { PROJECT_ROOT } from '../src/model/load.ts';
 import { buildAcctTables } from '../src/sim/acct.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
 import { createSimulator } from '../src/sim/simulator.ts';
-import type { WasmSnn } from '../src/sim/wasm.ts';
+import { instantiateSnn, type WasmSnn } from '../src/sim/wasm.ts';
 
 const ticks = opt('--ticks', 64);
 const WARM = 8;
@@ -72,6 +76,10 @@ interface CaseResult {
   peakRssMiB: number;
   wasmMemoryMiB: number | null;
   perLayerMs?: { layer: string; ms: number }[];
+  /** a bare case: the MB a tick must move at least (denseBytesPerTick) */
+  denseMbPerTick?: number;
+  /** (the summary) that at this machine's streaming rate (streamGBps), ms */
+  denseFloorMs?: number;
   /** a chip case: the fill ticks of a frame, and a 500-tick frame's time: fixed cost + (500 + fill) × ms per tick */
   fillTicks?: number;
   frame500S?: number;
@@ -89,6 +97,43 @@ function freshPageS(): number {
   const a = new Int32Array(16 << 20);
   for (let i = 0; i < a.length; i += 1024) a[i] = 1;
   return (nowS() - t0) / Math.max(1, process.resourceUsage().minorPageFault - f0);
+}
+
+/**
+ * This machine's read-modify-write streaming rate in GB/s (bytes read + written), the core's own
+ * f32x4 pass (streamProbe: v += 1) over 256 MiB, best of 5 after a first touch.
+ */
+function streamGBps(): number {
+  const k = instantiateSnn(), bytes = 256 << 20;
+  const base = Math.ceil(k.heapBase() / 64) * 64;
+  const pages = Math.ceil((base + bytes) / 65536) - k.memory.buffer.byteLength / 65536;
+  if (pages > 0) k.memory.grow(pages);
+  k.streamProbe(base, bytes);
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t = nowS();
+    k.streamProbe(base, bytes);
+    best = Math.min(best, nowS() - t);
+  }
+  return (2 * bytes) / best / 1e9;
+}
+
+/**
+ * The bytes a tick of `snn` moves at least in its dense passes: the membranes of every conv
+ * channel with a constant current (a bias, or the analog drive) change every tick, so each is read
+ * and written (4 + 4 bytes, float32), and the analog drive is read (4 bytes); spikes, weights and
+ * pools are not counted.
+ */
+function denseBytesPerTick(snn: ReturnType<typeof snnFromModel>['snn']): number {
+  let bytes = 0;
+  for (const l of snn.layers) {
+    if (l.kind !== 'conv') continue;
+    const pix = l.outShape.h * l.outShape.w;
+    const analog = l.inputs[0] < 0 && (snn.settings?.input ?? 'analog') === 'analog';
+    const driven = analog ? l.outShape.c : l.biases.reduce((n, b) => n + (b !== 0 ? 1 : 0), 0);
+    bytes += pix * driven * (analog ? 12 : 8);
+  }
+  return bytes;
 }
 
 function modelSpec(model: string) {
@@ -113,6 +158,7 @@ async function runCase(name: string): Promise<CaseResult> {
     sim.run(ticks);
     const s = nowS() - t0;
     const sops = (sim.counts().totals.sops - c0) / ticks;
+    const denseMbPerTick = round(denseBytesPerTick(snn) / 1e6);
     let perLayerMs: CaseResult['perLayerMs'];
     if (argv.includes('--layers') && threads === 1) {
       // the parts of a tick, layer by layer (in the undelayed order: a profile, not the semantics)
@@ -137,7 +183,7 @@ async function runCase(name: string): Promise<CaseResult> {
     return {
       case: name, model, threads, chip: 'none', msPerTick: round((s / ticks) * 1e3), ticksPerS: round(ticks / s), sopsPerTick: round(sops), gsopsPerS: round(sops * ticks / s / 1e9),
       synapticEventsPerS: null, fixedCostS: null, mapS: null, tablesS: null, cores: null,
-      peakRssMiB: round(process.resourceUsage().maxRSS / 1024), wasmMemoryMiB: round(sim.peakMemoryBytes / 2 ** 20), perLayerMs,
+      peakRssMiB: round(process.resourceUsage().maxRSS / 1024), wasmMemoryMiB: round(sim.peakMemoryBytes / 2 ** 20), perLayerMs, denseMbPerTick,
     };
   }
   const chip = loadChip(chipName).params;
@@ -198,8 +244,8 @@ if (caseIdx >= 0) {
   const ci = argv.indexOf('--cases');
   const cases = ci >= 0 ? argv[ci + 1].split(',') : ['face:bare', 'face:loihi', 'face:truenorth', 'yolov2-tiny-voc:bare', 'yolov2-tiny-voc:loihi',
     'face:bare:2', 'face:loihi:2', 'face:truenorth:2', 'yolov2-tiny-voc:bare:2', 'yolov2-tiny-voc:loihi:2'];
-  const machine = { ...machineInfo(), loadAvg1mAtEnd: 0 };
-  progress(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)}`);
+  const machine = { ...machineInfo(), loadAvg1mAtEnd: 0, streamGBps: round(streamGBps()) };
+  progress(`machine: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)}, streaming ${machine.streamGBps.toFixed(1)} GB/s (read + write)`);
   const self = fileURLToPath(import.meta.url);
   const rows: CaseResult[] = [];
   for (const c of cases) {
@@ -214,13 +260,14 @@ if (caseIdx >= 0) {
     benchmark: 'run', command: 'npm run -s bench:run -- --json', machine, timedTicks: ticks,
     // SANA-FE on this machine class, its Loihi DVS-gesture example (18,678 neurons, 1000 steps), as the issue quotes it
     peer: { name: 'SANA-FE', synapticEventsPerSPerThread: [3.8e6, 6.1e6], source: 'issue 11: SANA-FE Loihi DVS-gesture example, detailed/simple timing, this machine class' },
-    cases: rows.map((r) => ({ ...r, vsBare: bare.has(`${r.model}:${r.threads}`) && r.chip !== 'none' ? round(r.msPerTick / bare.get(`${r.model}:${r.threads}`)!, 3) : null })),
+    cases: rows.map((r) => ({ ...r, ...(r.denseMbPerTick ? { denseFloorMs: round(r.denseMbPerTick / machine.streamGBps) } : {}), vsBare: bare.has(`${r.model}:${r.threads}`) && r.chip !== 'none' ? round(r.msPerTick / bare.get(`${r.model}:${r.threads}`)!, 3) : null })),
   };
   if (!emitSummary(summary)) {
     console.log(`emulation, one thread per tick (cases MODEL:CHIP:2: two) — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${machine.loadAvg1m.toFixed(2)} at start, ${machine.loadAvg1mAtEnd.toFixed(2)} at end; ${ticks} timed ticks`);
     console.log(`${'case'.padEnd(26)}${'ms/tick'.padStart(9)}${'× bare'.padStart(8)}${'ticks/s'.padStart(9)}${'GSOP/s'.padStart(8)}${'syn ev/s'.padStart(11)}${'fixed s'.padStart(9)}${'cores'.padStart(8)}${'RSS MiB'.padStart(9)}`);
     for (const r of summary.cases) {
       console.log(`${r.case.padEnd(26)}${r.msPerTick.toFixed(2).padStart(9)}${(r.vsBare === null ? '-' : r.vsBare.toFixed(2)).padStart(8)}${r.ticksPerS.toFixed(1).padStart(9)}${r.gsopsPerS.toFixed(2).padStart(8)}${(r.synapticEventsPerS === null ? '-' : (r.synapticEventsPerS / 1e6).toFixed(0) + ' M').padStart(11)}${(r.fixedCostS === null ? '-' : r.fixedCostS.toFixed(2)).padStart(9)}${String(r.cores ?? '-').padStart(8)}${r.peakRssMiB.toFixed(0).padStart(9)}`);
+      if (r.denseFloorMs) console.log(`    memory floor of the dense passes: ${r.denseMbPerTick!.toFixed(1)} MB a tick (membranes with a constant current read and written, analog drive read) at ${machine.streamGBps.toFixed(1)} GB/s (this machine, one read-modify-write pass) = ${r.denseFloorMs.toFixed(2)} ms; the tick is ${(r.msPerTick / r.denseFloorMs).toFixed(0)}× that`);
       if (r.perLayerMs) for (const p of r.perLayerMs) console.log(`    ${p.layer.padEnd(48)}${p.ms.toFixed(3).padStart(9)} ms`);
       if (r.fixedPageFaults) console.log(`    fixed cost: map ${r.mapS!.toFixed(2)} s + tables ${r.tablesS!.toFixed(2)} s + simulator ${(r.fixedCostS! - r.mapS! - r.tablesS!).toFixed(2)} s; ${r.fixedPageFaults} page faults (${(r.fixedPageFaults * 4 / 1024).toFixed(0)} MiB first touched) ≈ ${r.fixedPageFaultS!.toFixed(2)} s of it`);
       if (r.split) console.log(`    where the tick goes: bare ${r.split.bareMs.toFixed(1)} ms + core cost records ${r.split.coreRecordsMs.toFixed(1)} + core NoC tally ${r.split.coreNocMs.toFixed(1)} + host (tally record, accountant) ${r.split.hostMs.toFixed(1)}`);

@@ -51,6 +51,7 @@ export interface SnnKernels {
   accountSpikes(net: number, desc: number): void;
   runPart(net: number, part: number, n: number): void;
   tallyCores(block: number): number;
+  streamProbe(p: number, bytes: number): void;
 }
 
 export interface WasmSnnOptions {
