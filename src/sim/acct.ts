@@ -46,7 +46,7 @@ import type { Mapping } from '../hw/mapper.ts';
 import { Growable, HashSlots, hashInts } from '../util/array.ts';
 import {
   K_CROSSINGS, K_HOPS_EW, K_HOPS_NS, K_HOPS_TILE, K_PACKETS, K_RELAY_SYNOPS, K_SPIKES, K_SRC, KEY_FIELDS, LAYER_FIELDS,
-  T_BLOCK_BASE, T_C, T_H, T_HAS, T_KEY_BASE, T_NB, T_W, partialCore, xyHops,
+  T_BLOCK_BASE, T_C, T_H, T_HAS, T_KEY_BASE, T_KEYS, T_NB, T_W, partialCore, xyHops,
 } from '../hw/routing.ts';
 
 export const CORE_KINDS = M.CORE_KINDS;
@@ -250,7 +250,18 @@ export function buildAcctTables(m: Mapping): AcctTables {
   const fan = m.chip.core.maxFanoutPerNeuron;
   const nKeys = t.keyRec.length;
   const keySig = new Int32Array(Math.max(1, nKeys));
-  const sig = new Growable(Math.min(1 << 24, Math.max(1 << 16, 2 * nKeys)));
+  // sized for its upper bound, so it never grows (see buildRouteTables): a key of a layer that is
+  // not split shares the cost record of its route record (header, entries, a leg per entry); a
+  // split layer's key may make its own (its relay legs too)
+  let splitKeys = 0, maxRelayLegs = 0;
+  for (let r = 0; r < n; r++) {
+    const sp = m.tiled[r]?.split;
+    if (!sp || !t.layerInfo[r * LAYER_FIELDS + T_HAS]) continue;
+    splitKeys += t.layerInfo[r * LAYER_FIELDS + T_KEYS];
+    maxRelayLegs = Math.max(maxRelayLegs, sp.m);
+  }
+  const nRouteRecs = t.recOffsets.length - 1, routeEntries = t.entries.length / 2;
+  const sig = new Growable((nRouteRecs + splitKeys) * M.SIG_HEAD + 3 * routeEntries + splitKeys * (3 * maxEntries(t.recOffsets) + maxRelayLegs));
   const rb = new RouteBuilder(m);
   const rows: (RowTable | null)[] = [];
   // dedup of cost records: the content hash → record offsets
@@ -393,7 +404,7 @@ export function buildAcctTables(m: Mapping): AcctTables {
     cores,
     rows,
     keySig,
-    sigData: sig.done().slice(), // exact length: the buffer is up to twice its records
+    sigData: sig.done(), // a view: the rest of the buffer was never written (not resident)
     records,
     activity,
     constActive: constActive.done(),
