@@ -13,6 +13,7 @@ import { loadChip, type ChipParams } from '../hw/chip-schema.ts';
 import { concatTraces } from '../hw/trace.ts';
 import type { PlacementOrder } from '../hw/mapper.ts';
 import { describeThrown, UserError } from '../util/errors.ts';
+import { collectGarbage } from '../util/gc.ts';
 import { emulateFrames, type TickFigures } from '../sim/emulate.ts';
 import type { BiasOnset } from '../sim/simulator.ts';
 import { withThresholdSchedule, type ThresholdSchedule } from '../tune/thresholds-file.ts';
@@ -93,6 +94,8 @@ type Msg = { kind: 'progress'; line: string } | { kind: 'done'; result: EmulateO
 
 /** Runs one job in a new worker thread; progress lines go to onProgress. */
 export function emulateInWorker(job: EmulateJob, onProgress: (line: string) => void): Promise<EmulateOutcome> {
+  // what this thread dropped before (the ANN's activations, calibration) goes before the workers grow
+  collectGarbage();
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL('./emulate-boot.mjs', import.meta.url), { workerData: job });
     let settled = false;

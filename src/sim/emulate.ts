@@ -17,6 +17,7 @@ import { TraceWriter } from '../hw/trace.ts';
 import { buildAcctTables, type AcctTables } from './acct.ts';
 import { planSimulation } from './plan.ts';
 import { createSimulator, type BiasOnset, type Simulator } from './simulator.ts';
+import { collectGarbage } from '../util/gc.ts';
 
 export interface EmulateOptions {
   /** ticks per frame */
@@ -108,12 +109,18 @@ export async function emulateFrames(snn: SnnNetwork, chip: ChipParams, inputs: F
   // the tables are loaded into the core; afterwards only their packet routes are read here, so
   // the host's copy of the records (hundreds of MB on TrueNorth) is not held through the run
   let acct: AcctTables | null = opts.accounting ?? buildAcctTables(mapping);
+  // large tables made here: the mapping's scratch goes before the core takes its copy of them, and
+  // their host copy once it has (a long run allocates too little for V8 to collect by itself)
+  const madeBytes = opts.accounting ? 0 : acct.keySig.byteLength + acct.sigData.byteLength;
+  const big = madeBytes >= 32 * 2 ** 20;
+  if (big) collectGarbage();
   // the chip's layer delay: a readout D neuron layers deep gets its first input D − 1 ticks later;
   // those fill ticks run (and are priced) before each frame's T readout ticks
   const sim = await createSimulator(snn, { seed, accounting: acct, layerDelay: chip.timing.layerDelayTicks, biasOnset: opts.biasOnset, activeRule: chip.energy.activeUpdate, inputEvents: opts.inputEvents, threads: opts.threads });
   if ((opts.threads ?? 1) > 1 && chip.timing.layerDelayTicks === 1) progress(`emulate ${mapping.chipName}: two threads per tick (the tick's layers shared with a worker)`);
   const routes = acct.routes;
   acct = null;
+  if (big) collectGarbage();
   const fill = sim.fillTicks;
   const geo = geometryOf(mapping);
   const offset = opts.frameOffset ?? 0;
