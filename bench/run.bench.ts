@@ -50,6 +50,7 @@ import { buildAcctTables } from '../src/sim/acct.ts';
 import { emulateFrames } from '../src/sim/emulate.ts';
 import { Accountant, NocTally, geometryOf } from '../src/hw/account.ts';
 import { createSimulator } from '../src/sim/simulator.ts';
+import type { SimPlan } from '../src/sim/plan.ts';
 import { instantiateSnn, type WasmSnn } from '../src/sim/wasm.ts';
 
 const ticks = opt('--ticks', 64);
@@ -121,17 +122,17 @@ function streamGBps(): number {
 }
 
 /**
- * The bytes a tick of `snn` moves at least in its dense passes: the membranes of every conv
- * channel with a constant current (a bias, or the analog drive) change every tick, so each is read
- * and written (4 + 4 bytes, float32), and the analog drive is read (4 bytes); spikes, weights and
- * pools are not counted.
+ * The bytes a tick of a simulation plan moves at least in its dense passes: the membranes of every
+ * conv channel with a constant current (a bias, or the analog drive: the plan's ConvPlan.analog)
+ * change every tick, so each is read and written (4 + 4 bytes, float32), and the analog drive is
+ * read (4 bytes); spikes, weights and pools are not counted.
  */
-function denseBytesPerTick(snn: ReturnType<typeof snnFromModel>['snn']): number {
+function denseBytesPerTick(plan: SimPlan): number {
   let bytes = 0;
-  for (const l of snn.layers) {
-    if (l.kind !== 'conv') continue;
-    const pix = l.outShape.h * l.outShape.w;
-    const analog = l.inputs[0] < 0 && (snn.settings?.input ?? 'analog') === 'analog';
+  for (const lp of plan.layers) {
+    const l = lp.layer;
+    if (!lp.conv || l.kind !== 'conv') continue;
+    const pix = l.outShape.h * l.outShape.w, analog = lp.conv.analog;
     const driven = analog ? l.outShape.c : l.biases.reduce((n, b) => n + (b !== 0 ? 1 : 0), 0);
     bytes += pix * driven * (analog ? 12 : 8);
   }
@@ -160,7 +161,7 @@ async function runCase(name: string): Promise<CaseResult> {
     sim.run(ticks);
     const s = nowS() - t0;
     const sops = (sim.counts().totals.sops - c0) / ticks;
-    const denseMbPerTick = round(denseBytesPerTick(snn) / 1e6);
+    const denseMbPerTick = round(denseBytesPerTick(sim.plan) / 1e6);
     let perLayerMs: CaseResult['perLayerMs'];
     if (argv.includes('--layers') && threads === 1) {
       // the parts of a tick, layer by layer (in the undelayed order: a profile, not the semantics)

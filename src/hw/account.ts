@@ -605,15 +605,13 @@ export class Accountant {
   /** Prices one tick of the current frame. */
   tick(rec: TickRecord): TickResult {
     const geo = this.geo, chip = this.chip;
-    const cc = rec.core, nb = geo.coreNeurons, tc = this.tickCounts;
+    const cc = rec.core, tc = this.tickCounts;
     if (cc.length !== geo.cores * CORE_KINDS) throw new Error(`tick record has ${cc.length / CORE_KINDS} cores, the geometry ${geo.cores}`);
     let maxBusy: number;
-    const overlap = chip.timing.coreWork === 'overlap';
-    const bad = (core: number) => new Error(`core ${core}: ${cc[core * CORE_KINDS + CK.active]} active neuron updates, but the core has ${nb[core]} neurons`);
     if (this.coreTally?.reads(cc)) {
       maxBusy = this.coreTally.tally(tc);
-      if (maxBusy < 0) throw bad(-1 - maxBusy);
-    } else maxBusy = this.tallyCores(cc, overlap, bad);
+      if (maxBusy < 0) throw this.overfull(cc, -1 - maxBusy);
+    } else maxBusy = this.tallyCores(cc);
     let drain = 0;
     const d = rec.drain;
     for (let i = 0; i < d.length; i += 3) drain = Math.max(drain, packetLatencyS(chip, d[i], d[i + 1], d[i + 2]));
@@ -633,8 +631,9 @@ export class Accountant {
   }
 
   /** The per-core loop (the reference of CoreTally): each core's counters into its totals and this tick's sums; the busiest core's busy seconds. */
-  private tallyCores(cc: Int32Array, overlap: boolean, bad: (core: number) => Error): number {
+  private tallyCores(cc: Int32Array): number {
     const geo = this.geo, nb = geo.coreNeurons, bc = this.busyCoef, tot = this.coreTot, tc = this.tickCounts;
+    const overlap = this.chip.timing.coreWork === 'overlap';
     tc.fill(0);
     let maxBusy = 0;
     for (let core = 0; core < geo.cores; core++) {
@@ -648,7 +647,7 @@ export class Accountant {
         busy += v * bc[k];
       }
       const idle = nb[core] - cc[o + CK.active];
-      if (idle < 0) throw bad(core);
+      if (idle < 0) throw this.overfull(cc, core);
       tc[IDLE] += idle;
       tot[t + IDLE] += idle;
       busy += idle * bc[IDLE];
@@ -662,6 +661,11 @@ export class Accountant {
       if (busy > this.coreMaxBusy[core]) this.coreMaxBusy[core] = busy;
     }
     return maxBusy;
+  }
+
+  /** the error for a core with more active updates than neurons */
+  private overfull(cc: Int32Array, core: number): Error {
+    return new Error(`core ${core}: ${cc[core * CORE_KINDS + CK.active]} active neuron updates, but the core has ${this.geo.coreNeurons[core]} neurons`);
   }
 
   private noteLinks(pairs: Int32Array, offchip: boolean, tickS: number): void {
